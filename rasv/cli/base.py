@@ -1,0 +1,86 @@
+"""The click group, the shared workspace option and error handling for every command.
+
+Example:
+    >>> from click.testing import CliRunner
+    >>> "Usage" in CliRunner().invoke(main, ["--help"]).output
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from rasv.errors import RasvError
+
+#: Environment variable naming the default workspace folder.
+WORKSPACE_ENV = "RASV_WORKSPACE"
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:  # keep registration order
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rasv")
+def main() -> None:
+    """rasv: choose the reference audio, checkpoints and settings that make a GPT-SoVITS
+    voice sound best.
+
+    Most commands take the workspace folder with -w/--workspace (default: $RASV_WORKSPACE,
+    else the current folder).
+
+    \b
+    Example:
+      rasv init voices
+      rasv -h
+    """
+
+
+def workspace_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``-w/--workspace`` (default ``$RASV_WORKSPACE`` or the current folder)."""
+    return click.option(
+        "-w",
+        "--workspace",
+        "workspace",
+        type=click.Path(file_okay=False),
+        default=lambda: os.environ.get(WORKSPACE_ENV, "."),
+        show_default="$RASV_WORKSPACE or .",
+        help="Workspace folder.",
+    )(f)
+
+
+def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one sentence on stderr and exit status 1."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except RasvError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def open_workspace(path: str, *, create: bool = False, shared: bool = True) -> Any:
+    """Open the workspace a command works on; refuse to create one unless asked."""
+    import rasv
+    from rasv.workspace import DB_NAME
+
+    if not create and not os.path.exists(os.path.join(path, DB_NAME)):
+        raise click.UsageError(
+            f"{os.path.abspath(path)} is not a rasv workspace (no {DB_NAME}); "
+            "run `rasv init PATH` first or pass -w"
+        )
+    return rasv.open(path, shared=shared)
+
+
+__all__ = ["WORKSPACE_ENV", "handle_errors", "main", "open_workspace", "workspace_option"]

@@ -1,0 +1,201 @@
+"""One error hierarchy for rasv.
+
+Every error a user can cause or meet derives from :class:`RasvError`, so notebooks, the CLI
+and the panels can catch one class and show its message, which is always one clear sentence.
+
+Example:
+    >>> import rasv
+    >>> try:
+    ...     raise rasv.ClipNotFound(42)
+    ... except rasv.RasvError as e:
+    ...     print(e)
+    clip 42 does not exist in this workspace
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RasvError(Exception):
+    """Base class of every rasv error."""
+
+
+class WorkspaceError(RasvError):
+    """The workspace folder or database cannot be used as asked."""
+
+
+class WorkspaceLocked(WorkspaceError):
+    """Another process held the workspace database for longer than the lock timeout."""
+
+    def __init__(self, path: Any, waited_s: float, detail: str = "") -> None:
+        self.path = path
+        self.waited_s = waited_s
+        msg = (
+            f"workspace {path} stayed locked by another process for {waited_s:.1f} s; "
+            "close other programs that keep it open with shared=False (or a plain duckdb "
+            "connection) and try again"
+        )
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class NotFound(RasvError):
+    """A named object does not exist."""
+
+    kind = "object"
+
+    def __init__(self, key: Any, detail: str = "") -> None:
+        self.key = key
+        msg = f"{self.kind} {key} does not exist in this workspace"
+        if detail:
+            msg += f": {detail}"
+        super().__init__(msg)
+
+
+class RoleNotFound(NotFound):
+    kind = "role"
+
+
+class ClipNotFound(NotFound):
+    kind = "clip"
+
+
+class TextNotFound(NotFound):
+    kind = "text"
+
+
+class AuxClipNotFound(NotFound):
+    kind = "aux clip"
+
+
+class ModelNotFound(NotFound):
+    kind = "model"
+
+
+class TaskNotFound(NotFound):
+    kind = "task"
+
+
+class TakeNotFound(NotFound):
+    kind = "take"
+
+
+class ProductNotFound(NotFound):
+    kind = "product"
+
+
+class LongTextNotFound(NotFound):
+    kind = "long-text run"
+
+
+class AlreadyExists(RasvError):
+    """An object with the same identity already exists."""
+
+
+class InvalidInput(RasvError, ValueError):
+    """A value given by the user is out of range or of the wrong form."""
+
+
+class ListFormatError(InvalidInput):
+    """A GPT-SoVITS ``.list`` file (or one of its lines) cannot be read."""
+
+    def __init__(self, path: Any, reason: str, line_no: int | None = None) -> None:
+        self.path = path
+        self.line_no = line_no
+        self.reason = reason
+        where = f"{path}, line {line_no}" if line_no is not None else f"{path}"
+        super().__init__(f"{where}: {reason}")
+
+
+class AudioError(RasvError):
+    """An audio file is missing, unreadable or not audio."""
+
+
+class CapabilityError(RasvError):
+    """A request asks an engine or model version for something it does not do."""
+
+
+class EngineError(RasvError):
+    """Base class of errors raised while talking to a synthesis engine.
+
+    ``transient`` tells the runner whether retrying the same request may succeed.
+    """
+
+    transient: bool = False
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached (server down, connection refused, timed out)."""
+
+    transient = True
+
+
+class EngineRequestError(EngineError):
+    """The engine answered a request with an error or with unusable audio.
+
+    Attributes:
+        status: HTTP status (``None`` for in-process engines).
+        body: the response body, decoded as text where possible.
+        request: the request that failed (a ``SynthesisRequest`` or a dict).
+        transient: True when retrying may help (server-side 5xx, silent failure replies).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str | None = None,
+        request: Any = None,
+        transient: bool = False,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.request = request
+        self.transient = transient
+        super().__init__(message)
+
+
+class TaskError(RasvError):
+    """A task spec is inconsistent, or a task cannot be run or edited as asked."""
+
+
+class Cancelled(RasvError):
+    """A run was cancelled by the user."""
+
+
+class BackendUnavailable(RasvError):
+    """An optional model backend (embedding, VAD, ASR, MOS) is not installed or has no weights.
+
+    The message names what to install or where to put the weights.
+    """
+
+
+__all__ = [
+    "AlreadyExists",
+    "AudioError",
+    "AuxClipNotFound",
+    "BackendUnavailable",
+    "Cancelled",
+    "CapabilityError",
+    "ClipNotFound",
+    "EngineError",
+    "EngineRequestError",
+    "EngineUnavailable",
+    "InvalidInput",
+    "ListFormatError",
+    "LongTextNotFound",
+    "ModelNotFound",
+    "NotFound",
+    "ProductNotFound",
+    "RasvError",
+    "RoleNotFound",
+    "TakeNotFound",
+    "TaskError",
+    "TaskNotFound",
+    "TextNotFound",
+    "WorkspaceError",
+    "WorkspaceLocked",
+]

@@ -1,0 +1,280 @@
+"""The DuckDB store behind a workspace, and its connection policy.
+
+DuckDB lets one process hold a database file for writing, and that process then blocks every
+other process, readers included (``research/stack-check.md`` §4). So in shared mode (the
+default) the store keeps one in-memory connection per workspace object and attaches the file
+only for the length of an operation: ATTACH → work → DETACH. Lock conflicts with another
+process are retried with jittered exponential backoff until ``lock_timeout``, then raise
+:class:`~rasv.WorkspaceLocked`. Threads get their own cursors; nested operations on one thread
+share the cursor (and so the transaction) of the outermost one.
+
+Example:
+    >>> import tempfile, os
+    >>> s = Store(os.path.join(tempfile.mkdtemp(), "db.duckdb"))
+    >>> with s.transaction() as cur:
+    ...     _ = cur.execute("CREATE TABLE t(x INT)")
+    ...     _ = cur.execute("INSERT INTO t VALUES (1), (2)")
+    >>> s.scalar("SELECT sum(x) FROM t")
+    3
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from rasv.errors import WorkspaceError, WorkspaceLocked
+
+_ALIAS = "ws"
+
+
+def _is_lock_error(e: Exception) -> bool:
+    msg = str(e).lower()
+    if "already attached" in msg:  # another Workspace object of this process holds the file
+        return True
+    return "lock" in msg and ("conflicting" in msg or "could not set" in msg or "locked" in msg)
+
+
+class Store:
+    """A DuckDB database file used under rasv's connection policy.
+
+    Args:
+        path: the ``.duckdb`` file (created if missing).
+        shared: when True, hold the file only during operations so other processes
+            (a JupyterLab kernel, Voilà kernels, the CLI) can use the workspace too.
+        lock_timeout: seconds to keep retrying when another process holds the file.
+        read_only: attach read-only (statements that write are refused by DuckDB).
+
+    Example:
+        >>> import tempfile, os
+        >>> s = Store(os.path.join(tempfile.mkdtemp(), "w.duckdb"), shared=False)
+        >>> s.rows("SELECT 1 + 1")
+        [(2,)]
+        >>> s.close()
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        shared: bool = True,
+        lock_timeout: float = 30.0,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.shared = shared
+        self.lock_timeout = float(lock_timeout)
+        self.read_only = read_only
+        self._db = duckdb.connect(":memory:")
+        self._guard = threading.RLock()
+        self._users = 0
+        self._attached = False
+        self._closed = False
+        self._local = threading.local()
+        if not shared:
+            with self._guard:
+                self._attach()
+
+    # -- attaching ---------------------------------------------------------------------------
+
+    def _attach(self) -> None:
+        target = str(self.path).replace("'", "''")
+        opts = " (READ_ONLY)" if self.read_only else ""
+        sql = f"ATTACH '{target}' AS {_ALIAS}{opts}"
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        last: Exception | None = None
+        while True:
+            try:
+                self._db.execute(sql)
+                self._attached = True
+                return
+            except (duckdb.IOException, duckdb.ResourceInUseException) as e:
+                if not _is_lock_error(e):
+                    raise WorkspaceError(f"cannot open workspace database {self.path}: {e}") from None
+                last = e
+            except duckdb.Error as e:
+                raise WorkspaceError(f"cannot open workspace database {self.path}: {e}") from None
+            if time.monotonic() >= deadline:
+                raise WorkspaceLocked(self.path, self.lock_timeout, _holder(last)) from None
+            time.sleep(delay * (1.0 + random.random()))
+            delay = min(delay * 2.0, 0.2)
+
+    def _detach(self) -> None:
+        if self._attached:
+            self._db.execute("USE memory")
+            self._db.execute(f"DETACH {_ALIAS}")
+            self._attached = False
+
+    # -- cursors -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the attached database for this thread (reused when nested).
+
+        Example:
+            >>> import tempfile, os
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "c.duckdb"))
+            >>> with s.cursor() as cur:
+            ...     cur.execute("SELECT 42").fetchall()
+            [(42,)]
+        """
+        current = getattr(self._local, "cursor", None)
+        if current is not None:
+            yield current
+            return
+        if self._closed:
+            raise WorkspaceError(f"workspace database {self.path} is closed")
+        with self._guard:
+            if not self._attached:
+                self._attach()
+            self._users += 1
+        cur = None
+        try:
+            cur = self._db.cursor()
+            cur.execute(f"USE {_ALIAS}")
+            self._local.cursor = cur
+            yield cur
+        finally:
+            self._local.cursor = None
+            if cur is not None:
+                with contextlib.suppress(duckdb.Error):
+                    cur.close()
+            with self._guard:
+                self._users -= 1
+                if self._users == 0 and self.shared:
+                    self._detach()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside a transaction: committed on success, rolled back on any error.
+
+        Nested calls on the same thread join the outer transaction.
+
+        Example:
+            >>> import tempfile, os
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "t.duckdb"))
+            >>> with s.transaction() as cur:
+            ...     _ = cur.execute("CREATE TABLE t(x INT)")
+            >>> try:
+            ...     with s.transaction() as cur:
+            ...         _ = cur.execute("INSERT INTO t VALUES (1)")
+            ...         raise RuntimeError("boom")
+            ... except RuntimeError:
+            ...     pass
+            >>> s.scalar("SELECT count(*) FROM t")
+            0
+        """
+        if getattr(self._local, "in_tx", False):
+            with self.cursor() as cur:
+                yield cur
+            return
+        with self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            self._local.in_tx = True
+            try:
+                yield cur
+            except BaseException:
+                self._local.in_tx = False
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise
+            else:
+                self._local.in_tx = False
+                cur.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Store]:
+        """Keep the file attached across several operations (one lock, no re-attach cost).
+
+        Example:
+            >>> import tempfile, os
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "s.duckdb"))
+            >>> with s.session():
+            ...     a = s.scalar("SELECT 1"); b = s.scalar("SELECT 2")
+            >>> a + b
+            3
+        """
+        with self.cursor():
+            yield self
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        """Run one statement and fetch all rows.
+
+        Example:
+            >>> import tempfile, os
+            >>> Store(os.path.join(tempfile.mkdtemp(), "r.duckdb")).rows("SELECT ?", [5])
+            [(5,)]
+        """
+        with self.cursor() as cur:
+            return cur.execute(sql, params if params is not None else []).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple | None:
+        """The first row of a query, or None.
+
+        Example:
+            >>> import tempfile, os
+            >>> Store(os.path.join(tempfile.mkdtemp(), "o.duckdb")).one("SELECT 1, 2")
+            (1, 2)
+        """
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """The first column of the first row, or None.
+
+        Example:
+            >>> import tempfile, os
+            >>> Store(os.path.join(tempfile.mkdtemp(), "v.duckdb")).scalar("SELECT 'x'")
+            'x'
+        """
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def df(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run a query and return a pandas DataFrame.
+
+        Example:
+            >>> import tempfile, os
+            >>> Store(os.path.join(tempfile.mkdtemp(), "d.duckdb")).df("SELECT 1 AS a").a.tolist()
+            [1]
+        """
+        with self.cursor() as cur:
+            return cur.execute(sql, params if params is not None else []).df()
+
+    def close(self) -> None:
+        """Detach and close; later operations raise :class:`~rasv.WorkspaceError`."""
+        if self._closed:
+            return
+        with self._guard:
+            self._closed = True
+            with contextlib.suppress(duckdb.Error):
+                self._detach()
+            with contextlib.suppress(duckdb.Error):
+                self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def _holder(e: Exception | None) -> str:
+    if e is None:
+        return ""
+    text = str(e)
+    marker = "Conflicting lock is held in"
+    i = text.find(marker)
+    return text[i:].split("\n")[0].strip() if i >= 0 else ""
+
+
+__all__ = ["Store"]

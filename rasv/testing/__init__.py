@@ -1,0 +1,19 @@
+"""Helpers for tests, benchmarks and demos that users may reuse in their own tests.
+
+Nothing here is a product default: ``FakeEngine`` is a test double, and the clip generator
+makes synthetic audio, not speech.
+
+Example:
+    >>> import tempfile, os
+    >>> from rasv.testing import make_clip, write_list
+    >>> d = tempfile.mkdtemp()
+    >>> p = make_clip(os.path.join(d, "a.wav"), 4.0)
+    >>> lst = write_list(os.path.join(d, "x.list"), [(p, "spk", "ZH", "你好")])
+    >>> open(lst, encoding="utf-8").read().count("|")
+    3
+"""
+
+from rasv.testing.clips import make_clip, make_voice, write_list
+from rasv.testing.fake_engine import FakeEngine
+
+__all__ = ["FakeEngine", "make_clip", "make_voice", "write_list"]

@@ -1,0 +1,307 @@
+"""The workspace: a folder holding ``rasv.duckdb`` and ``audio/``, and the facade over it.
+
+Everything a user does goes through ``ws = rasv.open(path)`` and its namespaces
+(``ws.roles``, ``ws.clips``, ``ws.tasks`` …), see DESIGN.md §4.
+
+Example:
+    >>> import rasv, tempfile
+    >>> with rasv.open(tempfile.mkdtemp()) as ws:
+    ...     ws.sql("SELECT count(*) AS n FROM roles").n.tolist()
+    [0]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from rasv.audio import BlobStore
+from rasv.errors import InvalidInput, WorkspaceError
+from rasv.migrations import migrate
+from rasv.store import Store
+
+if TYPE_CHECKING:  # the namespaces import the workspace; keep the import graph one-way
+    from rasv.analysis import Analysis
+    from rasv.auxpool import AuxPool
+    from rasv.classify import Classifier
+    from rasv.clips import Clips
+    from rasv.longtext import LongText
+    from rasv.models import Models
+    from rasv.products import Products
+    from rasv.roles import Roles
+    from rasv.scores import Scores
+    from rasv.takes import Takes
+    from rasv.tasks import Tasks
+    from rasv.texts import Texts
+
+DB_NAME = "rasv.duckdb"
+CLIPS_DIR = "audio/clips"
+TAKES_DIR = "audio/takes"
+
+_READ_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "RELATION", "LOGICAL_PLAN", "CALL"}
+
+
+class Workspace:
+    """An open workspace. Use :func:`rasv.open` to get one.
+
+    Args:
+        root: the workspace folder.
+        shared: hold the database file only during operations (see :class:`rasv.store.Store`).
+        lock_timeout: seconds to wait for another process before :class:`~rasv.WorkspaceLocked`.
+
+    Example:
+        >>> import rasv, tempfile
+        >>> ws = rasv.open(tempfile.mkdtemp())
+        >>> ws.root.joinpath("rasv.duckdb").exists()
+        True
+        >>> ws.close()
+    """
+
+    def __init__(self, root: str | os.PathLike, *, shared: bool = True,
+                 lock_timeout: float = 30.0) -> None:
+        self.root = Path(root).expanduser().resolve()
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"{self.root} exists and is not a folder")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
+        (self.root / TAKES_DIR).mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.root / DB_NAME, shared=shared, lock_timeout=lock_timeout)
+        self.blobs = BlobStore(self.root, CLIPS_DIR)
+        try:
+            migrate(self.store)
+        except Exception:
+            self.store.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the database. Safe to call twice."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "shared" if self.store.shared else "exclusive"
+        state = "closed" if self.store.closed else mode
+        return f"<rasv.Workspace {self.root} ({state})>"
+
+    @property
+    def path(self) -> Path:
+        """The workspace folder (same as ``root``)."""
+        return self.root
+
+    def abspath(self, rel: str | os.PathLike | None) -> Path | None:
+        """Turn a workspace-relative path from the database into an absolute path.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.abspath("audio/takes/x.wav").name
+            'x.wav'
+        """
+        if rel is None:
+            return None
+        return self.root / Path(str(rel))
+
+    # -- namespaces (DESIGN.md §4) -----------------------------------------------------------
+
+    @cached_property
+    def roles(self) -> Roles:
+        """Roles (voices): create, list, get, rename, delete."""
+        from rasv.roles import Roles
+
+        return Roles(self)
+
+    @cached_property
+    def clips(self) -> Clips:
+        """The reference-clip catalogue of each role, ``.list`` import and export, categories."""
+        from rasv.clips import Clips
+
+        return Clips(self)
+
+    @cached_property
+    def texts(self) -> Texts:
+        """The text library shared by all roles."""
+        from rasv.texts import Texts
+
+        return Texts(self)
+
+    @cached_property
+    def aux(self) -> AuxPool:
+        """The auxiliary ("fusion") reference pool shared by all roles."""
+        from rasv.auxpool import AuxPool
+
+        return AuxPool(self)
+
+    @cached_property
+    def models(self) -> Models:
+        """GPT and SoVITS checkpoints: scan, add, list."""
+        from rasv.models import Models
+
+        return Models(self)
+
+    @cached_property
+    def classify(self) -> Classifier:
+        """Speaker embeddings, similarity to a seed clip, clustering."""
+        from rasv.classify import Classifier
+
+        return Classifier(self)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        """Comparison tasks and running them."""
+        from rasv.tasks import Tasks
+
+        return Tasks(self)
+
+    @cached_property
+    def takes(self) -> Takes:
+        """Synthesised results of tasks, for review."""
+        from rasv.takes import Takes
+
+        return Takes(self)
+
+    @cached_property
+    def scores(self) -> Scores:
+        """Stars, tags and remarks on takes, and their roll-ups."""
+        from rasv.scores import Scores
+
+        return Scores(self)
+
+    @cached_property
+    def longtext(self) -> LongText:
+        """Long-text tests rendered chunk by chunk."""
+        from rasv.longtext import LongText
+
+        return LongText(self)
+
+    @cached_property
+    def products(self) -> Products:
+        """Finished products (saved presets) and their export."""
+        from rasv.products import Products
+
+        return Products(self)
+
+    @cached_property
+    def analysis(self) -> Analysis:
+        """Automatic take analysis (metrics)."""
+        from rasv.analysis import Analysis
+
+        return Analysis(self)
+
+    def analyze(self, task: Any, metrics: Any = None, **kwargs: Any) -> Any:
+        """Compute automatic metrics for a task's takes (see :mod:`rasv.analysis`)."""
+        return self.analysis.run(task, metrics=metrics, **kwargs)
+
+    # -- SQL ---------------------------------------------------------------------------------
+
+    def sql(self, query: str, params: Any = None, *, write: bool = False) -> pd.DataFrame:
+        """Run SQL against the workspace and return a DataFrame.
+
+        Read-only unless ``write=True``: statements other than queries are refused, so an
+        exploratory notebook cannot damage the workspace by accident.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.sql("SELECT ? + 1 AS x", [1]).x.tolist()
+            [2]
+        """
+        if not write:
+            try:
+                statements = duckdb.extract_statements(query)
+            except duckdb.Error as e:
+                raise InvalidInput(f"cannot parse SQL: {e}") from None
+            for st in statements:
+                if st.type.name not in _READ_STATEMENTS:
+                    raise InvalidInput(
+                        f"ws.sql is read-only: {st.type.name} statements need write=True"
+                    )
+        try:
+            if write:
+                with self.store.transaction() as cur:
+                    res = cur.execute(query, params if params is not None else [])
+                    return res.df() if res.description else pd.DataFrame()
+            return self.store.df(query, params)
+        except duckdb.Error as e:
+            raise InvalidInput(f"SQL failed: {e}") from None
+
+    # -- settings (small key/value memory: last role, UI language …) --------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """Read a JSON value saved with :meth:`set_setting`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.set_setting("ui.lang", "zh"); ws.get_setting("ui.lang")
+            'zh'
+        """
+        raw = self.store.scalar("SELECT value FROM settings WHERE key = ?", [key])
+        return default if raw is None else json.loads(raw)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Save a JSON-serialisable value under ``key``."""
+        with self.store.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
+                [key, json.dumps(value, ensure_ascii=False)],
+            )
+
+    # -- stored files ------------------------------------------------------------------------
+
+    def release_files(self, rel_paths: list[str] | set[str]) -> list[str]:
+        """Delete stored audio files that no clip, aux clip or take references any more.
+
+        Returns the paths removed. Called after deletes, inside nothing: the rows are gone
+        first, so a crash in between leaves an orphan file, never a row without its file.
+        """
+        removed: list[str] = []
+        for rel in sorted(set(p for p in rel_paths if p)):
+            n = self.store.scalar(
+                "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
+                " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
+                " + (SELECT count(*) FROM takes WHERE audio_path = $p)",
+                {"p": rel},
+            )
+            if not n:
+                target = self.root / rel
+                try:
+                    target.unlink()
+                    removed.append(rel)
+                except FileNotFoundError:
+                    pass
+        return removed
+
+
+def open(path: str | os.PathLike, shared: bool = True, *, lock_timeout: float = 30.0) -> Workspace:  # noqa: A001
+    """Create or open a workspace folder.
+
+    Args:
+        path: the folder (created if missing).
+        shared: True (default) lets a notebook, Voilà kernels and the CLI share the workspace;
+            False keeps the database open for batch speed and blocks other processes.
+        lock_timeout: seconds to wait for another process before raising
+            :class:`~rasv.WorkspaceLocked`.
+
+    Example:
+        >>> import rasv, tempfile
+        >>> with rasv.open(tempfile.mkdtemp()) as ws:
+        ...     type(ws).__name__
+        'Workspace'
+    """
+    return Workspace(path, shared=shared, lock_timeout=lock_timeout)
+
+
+__all__ = ["Workspace", "open"]
