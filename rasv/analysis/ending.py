@@ -3,7 +3,10 @@
 A finished utterance decays into silence; a cut-off one ends mid-sound. The measurement is
 the level of the last 30 ms relative to the take's typical speech level
 (``end_level_db``): a natural ending sits 20 dB or more under speech, a cut-off one within
-a few dB of it. ``tail_s`` in the detail is the silence after the last speech segment.
+a few dB of it. An ending that sits on a loud noise floor (hum, hiss) is not speech, so the
+value is capped at 25 dB under the ending's distance to the take's noise floor (its
+10th-percentile frame level). ``tail_s`` in the detail is the silence after the last speech
+segment.
 
 Example:
     >>> import numpy as np
@@ -12,7 +15,8 @@ Example:
     >>> ending(x, 16000)["end_level_db"] < -30
     True
     >>> tone = 0.3 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)
-    >>> ending(tone.astype("float32"), 16000)["end_level_db"] > -3
+    >>> cut = np.concatenate([np.zeros(8000), tone]).astype("float32")  # stops mid-tone
+    >>> ending(cut, 16000)["end_level_db"] > -3
     True
 """
 
@@ -25,6 +29,8 @@ from rasv.analysis.take_signal import RATE, TakeSignal
 
 #: Length of the ending that is measured, in seconds.
 END_S = 0.03
+#: How far over the take's noise floor a cut-off ending must be to count as speech.
+FLOOR_MARGIN_DB = 25.0
 
 
 class Ending:
@@ -41,9 +47,13 @@ class Ending:
         y = sig.samples[: int(round(sig.duration_s * RATE))]
         last = y[-max(int(END_S * RATE), 1):].astype(np.float64)
         level = 10 * np.log10(np.mean(last * last) + 1e-12) + 3.0
+        floor = float(np.percentile(sig.level_db, 10))
         tail = max(sig.duration_s - sig.segments[-1][1], 0.0)
-        return [Measurement("end_level_db", round(level - sig.speech_level_db, 2),
-                            {"tail_s": round(tail, 3)})]
+        # An ending that merely sits on a loud noise floor (hum, hiss) is not a cut-off:
+        # report at most FLOOR_MARGIN_DB under the distance to the floor.
+        value = min(level - sig.speech_level_db, level - floor - FLOOR_MARGIN_DB)
+        return [Measurement("end_level_db", round(value, 2),
+                            {"tail_s": round(tail, 3), "over_floor_db": round(level - floor, 2)})]
 
 
 def ending(samples, sample_rate: int | None = None) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
