@@ -69,8 +69,13 @@ class FasterWhisper:
             raise BackendUnavailable(
                 "faster-whisper is not installed: pip install 'rasv[asr]'"
             ) from None
-        self._model = WhisperModel(str(self.model_dir), device=device, compute_type=compute_type,
-                                   local_files_only=True)
+        try:
+            self._model = WhisperModel(str(self.model_dir), device=device,
+                                       compute_type=compute_type, local_files_only=True)
+        except Exception as e:  # a broken or partial folder: say which one
+            raise BackendUnavailable(
+                f"cannot load the faster-whisper model in {self.model_dir}: {e}"
+            ) from None
 
     def transcribe(self, samples: np.ndarray, lang: str) -> str:
         code = {"zh": "zh", "yue": "yue", "ja": "ja", "en": "en", "ko": "ko"}.get(_base(lang))
@@ -93,8 +98,13 @@ class Paraformer:
             raise BackendUnavailable(
                 "FunASR is not installed: pip install funasr (and torch)"
             ) from None
-        self._model = AutoModel(model=str(self.model_dir), device=device, disable_update=True,
-                                disable_pbar=True, log_level="ERROR")
+        try:
+            self._model = AutoModel(model=str(self.model_dir), device=device,
+                                    disable_update=True, disable_pbar=True, log_level="ERROR")
+        except Exception as e:  # a broken or partial folder: say which one
+            raise BackendUnavailable(
+                f"cannot load the FunASR model in {self.model_dir}: {e}"
+            ) from None
 
     def transcribe(self, samples: np.ndarray, lang: str) -> str:
         res = self._model.generate(input=np.asarray(samples, dtype=np.float32), batch_size_s=300)
