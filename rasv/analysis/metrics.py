@@ -30,7 +30,8 @@ def fresh(ws: Any, take_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, st
 
     Example:
         >>> import rasv, tempfile
-        >>> fresh(rasv.open(tempfile.mkdtemp()), ["nope"])
+        >>> with rasv.open(tempfile.mkdtemp()) as ws:
+        ...     fresh(ws, ["nope"])
         {}
     """
     out: dict[str, dict[str, tuple[str, str]]] = {}
@@ -78,7 +79,8 @@ def long_table(ws: Any, take_ids: Sequence[str] | None = None, *,
 
     Example:
         >>> import rasv, tempfile
-        >>> long_table(rasv.open(tempfile.mkdtemp()), ["x"]).columns.tolist()[:3]
+        >>> with rasv.open(tempfile.mkdtemp()) as ws:
+        ...     long_table(ws, ["x"]).columns.tolist()[:3]
         ['take_id', 'name', 'value']
     """
     cols = "m.take_id, m.name, m.value, m.backend, m.version, m.detail"
@@ -111,7 +113,7 @@ def wide_table(long: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict[str, An
         (['take_id', 'x', 'y'], {'k': 1})
     """
     if long.empty:
-        return pd.DataFrame({"take_id": []}), {}
+        return pd.DataFrame({"take_id": pd.Series([], dtype=object)}), {}
     wide = long.pivot_table(index="take_id", columns="name", values="value", aggfunc="last",
                             dropna=False)
     wide.columns.name = None

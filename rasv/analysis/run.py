@@ -1,11 +1,9 @@
 """``ws.analysis``: analyse a task's takes, cache the metrics, order the takes for listening.
 
 Example:
-    >>> import rasv, tempfile
-    >>> ws = rasv.open(tempfile.mkdtemp())
-    >>> sorted(ws.analysis.detector_names())[:3]
+    >>> from rasv.analysis import Analysis
+    >>> sorted(Analysis.detector_names())[:3]
     ['asr', 'clipping', 'dnsmos']
-    >>> ws.close()
 """
 
 from __future__ import annotations
@@ -160,14 +158,13 @@ class Analysis:
     """Automatic take analysis over a workspace (``ws.analysis``).
 
     Example:
-        >>> import rasv, tempfile, numpy as np
+        >>> import rasv, tempfile
         >>> from rasv.testing import make_voice
-        >>> ws = rasv.open(tempfile.mkdtemp())
-        >>> m = ws.analysis.measure(make_voice(2.0, 16000), 16000, text="你好世界",
-        ...                         metrics=["silence", "clipping"])
+        >>> with rasv.open(tempfile.mkdtemp()) as ws:
+        ...     m = ws.analysis.measure(make_voice(2.0, 16000), 16000, text="你好世界",
+        ...                             metrics=["silence", "clipping"])
         >>> m["clipped_fraction"], m["lead_silence_s"] < 0.2
         (0.0, True)
-        >>> ws.close()
     """
 
     def __init__(self, ws: Any) -> None:
@@ -191,8 +188,8 @@ class Analysis:
 
         Example:
             >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> [d.name for d in ws.analysis.detectors(["hum_db", "noise", "pace"])[0]]
+            >>> with rasv.open(tempfile.mkdtemp()) as ws:
+            ...     [d.name for d in ws.analysis.detectors(["hum_db", "noise", "pace"])[0]]
             ['noise', 'pace']
         """
         import os
@@ -236,9 +233,9 @@ class Analysis:
 
         Example:
             >>> import rasv, tempfile, numpy as np
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> ws.analysis.measure(np.zeros(16000, dtype="float32"), 16000,
-            ...                     metrics=["clipping"])["clipped_fraction"]
+            >>> with rasv.open(tempfile.mkdtemp()) as ws:
+            ...     ws.analysis.measure(np.zeros(16000, dtype="float32"), 16000,
+            ...                         metrics=["clipping"])["clipped_fraction"]
             0.0
         """
         dets, _ = self.detectors(metrics, asr=asr)
@@ -285,11 +282,11 @@ class Analysis:
 
         Example:
             >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.analyze(99)
-            ... except rasv.TaskNotFound as e:
-            ...     print(e)
+            >>> with rasv.open(tempfile.mkdtemp()) as ws:
+            ...     try:
+            ...         ws.analyze(99)
+            ...     except rasv.TaskNotFound as e:
+            ...         print(e)
             task 99 does not exist in this workspace
         """
         task_id = self._task_id(task)
@@ -364,9 +361,12 @@ class Analysis:
 
         Example:
             >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> ws.analysis.df  # doctest: +ELLIPSIS
-            <bound method Analysis.df of ...>
+            >>> with rasv.open(tempfile.mkdtemp()) as ws:
+            ...     role = ws.roles.create("demo-voice")
+            ...     tid = ws.store.scalar("INSERT INTO tasks (role_id, name, spec)"
+            ...                           " VALUES (?, 'empty', '{}') RETURNING id", [role.id])
+            ...     ws.analysis.df(tid).columns.tolist()[:3]
+            ['take_id', 'status', 'text']
         """
         task_id = self._task_id(task)
         takes = self._takes(task_id).drop(columns=["ord", "audio_path"])
@@ -389,14 +389,19 @@ class Analysis:
         """The listen-first order of a task's analysed takes.
 
         Returns a DataFrame ``take_id, suspicion (0–1), rank, flags (suggested tags),
-        reasons (one sentence per flag), reason (joined), pace_z``, most suspicious first.
+        reasons (one sentence per flag), reason (joined), pace_z, promise``, most suspicious
+        first (``promise`` orders the likely best takes; see
+        :func:`~rasv.analysis.suspicion.score_takes`).
         Takes without metrics yet are left out; run :meth:`run` first.
 
         Example:
             >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> ws.analysis.suspicion  # doctest: +ELLIPSIS
-            <bound method Analysis.suspicion of ...>
+            >>> with rasv.open(tempfile.mkdtemp()) as ws:
+            ...     role = ws.roles.create("demo-voice")
+            ...     tid = ws.store.scalar("INSERT INTO tasks (role_id, name, spec)"
+            ...                           " VALUES (?, 'empty', '{}') RETURNING id", [role.id])
+            ...     ws.analysis.suspicion(tid).columns.tolist()[:4]
+            ['take_id', 'suspicion', 'rank', 'flags']
         """
         task_id = self._task_id(task)
         takes = self._takes(task_id)

@@ -335,16 +335,19 @@ def score_takes(wide: pd.DataFrame, details: Mapping[str, Mapping[str, Any]] | N
             baselines): the text by default.
 
     Returns:
-        DataFrame ``take_id, suspicion, rank, flags, reasons, reason, pace_z`` ordered by
-        suspicion (ties: lower DNSMOS overall first, then the original order). ``flags`` holds
-        the suggested tags (unique, most severe first), ``reasons`` one sentence per flag,
-        ``reason`` those sentences joined for display.
+        DataFrame ``take_id, suspicion, rank, flags, reasons, reason, pace_z, promise``
+        ordered by suspicion (ties: lower DNSMOS overall first, then the original order).
+        ``flags`` holds the suggested tags (unique, most severe first), ``reasons`` one
+        sentence per flag, ``reason`` those sentences joined for display. ``promise`` (0–1,
+        NaN without DNSMOS or speaker metrics) ranks the unflagged takes the other way: the
+        mean percentile of DNSMOS and speaker similarity within the task, times
+        ``1 - suspicion``; sort by it to hear the likely best takes first.
 
     Example:
         >>> score_takes(pd.DataFrame({"take_id": [], "text": []})).columns.tolist()[:3]
         ['take_id', 'suspicion', 'rank']
     """
-    cols = ["take_id", "suspicion", "rank", "flags", "reasons", "reason", "pace_z"]
+    cols = ["take_id", "suspicion", "rank", "flags", "reasons", "reason", "pace_z", "promise"]
     if wide.empty:
         return pd.DataFrame({c: [] for c in cols})
     w = wide.reset_index(drop=True).copy()
@@ -382,11 +385,27 @@ def score_takes(wide: pd.DataFrame, details: Mapping[str, Mapping[str, Any]] | N
         })
     out = pd.DataFrame(rows)
     out["_ovrl"] = pd.to_numeric(out["_ovrl"], errors="coerce")
+    out["promise"] = _promise(w, out["suspicion"].to_numpy())
     out = out.sort_values(["suspicion", "_ovrl", "_i"], ascending=[False, True, True],
                           na_position="last", kind="stable")
     out["rank"] = np.arange(1, len(out) + 1)
     return out[cols].reset_index(drop=True)
 
 
-__all__ = ["RULES", "TAGS", "Flag", "Rules", "Tag", "combine", "flags_for", "ramp",
+#: Metrics where higher means a better take, averaged (as ranks within the task) into
+#: ``promise``.
+PROMISE_METRICS: tuple[str, ...] = ("dnsmos_ovrl", "dnsmos_sig", "sim_ref", "sim_centroid")
+
+
+def _promise(w: pd.DataFrame, suspicion: np.ndarray) -> np.ndarray:
+    """How good a take looks: mean percentile rank of the "higher is better" metrics within
+    the task, times ``1 - suspicion``; NaN when none of those metrics is known."""
+    ranks = [w[m].rank(pct=True).to_numpy(dtype=float) for m in PROMISE_METRICS
+             if m in w and w[m].notna().any()]
+    if not ranks:
+        return np.full(len(w), np.nan)
+    return np.round(np.nanmean(np.vstack(ranks), axis=0) * (1.0 - suspicion), 4)
+
+
+__all__ = ["PROMISE_METRICS", "RULES", "TAGS", "Flag", "Rules", "Tag", "combine", "flags_for", "ramp",
            "score_takes"]

@@ -148,3 +148,12 @@ def test_measure_arrays_without_a_workspace(eval_set):
     t = next(x for x in eval_set if x.defect == "clipping")
     m = rasv.analysis.measure(t.samples, t.sample_rate, metrics=["clipping"])
     assert m["clipped_fraction"] > 1e-3
+
+
+def test_a_task_without_metrics_or_takes(ws, small, add_task):
+    empty = add_task(ws, [], name="empty")
+    assert ws.analysis.df(empty).empty and ws.analysis.suspicion(empty).empty
+    assert ws.analysis.run(empty).takes == 0
+    task = add_task(ws, small[:2])
+    assert ws.analysis.df(task).take_id.notna().all()
+    assert ws.analysis.suspicion(task).empty  # not analysed yet

@@ -98,3 +98,12 @@ def test_thresholds_are_tunable():
 
 def test_empty_table():
     assert score_takes(pd.DataFrame({"take_id": [], "text": []})).empty
+
+
+def test_promise_ranks_good_unflagged_takes_high():
+    rows = pd.DataFrame({"take_id": list("abcd"), "text": ["t"] * 4,
+                         "dnsmos_ovrl": [3.5, 3.0, 2.5, 3.6], "clipped_fraction": [0, 0, 0, 0.01]})
+    out = score_takes(rows).set_index("take_id")
+    assert out["promise"].idxmax() == "a"
+    assert out.loc["d", "promise"] == 0.0  # clipped: no promise however clean it sounds
+    assert score_takes(rows.drop(columns="dnsmos_ovrl"))["promise"].isna().all()
