@@ -69,6 +69,7 @@ METRIC_OWNERS: dict[str, str] = {
     **{m: "dnsmos" for m in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")},
     **{m: "asr" for m in ("asr_error_rate", "asr_substitutions", "asr_deletions",
                           "asr_insertions")},
+    "sim_ref": "speaker", "sim_centroid": "speaker",
 }
 
 
@@ -175,16 +176,19 @@ class Analysis:
     @staticmethod
     def detector_names() -> list[str]:
         """Every detector name ``metrics=`` accepts (metric names are accepted too)."""
-        return [*DEFAULT_DETECTORS, "asr"]
+        return [*DEFAULT_DETECTORS, "asr", "speaker"]
 
-    def detectors(self, metrics: Sequence[str] | str | None = None, *,
-                  asr: Any = None) -> tuple[list[Detector], list[tuple[str, str]]]:
+    def detectors(self, metrics: Sequence[str] | str | None = None, *, asr: Any = None,
+                  speaker: Any = "auto", task_id: int | None = None,
+                  ) -> tuple[list[Detector], list[tuple[str, str]]]:
         """Build the detectors for a ``metrics`` selection.
 
-        ``None`` means the defaults plus ASR when one is configured (``asr=`` or
-        ``$RASV_ASR_MODEL``). Returns the detectors and ``(name, reason)`` for default
-        detectors left out because their backend is missing; a detector asked for by name
-        whose backend is missing raises :class:`~rasv.BackendUnavailable`.
+        ``None`` means the defaults, plus ASR when one is configured (``asr=`` or
+        ``$RASV_ASR_MODEL``) and, for a task, speaker similarity when an embedding model can
+        run. Returns the detectors and ``(name, reason)`` for default detectors left out
+        because their backend is missing; a detector asked for by name whose backend is
+        missing raises :class:`~rasv.BackendUnavailable`. Speaker similarity compares takes
+        with their reference clips, so it needs ``task_id``.
 
         Example:
             >>> import rasv, tempfile
@@ -203,6 +207,8 @@ class Analysis:
             names = list(DEFAULT_DETECTORS)
             if asr is not None or os.environ.get(ASR_ENV):
                 names.append("asr")
+            if task_id is not None:
+                names.append("speaker")
         else:
             names = []
             for m in metrics:
@@ -214,10 +220,18 @@ class Analysis:
                     )
                 if owner not in names:
                     names.append(owner)
+        if "speaker" in names and task_id is None:
+            raise InvalidInput("speaker similarity compares takes with their reference clips: "
+                               "run it on a task")
         out: list[Detector] = []
         skipped: list[tuple[str, str]] = []
         for name in names:
             try:
+                if name == "speaker":
+                    from rasv.analysis.speaker import for_task
+
+                    out.append(for_task(self.ws, int(task_id), speaker))  # type: ignore[arg-type]
+                    continue
                 out.append(_make(name, asr))
             except BackendUnavailable as e:
                 if explicit:
@@ -265,7 +279,7 @@ class Analysis:
 
     def run(self, task: Any, metrics: Sequence[str] | str | None = None, *,
             background: bool = False, progress: Progress | None = None, asr: Any = None,
-            force: bool = False) -> AnalysisReport | AnalysisRun:
+            speaker: Any = "auto", force: bool = False) -> AnalysisReport | AnalysisRun:
         """Analyse every finished take of a task; metrics already stored are kept.
 
         Args:
@@ -275,6 +289,8 @@ class Analysis:
             background: run in a thread and return an :class:`AnalysisRun` at once.
             progress: called as ``progress(done, total)`` after each take.
             asr: a recogniser, a model folder or GPT-SoVITS root (default ``$RASV_ASR_MODEL``).
+            speaker: the embedding backend for speaker similarity: a ``rasv.embeddings``
+                name (default ``"auto"``, as ``ws.classify``) or a backend object.
             force: recompute even fresh metrics.
 
         Returns:
@@ -290,7 +306,7 @@ class Analysis:
             task 99 does not exist in this workspace
         """
         task_id = self._task_id(task)
-        dets, skipped = self.detectors(metrics, asr=asr)
+        dets, skipped = self.detectors(metrics, asr=asr, speaker=speaker, task_id=task_id)
         if not background:
             return self._run(task_id, dets, skipped, progress, force, threading.Event())
         handle = AnalysisRun()
@@ -335,7 +351,8 @@ class Analysis:
             else:
                 try:
                     x, sr = read(self.ws.abspath(row.audio_path))
-                    sig = TakeSignal(x, sr, text=row.text or "", lang=row.text_lang or "")
+                    sig = TakeSignal(x, sr, text=row.text or "", lang=row.text_lang or "",
+                                     take_id=row.take_id, clip_id=row.clip_id)
                     results: list[tuple[Measurement, str, str]] = []
                     for d in todo:
                         results.extend((m, d.backend, d.version) for m in d.measure(sig))

@@ -40,6 +40,8 @@ class TakeSignal:
         text: the text the take should say (for pace and ASR).
         lang: its language code (``zh``, ``en``, ``ja`` …).
         segments: speech segments in seconds, when a VAD already ran; else computed on use.
+        take_id: the take, for detectors that look things up (optional).
+        clip_id: its reference clip, for speaker similarity (optional).
 
     Raises:
         AudioError: empty or non-finite audio.
@@ -52,7 +54,8 @@ class TakeSignal:
     """
 
     def __init__(self, samples: np.ndarray, sample_rate: int, *, text: str = "",
-                 lang: str = "", segments: list[tuple[float, float]] | None = None) -> None:
+                 lang: str = "", segments: list[tuple[float, float]] | None = None,
+                 take_id: str | None = None, clip_id: int | None = None) -> None:
         x = np.asarray(samples, dtype=np.float32)
         if x.ndim != 1:
             x = x.reshape(-1) if x.size == x.shape[-1] else x.mean(axis=0)
@@ -64,6 +67,8 @@ class TakeSignal:
         self.original_rate = int(sample_rate)
         self.text = text
         self.lang = lang
+        self.take_id = take_id
+        self.clip_id = _int_or_none(clip_id)
         if segments is not None:
             self.__dict__["segments"] = [(float(a), float(b)) for a, b in segments]
 
@@ -132,6 +137,14 @@ class TakeSignal:
     def speech_s(self) -> float:
         """Seconds of speech (sum of segment lengths)."""
         return float(sum(b - a for a, b in self.segments))
+
+
+def _int_or_none(v: object) -> int | None:
+    """An id from a DataFrame cell: None, NaN and pandas' NA all mean "no id"."""
+    try:
+        return None if v is None else int(v)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 __all__ = ["EPS", "HOP", "NFFT", "RATE", "WIN", "TakeSignal"]
