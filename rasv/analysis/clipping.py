@@ -1,8 +1,11 @@
 """Clipping: flat tops where the waveform hit a ceiling.
 
-Measured on the take's original samples (resampling smears flat tops). A run of at least
-three equal samples within 2 % of the take's peak is a clipped run; speech that merely
-peaks high has no such runs.
+Measured on the take's original samples. A run of at least three equal samples within 2 % of
+the take's peak is a clipped run; speech that merely peaks high has no such runs. Resampling
+after the clipping smears flat tops into ripples, so a second measure does not need them:
+the share of samples within 10 % of the take's loud level (its 99.9th-percentile magnitude),
+which stays under 0.5 % for speech and reaches several percent when the waveform was
+pressed against a ceiling.
 
 Example:
     >>> import numpy as np
@@ -27,6 +30,22 @@ MIN_RUN = 3
 NEAR_PEAK = 0.98
 #: Takes quieter than this peak cannot be clipped at a ceiling worth reporting.
 MIN_PEAK = 0.25
+
+
+def plateau_fraction(x: np.ndarray) -> float:
+    """Share of samples within 10 % of the 99.9th-percentile magnitude.
+
+    Example:
+        >>> import numpy as np
+        >>> sine = np.sin(np.linspace(0, 200 * np.pi, 16000))
+        >>> round(plateau_fraction(sine), 2), round(plateau_fraction(np.clip(3 * sine, -1, 1)), 2)
+        (0.29, 0.81)
+    """
+    a = np.abs(np.asarray(x, dtype=np.float32))
+    loud = float(np.percentile(a, 99.9)) if a.size else 0.0
+    if loud <= 1e-4:
+        return 0.0
+    return float(np.mean(a >= 0.9 * loud))
 
 
 def clipped_runs(x: np.ndarray, min_run: int = MIN_RUN) -> list[tuple[int, int]]:
@@ -56,7 +75,8 @@ def clipped_runs(x: np.ndarray, min_run: int = MIN_RUN) -> list[tuple[int, int]]
 
 
 class Clipping:
-    """Share of samples in clipped runs (``clipped_fraction``) and the peak (``peak_dbfs``).
+    """Share of samples in clipped runs (``clipped_fraction``), share pressed against the loud
+    level (``plateau_fraction``) and the peak (``peak_dbfs``).
 
     The detail of ``clipped_fraction`` lists the clipped places (runs closer than 50 ms
     merged) as start times in seconds, and the ceiling.
@@ -64,8 +84,8 @@ class Clipping:
 
     name = "clipping"
     backend = "numpy"
-    version = "1"
-    metrics = ("clipped_fraction", "peak_dbfs")
+    version = "2"
+    metrics = ("clipped_fraction", "plateau_fraction", "peak_dbfs")
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
         x = sig.original
@@ -83,6 +103,7 @@ class Clipping:
             Measurement("clipped_fraction", round(n / len(x), 6),
                         {"places": places, "runs": len(runs), "ceiling": round(peak, 4),
                          "where": spans(places)}),
+            Measurement("plateau_fraction", round(plateau_fraction(x), 5)),
             Measurement("peak_dbfs", round(20 * np.log10(peak + 1e-12), 2)),
         ]
 

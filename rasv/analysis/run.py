@@ -63,7 +63,7 @@ def _make(name: str, asr: Any = None) -> Detector:
 METRIC_OWNERS: dict[str, str] = {
     **{m: "silence" for m in ("speech_s", "lead_silence_s", "trail_silence_s", "max_pause_s",
                               "long_pauses")},
-    "clipped_fraction": "clipping", "peak_dbfs": "clipping",
+    "clipped_fraction": "clipping", "plateau_fraction": "clipping", "peak_dbfs": "clipping",
     **{m: "noise" for m in ("hum_db", "hf_bursts", "pause_noise_db", "pause_flatness")},
     "end_level_db": "ending", "repetition": "repetition", "sec_per_unit": "pace",
     **{m: "dnsmos" for m in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")},

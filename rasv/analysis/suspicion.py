@@ -133,6 +133,7 @@ class Rules:
     """
 
     clipped_fraction: tuple[float, float] = (1e-4, 2e-3)
+    plateau_fraction: tuple[float, float] = (0.01, 0.03)
     hum_db: tuple[float, float] = (12.0, 25.0)
     pause_noise_db: tuple[float, float] = (-55.0, -40.0)
     pause_flatness_min: float = 0.3
@@ -150,13 +151,18 @@ class Rules:
 
 
 def _clipping(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
+    out: list[Flag | None] = []
     frac = _get(row, "clipped_fraction")
-    if frac is None:
-        return []
-    where = (det.get("clipped_fraction") or {}).get("places", [])
-    at = f" at {spans(where)}" if where else ""
-    return [_flag("clipping", "clipped_fraction", ramp(frac, *r.clipped_fraction),
-                  f"{frac * 100:.2f} % of samples clipped{at}")]
+    if frac is not None:
+        where = (det.get("clipped_fraction") or {}).get("places", [])
+        at = f" at {spans(where)}" if where else ""
+        out.append(_flag("clipping", "clipped_fraction", ramp(frac, *r.clipped_fraction),
+                         f"{frac * 100:.2f} % of samples clipped{at}"))
+    plateau = _get(row, "plateau_fraction")
+    if plateau is not None and not any(f is not None for f in out):
+        out.append(_flag("clipping", "plateau_fraction", ramp(plateau, *r.plateau_fraction),
+                         f"{plateau * 100:.1f} % of samples pressed against the loudest level"))
+    return out
 
 
 def _noise(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:

@@ -53,7 +53,7 @@ def test_second_run_is_cached_and_a_new_version_recomputes(ws, small, add_task, 
     assert third.computed == len(small) and len(calls) == len(small)
     versions = ws.sql("SELECT DISTINCT version FROM metrics WHERE name = 'max_pause_s'")
     assert versions.version.tolist() == ["2"]
-    assert _count(ws) == len(small) * 14  # replaced, not duplicated
+    assert _count(ws) == len(small) * 15  # replaced, not duplicated
 
 
 def test_force_recomputes(ws, small, add_task):

@@ -166,3 +166,14 @@ def test_pace_per_text_unit(eval_set, eval_measured):
 
 def test_ending_of_silence_is_none():
     assert ending(np.zeros(1600, dtype=np.float32), 16000)["end_level_db"] is None
+
+
+def test_clipping_found_after_resampling_smeared_the_flat_tops(eval_set):
+    from rasv.audio import resample
+
+    for t in eval_set:
+        m = clipping(resample(t.samples, t.sample_rate, 32000), 32000)
+        if t.defect == "clipping":
+            assert m["plateau_fraction"] > 0.02, t.id
+        else:
+            assert m["plateau_fraction"] < 0.006, t.id
