@@ -465,9 +465,14 @@ class FakeGsvServer(_FakeBase):
     cache computed under other weights: GPT-SoVITS's cache bugs, which a good client avoids).
 
     Example:
-        >>> from gsv_bridge import GsvApiV2  # doctest: +SKIP
-        >>> with FakeGsvServer(latency_s=0.05) as srv:  # doctest: +SKIP
-        ...     eng = GsvApiV2(srv.url)
+        >>> import json, urllib.request, urllib.error
+        >>> with FakeGsvServer(latency_s=0.01) as srv:
+        ...     try:
+        ...         urllib.request.urlopen(srv.url + "/tts?text=hi&text_lang=xx&prompt_lang=en"
+        ...                                "&ref_audio_path=r.wav")
+        ...     except urllib.error.HTTPError as e:
+        ...         print(e.code, json.load(e)["message"])
+        400 text_lang: xx is not supported in version v2
     """
 
     routes = {
