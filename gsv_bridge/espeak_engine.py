@@ -6,6 +6,10 @@ different reference clips give audibly different takes and a reference sweep has
 to compare. Everything else a GPT-SoVITS request carries (seed, sampling, aux clips …) is
 accepted, recorded by the runner, and declared ignored in its capabilities.
 
+espeak-ng keeps a little state inside the library from one utterance to the next (the phase
+of its pitch flutter), which no call resets: repeating a request gives the same words,
+voice, pitch and length to within milliseconds, not the same samples.
+
 Example:
     >>> import tempfile, os
     >>> from rasv.testing import make_clip

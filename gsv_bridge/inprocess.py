@@ -112,7 +112,7 @@ class GsvInProcess:
         self._replies: queue.Queue[Any] = queue.Queue()
         self._lock = threading.RLock()
         self._log = None
-        self.restarts = 0
+        self._starts = 0
 
     def __repr__(self) -> str:
         return f"<GsvInProcess {self.gsv_root} {self.device} version={self._version}>"
@@ -123,6 +123,11 @@ class GsvInProcess:
     def running(self) -> bool:
         """True while the child process is alive."""
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def restarts(self) -> int:
+        """How many times the child was started again (after a crash or a timeout)."""
+        return max(0, self._starts - 1)
 
     def start(self) -> GsvInProcess:
         """Start the child and wait until GPT-SoVITS has loaded its models.
@@ -155,6 +160,7 @@ class GsvInProcess:
             except OSError as e:
                 self._close_log()
                 raise EngineUnavailable(f"cannot start {self.python}: {e}") from None
+            self._starts += 1
             self._replies = queue.Queue()
             threading.Thread(target=self._reader, args=(self._proc, self._replies),
                              daemon=True, name="gsv-inprocess-reader").start()
@@ -209,9 +215,7 @@ class GsvInProcess:
 
     def _request(self, cmd: dict[str, Any], timeout: float, what: str) -> tuple[dict[str, Any], bytes]:
         if not self.running:
-            if self._proc is not None:
-                self.restarts += 1
-                self._kill()
+            self._kill()
             self.start()
         proc = self._proc
         assert proc is not None and proc.stdin is not None

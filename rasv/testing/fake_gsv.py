@@ -955,6 +955,9 @@ class FakeGsvApiV1Server(_FakeBase):
 
         if self.switch_latency_s:
             time.sleep(self.switch_latency_s)
+        for path in (gpt, sovits):
+            if os.path.normpath(str(self._resolve(path))) in self.fail_paths:
+                return _json(400, {"code": 400, "message": f"injected load failure: {path}"})
         try:
             ck_g, ck_s = sniff(self._resolve(gpt)), sniff(self._resolve(sovits))
             if ck_g.kind != "gpt" or ck_s.kind != "sovits":
