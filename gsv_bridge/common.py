@@ -76,13 +76,29 @@ def server_paths(req: SynthesisRequest, caps: Capabilities, path_map: PathMap) -
     """
     ref = req.ref_audio_path
     if _is_local(ref, path_map):
-        check_reference(ref, caps)
+        _check_reference_cached(ref, caps)
     aux = []
     for p in req.aux_ref_audio_paths:
         if _is_local(p, path_map) and not Path(p).is_file():
             raise AudioError(f"auxiliary reference clip not found: {p}")
         aux.append(path_map.to_server(p))
     return path_map.to_server(ref), aux
+
+
+_checked: dict[tuple[str, int, int, tuple[float, float] | None], float | None] = {}
+
+
+def _check_reference_cached(path: str, caps: Capabilities) -> None:
+    # A grid sends the same few clips thousands of times; read each header once per version
+    # of the file (size and modification time), not once per request.
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns, caps.ref_duration_s)
+    if key in _checked:
+        return
+    check_reference(path, caps)
+    if len(_checked) > 4096:
+        _checked.clear()
+    _checked[key] = None
 
 
 def _is_local(path: str, path_map: PathMap) -> bool:

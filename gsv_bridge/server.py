@@ -348,8 +348,13 @@ class GsvServer:
         loop for ever.
         """
         with self._lock:
-            if self.running or self._proc is None:
+            if self._proc is None:
                 return False
+            try:
+                # A crashing server drops its connections a moment before it can be reaped.
+                self._proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                return False  # alive: the failure was something else (a timeout, say)
             if self.restarts >= self.max_restarts:
                 return False
             code = self._proc.returncode
