@@ -26,7 +26,7 @@ from gsv_bridge.common import check_output, check_text, local_checkpoint, read_t
 from gsv_bridge.paths import PathMap
 from rasv.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
-from rasv.errors import AudioError, CapabilityError, EngineRequestError
+from rasv.errors import AudioError, CapabilityError, EngineRequestError, EngineUnavailable
 
 KIND = "gpt-sovits-api"
 
@@ -139,7 +139,11 @@ class GsvApiV1:
         _check_pair(g, s)
         with self._client.lock:
             self._check_server()
-            reply = self._set_model(new_g, new_s)
+            try:
+                reply = self._set_model(new_g, new_s)
+            except EngineUnavailable:
+                self._loaded, self._ckpt = (None, None), (None, None)  # unknown now
+                raise
             if reply.status == 200:
                 self._loaded, self._ckpt = (new_g, new_s), (g, s)
                 self._version = (s.version if s is not None else None) or self.version_hint

@@ -275,8 +275,16 @@ class GsvApiV2:
         if self._loaded[kind] == local:
             return
         route = f"/set_{'gpt' if kind == 'gpt' else 'sovits'}_weights"
-        reply = self._call("GET", route, params={"weights_path": self.path_map.to_server(local)},
-                           timeout=self.switch_timeout)
+        try:
+            reply = self._call("GET", route,
+                               params={"weights_path": self.path_map.to_server(local)},
+                               timeout=self.switch_timeout)
+        except EngineUnavailable:
+            # The switch may still complete on the server: what it holds is unknown now, so
+            # the next load() sends the switch again instead of trusting the old state.
+            self._loaded[kind] = None
+            self._ckpt[kind] = None
+            raise
         if reply.status == 200:
             self._after_switch(kind, local, ck)
             return

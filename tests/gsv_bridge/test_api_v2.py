@@ -130,6 +130,18 @@ def test_failed_first_switch_leaves_state_unknown(srv, ckpts):
     assert eng.loaded == (None, None)
 
 
+def test_slow_weight_switch_times_out_and_is_resent(tmp_path, ref, ckpts):
+    with FakeGsvServer(root=tmp_path / "gsv", switch_latency_s=0.6) as srv:
+        eng = GsvApiV2(srv.url, switch_timeout=0.2)
+        with pytest.raises(rasv.EngineUnavailable, match="no reply within"):
+            eng.load(ckpts["gpt"], None)
+        assert eng.loaded == (None, None)  # unknown, not assumed
+        eng.switch_timeout = 5.0
+        eng.load(ckpts["gpt"], ckpts["sovits"])
+        assert len(srv.calls_to("/set_gpt_weights")) == 2
+        assert eng.synthesize(request(ref)).meta["gpt"] == ckpts["gpt"]
+
+
 def test_lora_without_its_base_is_refused_by_the_server(srv, ckpts):
     eng = GsvApiV2(srv.url)
     with pytest.raises(rasv.EngineRequestError, match="LoRA"):
