@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-from rasv import SynthesisRequest
 from rasv.testing import make_checkpoint, make_clip
 from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -23,7 +16,7 @@ def ref(tmp_path):
 
 @pytest.fixture
 def ckpts(tmp_path):
-    """Fabricated checkpoints: v2ProPlus, v1 and v3 pairs, and a v4 LoRA with its base."""
+    """Fabricated checkpoints: v2ProPlus, v1 and v3 files, and a v4 LoRA (without its base)."""
     d = tmp_path / "weights"
     return {
         "gpt": make_checkpoint(d / "ann-e10.ckpt", version="v2"),
@@ -37,29 +30,15 @@ def ckpts(tmp_path):
     }
 
 
-def request(ref: str, **kw) -> SynthesisRequest:
-    """A full request like the runner sends: explicit seed, the clip's transcript."""
-    fields = dict(text="今天天气很好，我们出去走走吧。", text_lang="zh", ref_audio_path=ref,
-                  prompt_text="这是参考音频的文本", prompt_lang="zh", seed=7)
-    fields.update(kw)
-    return SynthesisRequest(**fields)
-
-
 @pytest.fixture
 def srv(tmp_path):
+    """A fake api_v2 server rooted in a temporary folder."""
     with FakeGsvServer(root=tmp_path / "gsv", keepalive_timeout=5.0) as s:
         yield s
 
 
 @pytest.fixture
 def v1srv(tmp_path):
+    """A fake legacy api.py server."""
     with FakeGsvApiV1Server(root=tmp_path / "gsv1") as s:
         yield s
-
-
-def subprocess_env() -> dict[str, str]:
-    """Environment for child processes that import rasv from this checkout."""
-    return {**os.environ, "PYTHONPATH": str(REPO)}
-
-
-PYTHON = sys.executable

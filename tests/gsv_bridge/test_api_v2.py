@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import request
+from gsv_helpers import request
 
 import rasv
 from gsv_bridge import GsvApiV2

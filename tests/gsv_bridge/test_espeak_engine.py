@@ -5,7 +5,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 import pytest
-from conftest import request
+from gsv_helpers import request
 
 import rasv
 from gsv_bridge import EspeakEngine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PYTHON, request
+from gsv_helpers import PYTHON, request
 
 import rasv
 from gsv_bridge import GsvInProcess

@@ -9,7 +9,7 @@ import time
 
 import pytest
 import yaml
-from conftest import PYTHON, REPO, request
+from gsv_helpers import PYTHON, REPO, request
 
 import rasv
 from gsv_bridge import GsvServer
