@@ -14,6 +14,7 @@ Example:
 """
 
 from rasv.testing.clips import make_clip, make_voice, write_list
+from rasv.testing.embeddings import FakeEmbeddingBackend
 from rasv.testing.fake_engine import FakeEngine
 
-__all__ = ["FakeEngine", "make_clip", "make_voice", "write_list"]
+__all__ = ["FakeEmbeddingBackend", "FakeEngine", "make_clip", "make_voice", "write_list"]

@@ -1,0 +1,130 @@
+"""Speaker embeddings: one interface, several models, chosen by name.
+
+=====================  ==============================================================
+``backend=``           model
+=====================  ==============================================================
+``"resemblyzer"``      GE2E d-vector, 256-d; weights in the wheel (the default)
+``"gsv"``              GPT-SoVITS's ERes2NetV2 (needs ``gsv_root``)
+``"campplus"``         ModelScope CAM++ zh-cn (RefAudioSelectorV2's model), on disk
+``"eres2net"``,        ModelScope ERes2Net / ERes2NetV2 zh-cn, on disk
+``"eres2netv2"``
+``"modelscope"``       any ModelScope SV folder given as ``model_dir``
+``"auto"``             ``gsv`` if ``gsv_root`` is given, ``modelscope`` if ``model_dir``
+                       is, else Resemblyzer, else CAM++ from the ModelScope cache
+=====================  ==============================================================
+
+Nothing is ever downloaded: a backend whose package or weights are missing raises
+:class:`~rasv.BackendUnavailable` naming what to install or where to put the weights.
+Backends load their model on first use and are shared per process.
+
+Example:
+    >>> from rasv.embeddings import get_backend
+    >>> from rasv.errors import BackendUnavailable
+    >>> try:
+    ...     b = get_backend("auto")
+    ... except BackendUnavailable:
+    ...     b = None
+    >>> b is None or b.dim > 0
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from rasv.embeddings.base import SAMPLE_RATE, EmbeddingBackend, normalize_rows
+from rasv.errors import BackendUnavailable, InvalidInput
+
+BACKEND_NAMES = ("auto", "resemblyzer", "gsv", "campplus", "eres2net", "eres2netv2", "modelscope")
+
+_INSTANCES: dict[tuple[Any, ...], EmbeddingBackend] = {}
+_LOCK = threading.Lock()
+
+
+def get_backend(
+    backend: str | EmbeddingBackend = "auto", *,
+    gsv_root: str | os.PathLike | None = None,
+    model_dir: str | os.PathLike | None = None,
+) -> EmbeddingBackend:
+    """The embedding backend for a name (instances are shared per process), or ``backend``
+    itself when it already is one.
+
+    Args:
+        backend: a name from the table above, a ModelScope id (``"iic/…"``), or an instance.
+        gsv_root: GPT-SoVITS folder, for ``"gsv"`` (and ``"auto"``).
+        model_dir: ModelScope model folder, for ``"modelscope"`` (and ``"auto"``).
+
+    Raises:
+        BackendUnavailable: the model cannot run here; the message says what to install.
+        InvalidInput: an unknown name.
+
+    Example:
+        >>> from rasv.testing import FakeEmbeddingBackend
+        >>> fake = FakeEmbeddingBackend()
+        >>> get_backend(fake) is fake
+        True
+    """
+    if isinstance(backend, EmbeddingBackend):
+        return backend
+    if not isinstance(backend, str):
+        raise InvalidInput(f"backend must be a name or an EmbeddingBackend, not {backend!r}")
+    name = backend.strip().lower() if "/" not in backend else backend.strip()
+    key = (name, _norm(gsv_root), _norm(model_dir))
+    with _LOCK:
+        if key in _INSTANCES:
+            return _INSTANCES[key]
+    instance = _create(name, gsv_root, model_dir)
+    with _LOCK:
+        return _INSTANCES.setdefault(key, instance)
+
+
+def _norm(p: str | os.PathLike | None) -> str | None:
+    return None if p is None else os.path.abspath(os.path.expanduser(os.fspath(p)))
+
+
+def _create(name: str, gsv_root: Any, model_dir: Any) -> EmbeddingBackend:
+    from rasv.embeddings.ge2e import INSTALL_HINT, ResemblyzerBackend
+    from rasv.embeddings.gsv_sv import GptSovitsBackend
+    from rasv.embeddings.modelscope_sv import MODEL_IDS, ModelScopeBackend
+
+    if name == "resemblyzer":
+        return ResemblyzerBackend()
+    if name == "gsv":
+        if gsv_root is None:
+            raise InvalidInput("backend 'gsv' needs gsv_root, the GPT-SoVITS folder")
+        return GptSovitsBackend(gsv_root)
+    if name in MODEL_IDS or "/" in name:
+        return ModelScopeBackend(name, model_dir=model_dir)
+    if name == "modelscope":
+        if model_dir is None:
+            raise InvalidInput("backend 'modelscope' needs model_dir, the model folder")
+        return ModelScopeBackend(model_dir=model_dir)
+    if name != "auto":
+        raise InvalidInput(f"unknown embedding backend {name!r}; use one of "
+                           f"{', '.join(BACKEND_NAMES)} or a ModelScope id")
+    if gsv_root is not None:
+        return GptSovitsBackend(gsv_root)
+    if model_dir is not None:
+        return ModelScopeBackend(model_dir=model_dir)
+    if ResemblyzerBackend.available():
+        return ResemblyzerBackend()
+    try:
+        return ModelScopeBackend("campplus")
+    except BackendUnavailable:
+        pass
+    raise BackendUnavailable(
+        "no speaker-embedding model can run here: install Resemblyzer "
+        f"({INSTALL_HINT}), or pass gsv_root= a GPT-SoVITS v2Pro folder, or model_dir= a "
+        "ModelScope CAM++/ERes2Net folder"
+    )
+
+
+__all__ = [
+    "BACKEND_NAMES",
+    "SAMPLE_RATE",
+    "EmbeddingBackend",
+    "get_backend",
+    "normalize_rows",
+]
