@@ -216,7 +216,11 @@ def medoids(X: np.ndarray, labels: np.ndarray, prefer: np.ndarray | None = None)
             if len(preferred):
                 pool = preferred
         sims = X[pool] @ X[members].T
-        out[int(c)] = int(pool[int(np.argmax(sims.mean(axis=1)))])
+        # Similarity to the *other* members (self-similarity is 1 up to float noise), rounded
+        # so that noise cannot break a tie against the earlier row.
+        sims[pool[:, None] == members[None, :]] = 0.0
+        mean = sims.sum(axis=1) / max(len(members) - 1, 1)
+        out[int(c)] = int(pool[int(np.argmax(np.round(mean, 9)))])
     return out
 
 

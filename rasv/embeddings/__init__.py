@@ -11,6 +11,7 @@
 ``"modelscope"``       any ModelScope SV folder given as ``model_dir``
 ``"auto"``             ``gsv`` if ``gsv_root`` is given, ``modelscope`` if ``model_dir``
                        is, else Resemblyzer, else CAM++ from the ModelScope cache
+``"pkg.mod:Class"``    your own :class:`EmbeddingBackend` subclass, built without arguments
 =====================  ==============================================================
 
 Nothing is ever downloaded: a backend whose package or weights are missing raises
@@ -70,7 +71,7 @@ def get_backend(
         return backend
     if not isinstance(backend, str):
         raise InvalidInput(f"backend must be a name or an EmbeddingBackend, not {backend!r}")
-    name = backend.strip().lower() if "/" not in backend else backend.strip()
+    name = backend.strip() if ("/" in backend or ":" in backend) else backend.strip().lower()
     key = (name, _norm(gsv_root), _norm(model_dir))
     with _LOCK:
         if key in _INSTANCES:
@@ -89,6 +90,8 @@ def _create(name: str, gsv_root: Any, model_dir: Any) -> EmbeddingBackend:
     from rasv.embeddings.gsv_sv import GptSovitsBackend
     from rasv.embeddings.modelscope_sv import MODEL_IDS, ModelScopeBackend
 
+    if ":" in name:
+        return _from_import_path(name)
     if name == "resemblyzer":
         return ResemblyzerBackend()
     if name == "gsv":
@@ -119,6 +122,19 @@ def _create(name: str, gsv_root: Any, model_dir: Any) -> EmbeddingBackend:
         f"({INSTALL_HINT}), or pass gsv_root= a GPT-SoVITS v2Pro folder, or model_dir= a "
         "ModelScope CAM++/ERes2Net folder"
     )
+
+
+def _from_import_path(spec: str) -> EmbeddingBackend:
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise InvalidInput(f"cannot import embedding backend {spec!r}: {e}") from None
+    if not (isinstance(cls, type) and issubclass(cls, EmbeddingBackend)):
+        raise InvalidInput(f"{spec} is not an EmbeddingBackend subclass")
+    return cls()
 
 
 __all__ = [
