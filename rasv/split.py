@@ -107,7 +107,8 @@ def region_samples(segments: list[list[Region]], sample_rate: int,
         spans = []
         for j, (s, e) in enumerate(seg, 1):
             where = f"segment {k}, region {j} ({s:g}–{e:g} s)"
-            if s < 0 or e > duration + 0.5 / sample_rate:
+            # Times are often rounded to milliseconds: allow that much past the end.
+            if s < 0 or e > duration + 0.0005 + 0.5 / sample_rate:
                 raise InvalidInput(f"{where} lies outside the clip, which is {duration:.3f} s long")
             if e <= s:
                 raise InvalidInput(f"{where} is empty: its end must come after its start")
@@ -118,7 +119,8 @@ def region_samples(segments: list[list[Region]], sample_rate: int,
         ordered = sorted(range(len(spans)), key=lambda i: spans[i])
         for x, y in zip(ordered, ordered[1:], strict=False):
             if spans[y][0] < spans[x][1]:
-                raise InvalidInput(f"segment {k}: regions {x + 1} and {y + 1} overlap")
+                first, second = sorted((x + 1, y + 1))
+                raise InvalidInput(f"segment {k}: regions {first} and {second} overlap")
         out.append(spans)
     return out
 

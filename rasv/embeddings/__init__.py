@@ -107,14 +107,15 @@ def _create(name: str, gsv_root: Any, model_dir: Any) -> EmbeddingBackend:
     if name != "auto":
         raise InvalidInput(f"unknown embedding backend {name!r}; use one of "
                            f"{', '.join(BACKEND_NAMES)} or a ModelScope id")
+    # "auto" hands out the same shared instance as the concrete name it resolves to.
     if gsv_root is not None:
-        return GptSovitsBackend(gsv_root)
+        return get_backend("gsv", gsv_root=gsv_root)
     if model_dir is not None:
-        return ModelScopeBackend(model_dir=model_dir)
+        return get_backend("modelscope", model_dir=model_dir)
     if ResemblyzerBackend.available():
-        return ResemblyzerBackend()
+        return get_backend("resemblyzer")
     try:
-        return ModelScopeBackend("campplus")
+        return get_backend("campplus")
     except BackendUnavailable:
         pass
     raise BackendUnavailable(
