@@ -26,6 +26,8 @@ _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "js
 
 
 def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--device", default="auto", show_default=True,
+                     help="Where the model runs: auto (a GPU when there is one), cpu, cuda.")(f)
     f = click.option("--model-dir", type=click.Path(file_okay=False),
                      help="A ModelScope CAM++/ERes2Net model folder (for --backend modelscope).")(f)
     f = click.option("--gsv-root", type=click.Path(file_okay=False),
@@ -36,10 +38,11 @@ def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
              "modelscope, a ModelScope id, or module:Class.")(f)
 
 
-def _backend(backend: str, gsv_root: str | None, model_dir: str | None) -> Any:
+def _backend(backend: str, gsv_root: str | None, model_dir: str | None, device: str) -> Any:
     from rasv.embeddings import get_backend
 
-    return get_backend(backend, gsv_root=gsv_root, model_dir=model_dir)
+    return get_backend(backend, gsv_root=gsv_root, model_dir=model_dir,
+                       device=None if device == "auto" else device)
 
 
 class _Bar:
@@ -67,7 +70,7 @@ class _Bar:
 @click.option("--batch-size", type=int, help="Clips per model call (default: the model's).")
 @handle_errors
 def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
-              model_dir: str | None, batch_size: int | None) -> None:
+              model_dir: str | None, device: str, batch_size: int | None) -> None:
     """Compute and cache the speaker embeddings of ROLE's clips.
 
     Cached clips are skipped, so running it again after adding clips only embeds the new
@@ -79,7 +82,7 @@ def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
       rasv embed -w voices 男性-张三 --backend gsv --gsv-root D:/GPT-SoVITS
     """
     with open_workspace(workspace) as ws:
-        b = _backend(backend, gsv_root, model_dir)
+        b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:
             rep = ws.classify.embed(role, backend=b, progress=bar, batch_size=batch_size)
     click.echo(str(rep))
@@ -101,8 +104,8 @@ def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
 @_FORMAT
 @handle_errors
 def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backend: str,
-                gsv_root: str | None, model_dir: str | None, top: int | None, histogram: bool,
-                assign_to: str | None, threshold: float | None, fmt: str) -> None:
+                gsv_root: str | None, model_dir: str | None, device: str, top: int | None,
+                histogram: bool, assign_to: str | None, threshold: float | None, fmt: str) -> None:
     """Rank the clips of CLIP_ID's role by speaker similarity to it.
 
     \b
@@ -114,7 +117,7 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
     if (assign_to is None) != (threshold is None):
         raise click.UsageError("--assign and --threshold go together")
     with open_workspace(workspace) as ws:
-        b = _backend(backend, gsv_root, model_dir)
+        b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:
             sim = ws.classify.similar_to(clip_id, categories=list(categories) or None,
                                          backend=b, progress=bar)
@@ -150,8 +153,8 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
 @handle_errors
 def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
                 n_clusters: int | None, categories: tuple[str, ...], backend: str,
-                gsv_root: str | None, model_dir: str | None, summary: bool, reps_only: bool,
-                fmt: str) -> None:
+                gsv_root: str | None, model_dir: str | None, device: str, summary: bool,
+                reps_only: bool, fmt: str) -> None:
     """Group ROLE's clips by voice; flag outliers; pick one representative per cluster.
 
     \b
@@ -161,7 +164,7 @@ def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
       rasv cluster -w voices 男性-张三 --representatives
     """
     with open_workspace(workspace) as ws:
-        b = _backend(backend, gsv_root, model_dir)
+        b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:
             cl = ws.classify.cluster(role, method=method, threshold=threshold,
                                      n_clusters=n_clusters, backend=b,

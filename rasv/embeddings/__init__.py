@@ -48,6 +48,7 @@ def get_backend(
     backend: str | EmbeddingBackend = "auto", *,
     gsv_root: str | os.PathLike | None = None,
     model_dir: str | os.PathLike | None = None,
+    device: str | None = None,
 ) -> EmbeddingBackend:
     """The embedding backend for a name (instances are shared per process), or ``backend``
     itself when it already is one.
@@ -56,6 +57,8 @@ def get_backend(
         backend: a name from the table above, a ModelScope id (``"iic/…"``), or an instance.
         gsv_root: GPT-SoVITS folder, for ``"gsv"`` (and ``"auto"``).
         model_dir: ModelScope model folder, for ``"modelscope"`` (and ``"auto"``).
+        device: where the model runs (``"cpu"``, ``"cuda"``…); default: a GPU when torch
+            sees one, else the CPU.
 
     Raises:
         BackendUnavailable: the model cannot run here; the message says what to install.
@@ -72,11 +75,11 @@ def get_backend(
     if not isinstance(backend, str):
         raise InvalidInput(f"backend must be a name or an EmbeddingBackend, not {backend!r}")
     name = backend.strip() if ("/" in backend or ":" in backend) else backend.strip().lower()
-    key = (name, _norm(gsv_root), _norm(model_dir))
+    key = (name, _norm(gsv_root), _norm(model_dir), device)
     with _LOCK:
         if key in _INSTANCES:
             return _INSTANCES[key]
-    instance = _create(name, gsv_root, model_dir)
+    instance = _create(name, gsv_root, model_dir, device)
     with _LOCK:
         return _INSTANCES.setdefault(key, instance)
 
@@ -85,7 +88,7 @@ def _norm(p: str | os.PathLike | None) -> str | None:
     return None if p is None else os.path.abspath(os.path.expanduser(os.fspath(p)))
 
 
-def _create(name: str, gsv_root: Any, model_dir: Any) -> EmbeddingBackend:
+def _create(name: str, gsv_root: Any, model_dir: Any, device: str | None) -> EmbeddingBackend:
     from rasv.embeddings.ge2e import INSTALL_HINT, ResemblyzerBackend
     from rasv.embeddings.gsv_sv import GptSovitsBackend
     from rasv.embeddings.modelscope_sv import MODEL_IDS, ModelScopeBackend
@@ -93,29 +96,29 @@ def _create(name: str, gsv_root: Any, model_dir: Any) -> EmbeddingBackend:
     if ":" in name:
         return _from_import_path(name)
     if name == "resemblyzer":
-        return ResemblyzerBackend()
+        return ResemblyzerBackend(device=device)
     if name == "gsv":
         if gsv_root is None:
             raise InvalidInput("backend 'gsv' needs gsv_root, the GPT-SoVITS folder")
-        return GptSovitsBackend(gsv_root)
+        return GptSovitsBackend(gsv_root, device=device)
     if name in MODEL_IDS or "/" in name:
-        return ModelScopeBackend(name, model_dir=model_dir)
+        return ModelScopeBackend(name, model_dir=model_dir, device=device)
     if name == "modelscope":
         if model_dir is None:
             raise InvalidInput("backend 'modelscope' needs model_dir, the model folder")
-        return ModelScopeBackend(model_dir=model_dir)
+        return ModelScopeBackend(model_dir=model_dir, device=device)
     if name != "auto":
         raise InvalidInput(f"unknown embedding backend {name!r}; use one of "
                            f"{', '.join(BACKEND_NAMES)} or a ModelScope id")
     # "auto" hands out the same shared instance as the concrete name it resolves to.
     if gsv_root is not None:
-        return get_backend("gsv", gsv_root=gsv_root)
+        return get_backend("gsv", gsv_root=gsv_root, device=device)
     if model_dir is not None:
-        return get_backend("modelscope", model_dir=model_dir)
+        return get_backend("modelscope", model_dir=model_dir, device=device)
     if ResemblyzerBackend.available():
-        return get_backend("resemblyzer")
+        return get_backend("resemblyzer", device=device)
     try:
-        return get_backend("campplus")
+        return get_backend("campplus", device=device)
     except BackendUnavailable:
         pass
     raise BackendUnavailable(

@@ -45,6 +45,7 @@ class EmbeddingBackend(ABC):
         threshold: default cosine *distance* under which agglomerative clustering merges
             clips, tuned per model (scores of different models are not comparable).
         batch_size: how many clips one call should get for good throughput.
+        device: where a torch model runs (``"cpu"``, ``"cuda"``…), once it is loaded.
     """
 
     name: str = ""
@@ -52,6 +53,7 @@ class EmbeddingBackend(ABC):
     dim: int = 0
     threshold: float = 0.3
     batch_size: int = 16
+    device: str = "cpu"
 
     def embed(self, wavs: Sequence[np.ndarray]) -> np.ndarray:
         """Embed 16 kHz mono float32 arrays; rows are L2-normalised.
@@ -106,6 +108,21 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def resolve_device(device: str | None) -> str:
+    """``None``/``"auto"`` → ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other values
+    pass through (``"cuda:1"``, ``"mps"``).
+
+    Example:
+        >>> resolve_device("cpu")
+        'cpu'
+    """
+    if device not in (None, "auto"):
+        return str(device)
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 _HASHES: dict[tuple[str, int, int], str] = {}
 _HASH_LOCK = threading.Lock()
 
@@ -137,4 +154,5 @@ def weights_digest(path: str | os.PathLike, length: int = 12) -> str:
     return digest[:length]
 
 
-__all__ = ["MIN_SAMPLES", "SAMPLE_RATE", "EmbeddingBackend", "normalize_rows", "weights_digest"]
+__all__ = ["MIN_SAMPLES", "SAMPLE_RATE", "EmbeddingBackend", "normalize_rows", "resolve_device",
+           "weights_digest"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rasv.embeddings.base import SAMPLE_RATE, EmbeddingBackend
+from rasv.embeddings.base import SAMPLE_RATE, EmbeddingBackend, resolve_device
 from rasv.embeddings.fbank import mean_normalized_fbank
 
 #: Clips shorter than this give NaN rows: the models' pooling needs some frames.
@@ -46,7 +46,8 @@ class FbankModelBackend(EmbeddingBackend):
 
     batch_size = 8
 
-    def __init__(self) -> None:
+    def __init__(self, device: str | None = None) -> None:
+        self._device_request = device
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -58,7 +59,8 @@ class FbankModelBackend(EmbeddingBackend):
         """The loaded network (loads it on first call)."""
         with self._lock:
             if self._model is None:
-                self._model = self._build()
+                self.device = resolve_device(self._device_request)
+                self._model = self._build().to(self.device)
             return self._model
 
     def _embed(self, wavs: list[np.ndarray]) -> np.ndarray:
@@ -73,10 +75,11 @@ class FbankModelBackend(EmbeddingBackend):
                 feats = mean_normalized_fbank(wav, SAMPLE_RATE)
                 if len(feats) < min_frames:
                     continue
-                emb = model(torch.from_numpy(np.ascontiguousarray(feats))[None])
+                x = torch.from_numpy(np.ascontiguousarray(feats))[None].to(self.device)
+                emb = model(x)
                 if isinstance(emb, (tuple, list)):
                     emb = emb[-1]
-                out[i] = emb.reshape(-1).float().numpy()
+                out[i] = emb.reshape(-1).float().cpu().numpy()
         return out
 
 

@@ -83,6 +83,7 @@ class GptSovitsBackend(FbankModelBackend):
 
     Args:
         gsv_root: the GPT-SoVITS folder (the one holding ``GPT_SoVITS/``).
+        device: ``"cpu"``, ``"cuda"``…; default: a GPU when torch sees one.
 
     Raises:
         BackendUnavailable: the checkpoint or the network code is missing, or torch is not
@@ -94,8 +95,8 @@ class GptSovitsBackend(FbankModelBackend):
     # 3D-Speaker's ERes2NetV2 model card accepts same-speaker pairs at cosine ≥ 0.365.
     threshold = 1.0 - 0.365
 
-    def __init__(self, gsv_root: str | os.PathLike) -> None:
-        super().__init__()
+    def __init__(self, gsv_root: str | os.PathLike, device: str | None = None) -> None:
+        super().__init__(device)
         root = Path(gsv_root).expanduser()
         self.root = root
         self.ckpt = root / CKPT_RELPATH

@@ -219,6 +219,7 @@ class ModelScopeBackend(FbankModelBackend):
             id (``"iic/speech_campplus_sv_zh-cn_16k-common"``); ignored when ``model_dir``
             is given.
         model_dir: the model folder itself (holding ``configuration.json`` and the weights).
+        device: ``"cpu"``, ``"cuda"``…; default: a GPU when torch sees one.
 
     Raises:
         BackendUnavailable: the folder, its weights, modelscope or torch is missing.
@@ -232,8 +233,8 @@ class ModelScopeBackend(FbankModelBackend):
     """
 
     def __init__(self, model: str = "campplus", *,
-                 model_dir: str | os.PathLike | None = None) -> None:
-        super().__init__()
+                 model_dir: str | os.PathLike | None = None, device: str | None = None) -> None:
+        super().__init__(device)
         model_id = MODEL_IDS.get(model, model)
         self.model_dir = find_model_dir(None if model_dir else model_id, model_dir)
         try:
@@ -271,7 +272,7 @@ class ModelScopeBackend(FbankModelBackend):
     def _build(self) -> Any:
         cls = import_model_class(self.model_type)
         extra = {k: v for k, v in self.config.items() if k not in ("type", "model_config")}
-        extra["device"] = "cpu"
+        extra["device"] = "cpu"  # built on the CPU, then moved to self.device
         try:
             wrapper = cls(str(self.model_dir), self.config.get("model_config") or {}, **extra)
         except BackendUnavailable:
