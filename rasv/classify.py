@@ -39,7 +39,7 @@ import pandas as pd
 
 from rasv import clusters
 from rasv.embeddings import EmbeddingBackend, get_backend
-from rasv.embeddings.cache import Progress, ensure_vectors
+from rasv.embeddings.cache import CachedVectors, Progress, ensure_vectors
 from rasv.errors import ClipNotFound, InvalidInput
 
 if TYPE_CHECKING:
@@ -58,7 +58,9 @@ _CLUSTER_COLUMNS = ["clip_id", "name", "category", "text", "duration_s", "valid"
 class EmbedReport:
     """What :meth:`Classifier.embed` did.
 
-    ``failed`` holds ``(clip_id, reason)`` for clips that got no vector.
+    ``total`` counts clips; ``computed`` and ``cached`` count distinct audio files (clips with
+    identical audio share one vector). ``failed`` holds ``(clip_id, reason)`` for clips that
+    got no vector.
 
     Example:
         >>> print(EmbedReport("resemblyzer", "0.1.4", total=3, computed=2, cached=1))
@@ -267,7 +269,7 @@ class Classifier:
                                  category=categories, sort="id")
 
     def _ensure(self, frame: pd.DataFrame, backend: EmbeddingBackend, *,
-                progress: Progress | None = None, batch_size: int | None = None) -> Any:
+                progress: Progress | None = None, batch_size: int | None = None) -> CachedVectors:
         items = [(sha, self._ws.abspath(path)) for sha, path in
                  zip(frame["sha256"], frame["path"], strict=True)]
         return ensure_vectors(self._ws, items, backend, progress=progress, batch_size=batch_size)

@@ -5,7 +5,8 @@
 A split turns each *segment* (an ordered list of ``(start_s, end_s)`` regions of the parent)
 into a new clip: the regions are joined in the given order, sample-exact, at the parent's
 sample rate and channel count, without re-encoding lossless audio (WAV and FLAC keep their
-container and sample format; lossy or exotic sources become 16-bit WAV). The new clip links
+container and sample format, other PCM files become WAV with the same samples, lossy sources
+become 16-bit WAV). The new clip links
 to its parent (``parent_id``, and its regions in ``segments``), inherits language and
 category, starts with an empty transcript to fill in, is named ``<parent stem>-<k>``, and
 gets its own 3–10 s validity. The parent is never changed. Either every segment becomes a clip
@@ -193,6 +194,10 @@ def split_clip(ws: Workspace, clip_id: int, segments: Any) -> list[int]:
                         ) from None
                     added.append(child.path)
                     ids.append(child.id)
+                # add() recorded the temporary file as the source; the parent is the source.
+                with ws.store.cursor() as cur:
+                    cur.execute("UPDATE clips SET source_path = NULL WHERE list_contains(?, id)",
+                                [ids])
         except BaseException:
             # The rows are rolled back; remove the audio files the adds stored.
             ws.release_files(added)
@@ -210,9 +215,13 @@ def _read_exact(path: Path) -> tuple[np.ndarray, int, str, str]:
             raise RuntimeError("no frames")
         container = str(info.format)
         subtype = str(info.subtype)
-        if container in _KEPT_CONTAINERS and subtype in _EXACT_DTYPES:
+        if subtype in _EXACT_DTYPES:
             data, rate = sf.read(str(path), dtype=_EXACT_DTYPES[subtype], always_2d=True)
-            return data, int(rate), subtype, _KEPT_CONTAINERS[container]
+            if container in _KEPT_CONTAINERS:
+                return data, int(rate), subtype, _KEPT_CONTAINERS[container]
+            # Other PCM containers (AIFF, AU, CAF…) become WAV with the same samples; WAV has
+            # no signed 8-bit format, and 16-bit holds those values exactly.
+            return data, int(rate), "PCM_16" if subtype == "PCM_S8" else subtype, ".wav"
     except Exception:  # not a file libsndfile reads exactly: decode it below
         pass
     from rasv.audio import read

@@ -25,13 +25,15 @@ def _blob_files(ws):
     return sorted(p for p in (ws.root / "audio" / "clips").rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("sr,channels,subtype,suffix", [
-    (44100, 2, "PCM_16", ".wav"),
-    (32000, 1, "PCM_24", ".flac"),
-    (22050, 1, "FLOAT", ".wav"),
+@pytest.mark.parametrize("sr,channels,subtype,src_suffix,suffix", [
+    (44100, 2, "PCM_16", ".wav", ".wav"),
+    (32000, 1, "PCM_24", ".flac", ".flac"),
+    (22050, 1, "FLOAT", ".wav", ".wav"),
+    (48000, 2, "PCM_24", ".aiff", ".wav"),
 ])
-def test_split_is_sample_exact_in_order(ws, role, tmp_path, sr, channels, subtype, suffix):
-    src = _noise_file(tmp_path / f"long{suffix}", 12.0, sr, channels, subtype)
+def test_split_is_sample_exact_in_order(ws, role, tmp_path, sr, channels, subtype, src_suffix,
+                                        suffix):
+    src = _noise_file(tmp_path / f"long{src_suffix}", 12.0, sr, channels, subtype)
     parent = ws.clips.add(role, src, text="原文", lang="ja", category="calm", remark="r")
     before = ws.clips.get(parent.id)
     segments = [[(0.0, 3.2)], [(7.2, 9.9), (4.1, 6.0)]]  # the second one out of time order
@@ -47,6 +49,7 @@ def test_split_is_sample_exact_in_order(ws, role, tmp_path, sr, channels, subtyp
         assert sf.info(str(ws.clips.abspath(cid))).subtype == subtype
         assert child.path.endswith(suffix)
         assert child.parent_id == parent.id and child.segments == (tuple(regions),)
+        assert child.source_path is None
         assert (child.lang, child.category, child.text) == ("ja", "calm", "")
         assert child.channels == channels and child.sample_rate == sr
         assert child.valid == (3.0 <= child.duration_s <= 10.0)
