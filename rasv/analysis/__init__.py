@@ -43,7 +43,8 @@ from rasv.analysis.take_signal import TakeSignal
 
 
 def measure(samples: np.ndarray, sample_rate: int, *, text: str = "", lang: str = "",
-            metrics: Sequence[str] | None = None, asr: Any = None) -> dict[str, float | None]:
+            metrics: Sequence[str] | None = None, asr: Any = None,
+            vad: str = "auto") -> dict[str, float | None]:
     """Run detectors on one array, without a workspace; return metric → value.
 
     Example:
@@ -52,7 +53,7 @@ def measure(samples: np.ndarray, sample_rate: int, *, text: str = "", lang: str 
         {'end_level_db': None}
     """
     return Analysis(None).measure(samples, sample_rate, text=text, lang=lang, metrics=metrics,
-                                  asr=asr)
+                                  asr=asr, vad=vad)
 
 
 __all__ = [

@@ -12,11 +12,11 @@ Example:
     >>> import numpy as np
     >>> from rasv.testing import make_voice
     >>> x = np.concatenate([make_voice(1.0, 16000), np.zeros(3200, dtype="float32")])
-    >>> ending(x, 16000)["end_level_db"] < -30
+    >>> ending(x, 16000, vad="energy")["end_level_db"] < -30
     True
     >>> tone = 0.3 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)
     >>> cut = np.concatenate([np.zeros(8000), tone]).astype("float32")  # stops mid-tone
-    >>> ending(cut, 16000)["end_level_db"] > -3
+    >>> ending(cut, 16000, vad="energy")["end_level_db"] > -3
     True
 """
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from rasv.analysis.measure import Measurement, as_signal
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.take_signal import RATE, TakeSignal
 
 #: Length of the ending that is measured, in seconds.
@@ -37,11 +38,15 @@ class Ending:
     """Level of the final 30 ms relative to speech (``end_level_db``)."""
 
     name = "ending"
-    backend = "dsp"
     version = "1"
     metrics = ("end_level_db",)
 
+    def __init__(self, *, vad: str = "auto") -> None:
+        self.vad = resolve_vad(vad)
+        self.backend = f"dsp+{self.vad}"
+
     def measure(self, sig: TakeSignal) -> list[Measurement]:
+        sig = sig.for_vad(self.vad)
         if not sig.segments:
             return [Measurement("end_level_db", None)]
         y = sig.samples[: int(round(sig.duration_s * RATE))]
@@ -56,15 +61,18 @@ class Ending:
                             {"tail_s": round(tail, 3), "over_floor_db": round(level - floor, 2)})]
 
 
-def ending(samples, sample_rate: int | None = None) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
+def ending(samples, sample_rate: int | None = None, *, vad: str = "auto") -> dict[str, float | None]:  # type: ignore[no-untyped-def]
     """Ending metrics of an array (or a :class:`TakeSignal`) as a dict.
+
+    The examples use tones, which only the energy VAD takes for speech.
 
     Example:
         >>> import numpy as np
         >>> ending(np.zeros(1600, dtype="float32"), 16000)["end_level_db"] is None
         True
     """
-    return {m.name: m.value for m in Ending().measure(as_signal(samples, sample_rate))}
+    sig = as_signal(samples, sample_rate, vad=vad)
+    return {m.name: m.value for m in Ending(vad=sig.vad).measure(sig)}
 
 
 __all__ = ["Ending", "ending"]

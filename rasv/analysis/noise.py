@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from rasv.analysis.measure import Measurement, as_signal, spans
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.take_signal import EPS, HOP, RATE, TakeSignal
 
 #: A frame is a burst frame when its spectral floor is within this many dB of speech power.
@@ -139,11 +140,15 @@ class Noise:
     """
 
     name = "noise"
-    backend = "dsp"
     version = "1"
     metrics = ("hum_db", "hf_bursts", "pause_noise_db", "pause_flatness")
 
+    def __init__(self, *, vad: str = "auto") -> None:
+        self.vad = resolve_vad(vad)
+        self.backend = f"dsp+{self.vad}"
+
     def measure(self, sig: TakeSignal) -> list[Measurement]:
+        sig = sig.for_vad(self.vad)
         hum, hz = hum_prominence(sig.samples, RATE)
         bursts = burst_events(sig)
         level, flat = pause_floor(sig)
@@ -157,7 +162,7 @@ class Noise:
         ]
 
 
-def noise(samples, sample_rate: int | None = None) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
+def noise(samples, sample_rate: int | None = None, *, vad: str = "auto") -> dict[str, float | None]:  # type: ignore[no-untyped-def]
     """Noise metrics of an array (or a :class:`TakeSignal`) as a dict.
 
     Example:
@@ -165,7 +170,8 @@ def noise(samples, sample_rate: int | None = None) -> dict[str, float | None]:  
         >>> noise(np.zeros(16000, dtype="float32"), 16000)["hf_bursts"]
         0.0
     """
-    return {m.name: m.value for m in Noise().measure(as_signal(samples, sample_rate))}
+    sig = as_signal(samples, sample_rate, vad=vad)
+    return {m.name: m.value for m in Noise(vad=sig.vad).measure(sig)}
 
 
 __all__ = ["Noise", "burst_events", "hum_prominence", "noise", "pause_floor"]

@@ -8,7 +8,7 @@ one per Latin word), so a text's pace is comparable across takes of that text.
 Example:
     >>> import numpy as np
     >>> from rasv.testing import make_voice
-    >>> pace(make_voice(2.0, 16000), 16000, text="今天天气很好")["sec_per_unit"] > 0.2
+    >>> pace(make_voice(2.0, 16000), 16000, text="今天天气很好", vad="energy")["sec_per_unit"] > 0.2
     True
     >>> robust_z([1.0, 1.1, 0.9, 1.0, 2.0]).round(1).tolist()
     [0.0, 0.7, -0.7, 0.0, 6.7]
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rasv.analysis.measure import Measurement, as_signal
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.take_signal import TakeSignal
 from rasv.langs import count_units
 
@@ -70,11 +71,15 @@ class Pace:
     text). The detail holds the unit count and the speech seconds."""
 
     name = "pace"
-    backend = "energy"
     version = "1"
     metrics = ("sec_per_unit",)
 
+    def __init__(self, *, vad: str = "auto") -> None:
+        self.vad = resolve_vad(vad)
+        self.backend = self.vad
+
     def measure(self, sig: TakeSignal) -> list[Measurement]:
+        sig = sig.for_vad(self.vad)
         units = count_units(sig.text or "")
         if units == 0 or not sig.segments:
             return [Measurement("sec_per_unit", None, {"units": units})]
@@ -83,7 +88,7 @@ class Pace:
                             {"units": units, "speech_s": round(speech, 3)})]
 
 
-def pace(samples, sample_rate: int | None = None, *, text: str) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
+def pace(samples, sample_rate: int | None = None, *, text: str, vad: str = "auto") -> dict[str, float | None]:  # type: ignore[no-untyped-def]
     """Pace of an array (or a :class:`TakeSignal`) saying ``text``, as a dict.
 
     Example:
@@ -91,10 +96,10 @@ def pace(samples, sample_rate: int | None = None, *, text: str) -> dict[str, flo
         >>> pace(np.zeros(1600, dtype="float32"), 16000, text="hi")["sec_per_unit"] is None
         True
     """
-    sig = as_signal(samples, sample_rate, text=text)
+    sig = as_signal(samples, sample_rate, text=text, vad=vad)
     if sig.text != text:
         sig.text = text
-    return {m.name: m.value for m in Pace().measure(sig)}
+    return {m.name: m.value for m in Pace(vad=sig.vad).measure(sig)}
 
 
 __all__ = ["MIN_RELATIVE_SPREAD", "Pace", "group_z", "pace", "robust_z"]

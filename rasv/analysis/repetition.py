@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from rasv.analysis.measure import Measurement, as_signal
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.take_signal import EPS, HOP, NFFT, RATE, TakeSignal
 
 #: Length of the compared stretch and the shortest lag between the two, in seconds.
@@ -97,15 +98,18 @@ class Repetition:
     """Highest self-similarity between two separate stretches of speech (``repetition``)."""
 
     name = "repetition"
-    backend = "mfcc"
     version = "1"
     metrics = ("repetition",)
 
-    def __init__(self, window_s: float = WINDOW_S, min_lag_s: float = MIN_LAG_S) -> None:
+    def __init__(self, window_s: float = WINDOW_S, min_lag_s: float = MIN_LAG_S, *,
+                 vad: str = "auto") -> None:
         self.window_s = window_s
         self.min_lag_s = min_lag_s
+        self.vad = resolve_vad(vad)
+        self.backend = f"mfcc+{self.vad}"
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
+        sig = sig.for_vad(self.vad)
         if not sig.segments:
             return [Measurement("repetition", None)]
         score, a, b = best_repeat(sig, self.window_s, self.min_lag_s)
@@ -113,7 +117,7 @@ class Repetition:
                             {"first_s": a, "second_s": b, "window_s": self.window_s})]
 
 
-def repetition(samples, sample_rate: int | None = None, **options) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
+def repetition(samples, sample_rate: int | None = None, *, vad: str = "auto", **options) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
     """Repetition metric of an array (or a :class:`TakeSignal`) as a dict.
 
     Example:
@@ -121,7 +125,8 @@ def repetition(samples, sample_rate: int | None = None, **options) -> dict[str, 
         >>> repetition(np.zeros(1600, dtype="float32"), 16000)["repetition"] is None
         True
     """
-    return {m.name: m.value for m in Repetition(**options).measure(as_signal(samples, sample_rate))}
+    sig = as_signal(samples, sample_rate, vad=vad)
+    return {m.name: m.value for m in Repetition(vad=sig.vad, **options).measure(sig)}
 
 
 __all__ = ["Repetition", "best_repeat", "cepstra", "repetition"]

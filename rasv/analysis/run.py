@@ -19,6 +19,7 @@ import pandas as pd
 
 from rasv.analysis.measure import Detector, Measurement
 from rasv.analysis.metrics import fresh, long_table, save, wide_table
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.suspicion import Rules, score_takes
 from rasv.analysis.take_signal import TakeSignal
 from rasv.errors import (
@@ -37,7 +38,7 @@ DEFAULT_DETECTORS: tuple[str, ...] = (
 Progress = Callable[[int, int], None]
 
 
-def _make(name: str, asr: Any = None) -> Detector:
+def _make(name: str, asr: Any = None, vad: str = "auto") -> Detector:
     from rasv.analysis.clipping import Clipping
     from rasv.analysis.dnsmos import Dnsmos
     from rasv.analysis.ending import Ending
@@ -47,8 +48,9 @@ def _make(name: str, asr: Any = None) -> Detector:
     from rasv.analysis.silence import Silence
 
     simple: dict[str, Callable[[], Detector]] = {
-        "silence": Silence, "clipping": Clipping, "noise": Noise, "ending": Ending,
-        "repetition": Repetition, "pace": Pace, "dnsmos": Dnsmos,
+        "silence": lambda: Silence(vad=vad), "clipping": Clipping, "noise": lambda: Noise(vad=vad),
+        "ending": lambda: Ending(vad=vad), "repetition": lambda: Repetition(vad=vad),
+        "pace": lambda: Pace(vad=vad), "dnsmos": Dnsmos,
     }
     if name in simple:
         return simple[name]()
@@ -179,7 +181,7 @@ class Analysis:
         return [*DEFAULT_DETECTORS, "asr", "speaker"]
 
     def detectors(self, metrics: Sequence[str] | str | None = None, *, asr: Any = None,
-                  speaker: Any = "auto", task_id: int | None = None,
+                  speaker: Any = "auto", task_id: int | None = None, vad: str = "auto",
                   ) -> tuple[list[Detector], list[tuple[str, str]]]:
         """Build the detectors for a ``metrics`` selection.
 
@@ -188,7 +190,9 @@ class Analysis:
         run. Returns the detectors and ``(name, reason)`` for default detectors left out
         because their backend is missing; a detector asked for by name whose backend is
         missing raises :class:`~rasv.BackendUnavailable`. Speaker similarity compares takes
-        with their reference clips, so it needs ``task_id``.
+        with their reference clips, so it needs ``task_id``. ``vad`` picks the speech
+        detector of the silence, noise, ending, repetition and pace detectors (``"auto"``:
+        silero where installed, else energy; it is part of their backend name).
 
         Example:
             >>> import rasv, tempfile
@@ -232,7 +236,7 @@ class Analysis:
 
                     out.append(for_task(self.ws, int(task_id), speaker))  # type: ignore[arg-type]
                     continue
-                out.append(_make(name, asr))
+                out.append(_make(name, asr, vad))
             except BackendUnavailable as e:
                 if explicit:
                     raise
@@ -242,7 +246,8 @@ class Analysis:
     # -- arrays --------------------------------------------------------------------------------
 
     def measure(self, samples: np.ndarray, sample_rate: int, *, text: str = "", lang: str = "",
-                metrics: Sequence[str] | None = None, asr: Any = None) -> dict[str, float | None]:
+                metrics: Sequence[str] | None = None, asr: Any = None,
+                vad: str = "auto") -> dict[str, float | None]:
         """Run detectors on one array (nothing is stored); return metric → value.
 
         Example:
@@ -252,8 +257,8 @@ class Analysis:
             ...                         metrics=["clipping"])["clipped_fraction"]
             0.0
         """
-        dets, _ = self.detectors(metrics, asr=asr)
-        sig = TakeSignal(samples, sample_rate, text=text, lang=lang)
+        dets, _ = self.detectors(metrics, asr=asr, vad=vad)
+        sig = TakeSignal(samples, sample_rate, text=text, lang=lang, vad=vad)
         return {m.name: m.value for d in dets for m in d.measure(sig)}
 
     # -- tasks ---------------------------------------------------------------------------------
@@ -279,7 +284,8 @@ class Analysis:
 
     def run(self, task: Any, metrics: Sequence[str] | str | None = None, *,
             background: bool = False, progress: Progress | None = None, asr: Any = None,
-            speaker: Any = "auto", force: bool = False) -> AnalysisReport | AnalysisRun:
+            speaker: Any = "auto", vad: str = "auto",
+            force: bool = False) -> AnalysisReport | AnalysisRun:
         """Analyse every finished take of a task; metrics already stored are kept.
 
         Args:
@@ -291,6 +297,8 @@ class Analysis:
             asr: a recogniser, a model folder or GPT-SoVITS root (default ``$RASV_ASR_MODEL``).
             speaker: the embedding backend for speaker similarity: a ``rasv.embeddings``
                 name (default ``"auto"``, as ``ws.classify``) or a backend object.
+            vad: speech detector: ``"auto"`` (silero where installed, else energy),
+                ``"silero"`` or ``"energy"``.
             force: recompute even fresh metrics.
 
         Returns:
@@ -306,9 +314,11 @@ class Analysis:
             task 99 does not exist in this workspace
         """
         task_id = self._task_id(task)
-        dets, skipped = self.detectors(metrics, asr=asr, speaker=speaker, task_id=task_id)
+        dets, skipped = self.detectors(metrics, asr=asr, speaker=speaker, task_id=task_id,
+                                       vad=vad)
+        vad = resolve_vad(vad)
         if not background:
-            return self._run(task_id, dets, skipped, progress, force, threading.Event())
+            return self._run(task_id, dets, skipped, progress, force, threading.Event(), vad)
         handle = AnalysisRun()
 
         def work() -> None:
@@ -318,7 +328,8 @@ class Analysis:
                     progress(done, total)
 
             try:
-                handle.report = self._run(task_id, dets, skipped, tick, force, handle._cancel)
+                handle.report = self._run(task_id, dets, skipped, tick, force, handle._cancel,
+                                          vad)
             except BaseException as e:  # handed to wait(), which re-raises it
                 handle.error = e
 
@@ -328,7 +339,8 @@ class Analysis:
         return handle
 
     def _run(self, task_id: int, dets: list[Detector], skipped: list[tuple[str, str]],
-             progress: Progress | None, force: bool, cancel: threading.Event) -> AnalysisReport:
+             progress: Progress | None, force: bool, cancel: threading.Event,
+             vad: str = "auto") -> AnalysisReport:
         from rasv.audio import read
 
         t0 = time.perf_counter()
@@ -352,7 +364,7 @@ class Analysis:
                 try:
                     x, sr = read(self.ws.abspath(row.audio_path))
                     sig = TakeSignal(x, sr, text=row.text or "", lang=row.text_lang or "",
-                                     take_id=row.take_id, clip_id=row.clip_id)
+                                     vad=vad, take_id=row.take_id, clip_id=row.clip_id)
                     results: list[tuple[Measurement, str, str]] = []
                     for d in todo:
                         results.extend((m, d.backend, d.version) for m in d.measure(sig))

@@ -8,7 +8,7 @@ Example:
     >>> from rasv.testing import make_voice
     >>> v = make_voice(1.0, 16000)
     >>> x = np.concatenate([np.zeros(4800), v, np.zeros(24000), v, np.zeros(1600)])
-    >>> m = {r.name: r.value for r in Silence().measure(as_signal(x, 16000))}
+    >>> m = {r.name: r.value for r in Silence(vad="energy").measure(as_signal(x, 16000))}
     >>> round(m["lead_silence_s"], 1), round(m["max_pause_s"], 1), m["long_pauses"]
     (0.3, 1.5, 1.0)
 """
@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from rasv.analysis.measure import Measurement, as_signal
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.take_signal import TakeSignal
 
 #: An inner pause at least this long counts as a long pause.
@@ -31,14 +32,16 @@ class Silence:
     """
 
     name = "silence"
-    backend = "energy"
     version = "1"
     metrics = ("speech_s", "lead_silence_s", "trail_silence_s", "max_pause_s", "long_pauses")
 
-    def __init__(self, long_pause_s: float = LONG_PAUSE_S) -> None:
+    def __init__(self, long_pause_s: float = LONG_PAUSE_S, *, vad: str = "auto") -> None:
         self.long_pause_s = long_pause_s
+        self.vad = resolve_vad(vad)
+        self.backend = self.vad
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
+        sig = sig.for_vad(self.vad)
         segs = sig.segments
         dur = sig.duration_s
         if not segs:
@@ -58,7 +61,7 @@ class Silence:
         ]
 
 
-def silence(samples, sample_rate: int | None = None, **options) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
+def silence(samples, sample_rate: int | None = None, *, vad: str = "auto", **options) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
     """Silence metrics of an array (or a :class:`TakeSignal`) as a dict.
 
     Example:
@@ -66,7 +69,8 @@ def silence(samples, sample_rate: int | None = None, **options) -> dict[str, flo
         >>> silence(np.zeros(16000, dtype="float32"), 16000)["speech_s"]
         0.0
     """
-    return {m.name: m.value for m in Silence(**options).measure(as_signal(samples, sample_rate))}
+    sig = as_signal(samples, sample_rate, vad=vad)
+    return {m.name: m.value for m in Silence(vad=sig.vad, **options).measure(sig)}
 
 
 __all__ = ["LONG_PAUSE_S", "Silence", "silence"]

@@ -1,21 +1,34 @@
 """Speech segments of a take: where someone is talking, in seconds.
 
-The silence, pace, noise and ending detectors all need to know which parts of a take are
-speech. This module gives them one function, :func:`speech_segments`. Its energy segmenter
-adapts to each take (threshold between the take's own noise floor and its peak), which suits
-TTS output: takes are short, mostly clean, and their silences are the engine's own.
+The silence, pace, noise, ending and repetition detectors all need to know which parts of a
+take are speech. This module gives them one function, :func:`speech_segments`, with two
+voice-activity detectors:
+
+- ``"silero"``: silero-vad's neural model through :mod:`rasv.vad` (the classification VAD),
+  which tells speech from hum, hiss and breaths; used by default where it is installed;
+- ``"energy"``: an adaptive energy segmenter (threshold between the take's own noise floor
+  and its peak), numpy only; the fallback. It suits clean TTS output, but a loud noise floor
+  raises its threshold and shortens the speech it finds.
 
 Example:
     >>> import numpy as np
     >>> from rasv.testing import make_voice
     >>> x = np.concatenate([np.zeros(8000), make_voice(1.0, 16000), np.zeros(8000)])
-    >>> [(round(a, 1), round(b, 1)) for a, b in speech_segments(x.astype("float32"), 16000)]
+    >>> segs = speech_segments(x.astype("float32"), 16000, vad="energy")
+    >>> [(round(a, 1), round(b, 1)) for a, b in segs]
     [(0.6, 1.5)]
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+from rasv.errors import InvalidInput
+
+#: VAD names :func:`speech_segments` accepts.
+VADS = ("auto", "silero", "energy")
 
 #: Energy segmenter frame (20 ms) and hop (10 ms), in seconds.
 _FRAME_S = 0.02
@@ -43,7 +56,54 @@ def frame_levels(samples: np.ndarray, sample_rate: int, *, frame_s: float = _FRA
     return 10.0 * np.log10(ms + 1e-12)
 
 
-def speech_segments(samples: np.ndarray, sample_rate: int, *, threshold_db: float | None = None,
+@lru_cache(maxsize=4)
+def resolve_vad(vad: str = "auto") -> str:
+    """The VAD ``vad`` stands for here: ``"silero"`` where it can run, else ``"energy"``.
+
+    Raises:
+        InvalidInput: an unknown name.
+        BackendUnavailable: ``"silero"`` was asked for and is not installed.
+
+    Example:
+        >>> resolve_vad("energy"), resolve_vad("auto") in ("silero", "energy")
+        ('energy', True)
+    """
+    if vad == "energy":
+        return "energy"
+    if vad not in VADS:
+        raise InvalidInput(f"unknown VAD {vad!r}; use one of {', '.join(VADS)}")
+    from rasv.vad import resolve_backend
+
+    return "silero" if resolve_backend(vad) == "silero" else "energy"
+
+
+def speech_segments(samples: np.ndarray, sample_rate: int, *, vad: str = "auto",
+                    ) -> list[tuple[float, float]]:
+    """Speech segments ``[(start_s, end_s), …]`` of a mono array.
+
+    Args:
+        samples: float mono samples.
+        sample_rate: their rate.
+        vad: ``"auto"`` (silero where installed, else energy), ``"silero"`` or ``"energy"``.
+
+    Silero runs with a 0.15 s shortest silence (so pauses between words, not stop closures,
+    separate segments) and 30 ms of padding, like the energy segmenter's defaults.
+
+    Example:
+        >>> import numpy as np
+        >>> speech_segments(np.zeros(16000, dtype="float32"), 16000)
+        []
+    """
+    if resolve_vad(vad) == "silero":
+        from rasv.vad import speech_segments as silero_segments
+
+        return [(round(a, 3), round(b, 3)) for a, b in
+                silero_segments(samples, sample_rate, backend="silero", min_silence_s=0.15,
+                                pad_s=0.03)]
+    return energy_segments(samples, sample_rate)
+
+
+def energy_segments(samples: np.ndarray, sample_rate: int, *, threshold_db: float | None = None,
                     min_gap_s: float = 0.15, min_speech_s: float = 0.05,
                     range_db: float = 40.0) -> list[tuple[float, float]]:
     """Speech segments ``[(start_s, end_s), …]`` of a mono array, by adaptive energy.
@@ -63,7 +123,7 @@ def speech_segments(samples: np.ndarray, sample_rate: int, *, threshold_db: floa
 
     Example:
         >>> import numpy as np
-        >>> speech_segments(np.zeros(16000, dtype="float32"), 16000)
+        >>> energy_segments(np.zeros(16000, dtype="float32"), 16000)
         []
     """
     lv = frame_levels(samples, sample_rate)
@@ -98,4 +158,4 @@ def speech_segments(samples: np.ndarray, sample_rate: int, *, threshold_db: floa
     return out
 
 
-__all__ = ["frame_levels", "speech_segments"]
+__all__ = ["VADS", "energy_segments", "frame_levels", "resolve_vad", "speech_segments"]

@@ -40,6 +40,8 @@ class TakeSignal:
         text: the text the take should say (for pace and ASR).
         lang: its language code (``zh``, ``en``, ``ja`` …).
         segments: speech segments in seconds, when a VAD already ran; else computed on use.
+        vad: voice-activity detector for :attr:`segments` (see
+            :func:`rasv.analysis.speech.speech_segments`).
         take_id: the take, for detectors that look things up (optional).
         clip_id: its reference clip, for speaker similarity (optional).
 
@@ -55,7 +57,10 @@ class TakeSignal:
 
     def __init__(self, samples: np.ndarray, sample_rate: int, *, text: str = "",
                  lang: str = "", segments: list[tuple[float, float]] | None = None,
-                 take_id: str | None = None, clip_id: int | None = None) -> None:
+                 vad: str = "auto", take_id: str | None = None,
+                 clip_id: int | None = None) -> None:
+        from rasv.analysis.speech import resolve_vad
+
         x = np.asarray(samples, dtype=np.float32)
         if x.ndim != 1:
             x = x.reshape(-1) if x.size == x.shape[-1] else x.mean(axis=0)
@@ -67,6 +72,7 @@ class TakeSignal:
         self.original_rate = int(sample_rate)
         self.text = text
         self.lang = lang
+        self.vad = resolve_vad(vad)
         self.take_id = take_id
         self.clip_id = _int_or_none(clip_id)
         if segments is not None:
@@ -117,7 +123,7 @@ class TakeSignal:
         """Speech segments ``[(start_s, end_s), …]`` (see :mod:`rasv.analysis.speech`)."""
         from rasv.analysis.speech import speech_segments
 
-        return speech_segments(self.samples, RATE)
+        return speech_segments(self.samples, RATE, vad=self.vad)
 
     @cached_property
     def speech_mask(self) -> np.ndarray:
@@ -132,6 +138,26 @@ class TakeSignal:
         """Median level of speech frames in dB (the loudness that "loud" is measured against)."""
         lv = self.level_db[self.speech_mask]
         return float(np.median(lv)) if lv.size else float(np.max(self.level_db))
+
+    def for_vad(self, vad: str) -> TakeSignal:
+        """This signal with speech found by another VAD (spectra are shared, not recomputed).
+
+        Example:
+            >>> import numpy as np
+            >>> sig = TakeSignal(np.zeros(1600, dtype="float32"), 16000, vad="energy")
+            >>> sig.for_vad("energy") is sig
+            True
+        """
+        from rasv.analysis.speech import resolve_vad
+
+        if resolve_vad(vad) == self.vad:
+            return self
+        other = TakeSignal(self.original, self.original_rate, text=self.text, lang=self.lang,
+                           vad=vad, take_id=self.take_id, clip_id=self.clip_id)
+        for name in ("samples", "power", "freqs", "times", "level_db"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
     @property
     def speech_s(self) -> float:

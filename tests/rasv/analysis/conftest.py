@@ -26,13 +26,16 @@ def eval_set():
     return build_eval_set(synth)
 
 
-@pytest.fixture(scope="session")
-def eval_measured(eval_set):
-    """Every DSP detector's measurements of every evaluation take: id -> (values, details)."""
-    dets = [Silence(), Clipping(), Noise(), Ending(), Repetition(), Pace()]
+@pytest.fixture(scope="session", params=["energy", "auto"])
+def eval_measured(eval_set, request):
+    """Every DSP detector's measurements of every evaluation take: id -> (values, details),
+    once with the energy VAD and once with the default one (silero where installed)."""
+    vad = request.param
+    dets = [Silence(vad=vad), Clipping(), Noise(vad=vad), Ending(vad=vad), Repetition(vad=vad),
+            Pace(vad=vad)]
     out = {}
     for t in eval_set:
-        sig = TakeSignal(t.samples, t.sample_rate, text=t.text, lang=t.lang)
+        sig = TakeSignal(t.samples, t.sample_rate, text=t.text, lang=t.lang, vad=vad)
         ms = [m for d in dets for m in d.measure(sig)]
         out[t.id] = ({m.name: m.value for m in ms}, {m.name: m.detail for m in ms if m.detail})
     return out

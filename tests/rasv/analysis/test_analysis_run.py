@@ -9,6 +9,7 @@ import pytest
 
 import rasv
 from rasv.analysis.silence import Silence
+from rasv.analysis.speech import resolve_vad
 from rasv.errors import BackendUnavailable, InvalidInput, TaskNotFound
 
 CHEAP = ["silence", "clipping", "noise", "ending", "repetition", "pace"]
@@ -33,7 +34,7 @@ def test_run_stores_every_metric_with_backend_and_version(ws, small, add_task):
     assert seen[-1] == (len(small), len(small)) and len(seen) == len(small)
     rows = ws.sql("SELECT name, backend, version, count(*) AS n FROM metrics GROUP BY ALL")
     assert set(rows.n) == {len(small)}
-    assert rows.set_index("name").loc["hum_db", "backend"] == "dsp"
+    assert rows.set_index("name").loc["hum_db", "backend"] == f"dsp+{resolve_vad('auto')}"
     assert rows.set_index("name").loc["lead_silence_s", "version"] == Silence.version
 
 
@@ -157,3 +158,12 @@ def test_a_task_without_metrics_or_takes(ws, small, add_task):
     task = add_task(ws, small[:2])
     assert ws.analysis.df(task).take_id.notna().all()
     assert ws.analysis.suspicion(task).empty  # not analysed yet
+
+
+def test_another_vad_is_another_backend(ws, small, add_task):
+    task = add_task(ws, small[:3])
+    ws.analysis.run(task, ["silence"], vad="energy")
+    assert set(ws.sql("SELECT DISTINCT backend FROM metrics").backend) == {"energy"}
+    if resolve_vad("auto") == "silero":
+        assert ws.analysis.run(task, ["silence"], vad="silero").computed == 3
+        assert set(ws.sql("SELECT DISTINCT backend FROM metrics").backend) == {"silero"}

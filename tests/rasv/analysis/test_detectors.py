@@ -13,7 +13,7 @@ from rasv.analysis.repetition import repetition
 from rasv.analysis.silence import silence
 from rasv.analysis.speech import speech_segments
 from rasv.analysis.take_signal import TakeSignal
-from rasv.errors import AudioError
+from rasv.errors import AudioError, InvalidInput
 
 
 def by_defect(eval_set, defect):
@@ -34,10 +34,24 @@ def test_speech_segments_find_words_and_gaps():
     sr = 16000
     tone = 0.2 * np.sin(2 * np.pi * 220 * np.arange(sr // 2) / sr)
     x = np.concatenate([np.zeros(sr // 4), tone, np.zeros(sr), tone, np.zeros(sr // 4)])
-    segs = speech_segments(x.astype(np.float32), sr)
+    segs = speech_segments(x.astype(np.float32), sr, vad="energy")
     assert len(segs) == 2
     assert segs[0][0] == pytest.approx(0.25, abs=0.02)
     assert segs[1][0] - segs[0][1] == pytest.approx(1.0, abs=0.03)
+
+
+def test_default_vad_finds_the_injected_pause_in_speech(eval_set):
+    t = next(x for x in eval_set if x.defect == "pause")
+    segs = speech_segments(t.samples, t.sample_rate)
+    gaps = [(a[1], b[0]) for a, b in zip(segs, segs[1:], strict=False)]
+    longest = max(gaps, key=lambda g: g[1] - g[0])
+    assert longest[1] - longest[0] == pytest.approx(t.truth["pause_s"], abs=0.2)
+    assert abs(longest[0] - t.truth["at_s"]) < 0.3
+
+
+def test_unknown_vad_is_refused():
+    with pytest.raises(InvalidInput):
+        speech_segments(np.zeros(100, np.float32), 16000, vad="webrtc")
 
 
 def test_take_signal_refuses_empty_and_nan():
