@@ -234,7 +234,12 @@ class Analysis:
                 if name == "speaker":
                     from rasv.analysis.speaker import for_task
 
-                    out.append(for_task(self.ws, int(task_id), speaker))  # type: ignore[arg-type]
+                    det = for_task(self.ws, int(task_id), speaker)  # type: ignore[arg-type]
+                    if not explicit and not det.references and det.centroid is None:
+                        skipped.append(("speaker", "the task's takes have no reference clips "
+                                                   "to compare with"))
+                        continue
+                    out.append(det)
                     continue
                 out.append(_make(name, asr, vad))
             except BackendUnavailable as e:

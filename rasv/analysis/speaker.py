@@ -3,14 +3,12 @@
 A take that drifts away from the voice it should clone (音色不像) is worth a listen. The
 embedding model is the classification one (``rasv.embeddings``: Resemblyzer by default, or
 CAM++/ERes2Net/GPT-SoVITS's ERes2NetV2 where their weights are on disk), so the numbers
-agree with what ``ws.classify`` shows. Any object with ``name``, ``version`` and
-``embed(list of 16 kHz arrays) -> (n, dim)`` L2-normalised rows works, which is how tests
-inject a small deterministic model.
+agree with what ``ws.classify`` shows; tests pass ``rasv.testing.FakeEmbeddingBackend``.
 
-Reference-clip vectors come from the workspace's ``embeddings`` cache when
-``ws.classify.embed`` already computed them, and are computed otherwise. The role centroid
-is the mean of every cached vector of the role's clips plus the task's reference clips; its
-make-up is part of the detector version, so a changed clip set recomputes ``sim_centroid``.
+Reference-clip vectors come from the workspace's ``embeddings`` cache (computed and cached
+there when ``ws.classify.embed`` has not done it yet). The role centroid is the mean of every
+cached vector of the role's clips; its make-up is part of the detector version, so a changed
+clip set recomputes ``sim_centroid``.
 
 Example:
     >>> import numpy as np
@@ -36,7 +34,6 @@ import numpy as np
 
 from rasv.analysis.measure import Measurement
 from rasv.analysis.take_signal import RATE, TakeSignal
-from rasv.errors import BackendUnavailable
 
 
 def _unit(v: np.ndarray | None) -> np.ndarray | None:
@@ -80,45 +77,41 @@ class SpeakerSimilarity:
 
 
 def resolve_model(model: Any = "auto") -> Any:
-    """An embedding backend: the object itself, or a name for ``rasv.embeddings.get_backend``.
+    """The embedding backend for a name or instance, as ``ws.classify`` resolves it.
 
     Raises:
-        BackendUnavailable: no embedding model can run here.
+        BackendUnavailable: no embedding model can run here (the message says what to
+            install or where to put weights).
 
     Example:
-        >>> class M:
-        ...     name, version = "m", "1"
-        ...     def embed(self, wavs): ...
-        >>> resolve_model(M()).name
-        'm'
+        >>> from rasv.testing import FakeEmbeddingBackend
+        >>> resolve_model(FakeEmbeddingBackend()).name
+        'fake-spectrum'
     """
-    if hasattr(model, "embed") and hasattr(model, "name"):
-        return model
-    try:
-        from rasv.embeddings import get_backend
-    except ImportError:
-        raise BackendUnavailable(
-            "speaker similarity needs rasv's embedding backends (rasv.embeddings)"
-        ) from None
+    from rasv.embeddings import get_backend
+
     return get_backend(model)
 
 
 def for_task(ws: Any, task_id: int, model: Any = "auto") -> SpeakerSimilarity:
     """Build the detector for one task: its clips' vectors and its role's centroid.
 
+    The task's reference clips are embedded through the classification cache
+    (:func:`rasv.embeddings.cache.ensure_vectors`), so they are computed once for both
+    features; the centroid also uses every cached vector of the role's other clips.
+
     Example:
-        >>> import rasv, tempfile, numpy as np
-        >>> class Flat:
-        ...     name, version = "flat", "1"
-        ...     def embed(self, wavs): return np.ones((len(wavs), 2)) / np.sqrt(2)
+        >>> import rasv, tempfile
+        >>> from rasv.testing import FakeEmbeddingBackend
         >>> with rasv.open(tempfile.mkdtemp()) as ws:
         ...     role = ws.roles.create("demo-voice")
         ...     tid = ws.store.scalar("INSERT INTO tasks (role_id, name, spec)"
         ...                           " VALUES (?, 't', '{}') RETURNING id", [role.id])
-        ...     for_task(ws, tid, Flat()).references
-        {}
+        ...     det = for_task(ws, tid, FakeEmbeddingBackend())
+        >>> det.references, det.centroid is None
+        ({}, True)
     """
-    from rasv.audio import read
+    from rasv.embeddings.cache import ensure_vectors, load_vectors
 
     m = resolve_model(model)
     role_id = ws.store.scalar("SELECT role_id FROM tasks WHERE id = ?", [task_id])
@@ -128,31 +121,17 @@ def for_task(ws: Any, task_id: int, model: Any = "auto") -> SpeakerSimilarity:
         " WHERE tt.task_id = ? ORDER BY c.id",
         [task_id],
     )
-    cached = {
-        sha: np.asarray(vec, dtype=np.float64)
-        for sha, vec in ws.store.rows(
-            "SELECT e.sha256, e.vector FROM embeddings e"
-            " WHERE e.backend = ? AND e.version = ? AND e.sha256 IN"
-            " (SELECT sha256 FROM clips WHERE role_id = ?)",
-            [str(m.name), str(m.version), role_id],
-        )
-    }
-    refs: dict[int, np.ndarray] = {}
-    by_sha: dict[str, np.ndarray] = dict(cached)
-    todo = [(cid, sha, path) for cid, sha, path in clips if sha not in by_sha]
-    if todo:
-        wavs = [read(ws.abspath(path), sr=RATE)[0] for _, _, path in todo]
-        for (_, sha, _), vec in zip(todo, np.asarray(m.embed(wavs)), strict=True):
-            if np.all(np.isfinite(vec)):
-                by_sha[sha] = vec
-    for cid, sha, _ in clips:
-        if sha in by_sha:
-            refs[int(cid)] = by_sha[sha]
+    vectors = dict(ensure_vectors(ws, [(sha, ws.abspath(path)) for _, sha, path in clips],
+                                  m).vectors) if clips else {}
+    role_shas = [r[0] for r in ws.store.rows("SELECT sha256 FROM clips WHERE role_id = ?",
+                                             [role_id])]
+    vectors.update(load_vectors(ws.store, role_shas, m))
+    refs = {int(cid): vectors[sha] for cid, sha, _ in clips if sha in vectors}
     centroid = None
     key = ""
-    if by_sha:
-        shas = sorted(by_sha)
-        centroid = np.mean([_unit(by_sha[s]) for s in shas], axis=0)
+    if vectors:
+        shas = sorted(vectors)
+        centroid = np.mean([_unit(vectors[s]) for s in shas], axis=0)
         key = hashlib.sha256("".join(shas).encode()).hexdigest()[:8]
     return SpeakerSimilarity(m, refs, centroid, key)
 

@@ -1,5 +1,5 @@
-"""Speaker similarity of takes to their reference clip and to the role, with a small
-deterministic embedding model (the classification backends are tested by their own module)."""
+"""Speaker similarity of takes to their reference clip and to the role, with the small
+deterministic test embedding (the real backends are tested by the classification module)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,7 @@ import pytest
 from rasv.analysis.speaker import for_task, resolve_model
 from rasv.audio import write_wav
 from rasv.errors import InvalidInput
-
-
-class MelMean:
-    """Mean log-mel spectrum (16 bands) as a voice "embedding": coarse but voice-dependent."""
-
-    name, version = "melmean", "1"
-
-    def embed(self, wavs):
-        import librosa
-
-        rows = []
-        for w in wavs:
-            m = np.log(librosa.feature.melspectrogram(y=np.asarray(w, np.float32), sr=16000,
-                                                      n_mels=16) + 1e-6).mean(axis=1)
-            m = m - m.mean()
-            rows.append(m / np.linalg.norm(m))
-        return np.array(rows)
+from rasv.testing import FakeEmbeddingBackend
 
 
 def _task_with_clips(ws, add_task, eval_set, tmp_path):
@@ -45,7 +29,7 @@ def _task_with_clips(ws, add_task, eval_set, tmp_path):
 
 def test_drifting_take_is_least_similar_and_flagged(ws, add_task, eval_set, tmp_path):
     task, drift = _task_with_clips(ws, add_task, eval_set, tmp_path)
-    report = ws.analysis.run(task, ["speaker"], speaker=MelMean())
+    report = ws.analysis.run(task, ["speaker"], speaker=FakeEmbeddingBackend())
     assert report.computed == 4
     wide = ws.analysis.df(task).set_index("take_id")
     drift_id = f"speaker-{drift.id}"
@@ -58,19 +42,33 @@ def test_drifting_take_is_least_similar_and_flagged(ws, add_task, eval_set, tmp_
 
 def test_a_new_clip_in_the_role_changes_the_centroid_version(ws, add_task, eval_set, tmp_path):
     task, _ = _task_with_clips(ws, add_task, eval_set, tmp_path)
-    v1 = for_task(ws, task, MelMean()).version
-    ws.analysis.run(task, ["speaker"], speaker=MelMean())
-    assert ws.analysis.run(task, ["speaker"], speaker=MelMean()).computed == 0
+    v1 = for_task(ws, task, FakeEmbeddingBackend()).version
+    ws.analysis.run(task, ["speaker"], speaker=FakeEmbeddingBackend())
+    assert ws.analysis.run(task, ["speaker"], speaker=FakeEmbeddingBackend()).computed == 0
     # a clip vector cached by classification joins the centroid
     with ws.store.transaction() as cur:
         cur.execute("INSERT INTO embeddings (sha256, backend, version, dim, vector)"
-                    " SELECT sha256 || 'x', 'melmean', '1', 16, ?::FLOAT[] FROM clips",
-                    [np.ones(16).tolist()])
+                    " SELECT sha256 || 'x', 'fake-spectrum', '1', 24, ?::FLOAT[] FROM clips",
+                    [np.ones(24).tolist()])
         cur.execute("UPDATE clips SET sha256 = sha256 || 'x'")
-    assert for_task(ws, task, MelMean()).version != v1
+    assert for_task(ws, task, FakeEmbeddingBackend()).version != v1
 
 
 def test_speaker_needs_a_task_and_a_model(ws):
     with pytest.raises(InvalidInput, match="task"):
         ws.analysis.measure(np.zeros(16000, np.float32), 16000, metrics=["sim_ref"])
-    assert resolve_model(MelMean()).name == "melmean"
+    assert resolve_model(FakeEmbeddingBackend()).name == "fake-spectrum"
+
+
+def test_clip_vectors_land_in_the_classification_cache(ws, add_task, eval_set, tmp_path):
+    task, _ = _task_with_clips(ws, add_task, eval_set, tmp_path)
+    ws.analysis.run(task, ["speaker"], speaker=FakeEmbeddingBackend())
+    cached = ws.sql("SELECT backend, count(*) AS n FROM embeddings GROUP BY ALL")
+    assert cached.backend.tolist() == ["fake-spectrum"] and cached.n.tolist() == [1]
+
+
+def test_default_run_skips_speaker_without_reference_clips(ws, add_task, eval_set):
+    task = add_task(ws, eval_set[:1])
+    report = ws.analysis.run(task, speaker=FakeEmbeddingBackend())
+    assert [name for name, _ in report.skipped] == ["speaker"]
+    assert "sim_ref" not in set(ws.sql("SELECT name FROM metrics").name)
