@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 
 
 @main.command("analyze")
@@ -15,12 +22,15 @@ from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
 @click.option("--asr", "asr", default=None,
               help="ASR model folder or GPT-SoVITS root (default: $RASV_ASR_MODEL).")
 @click.option("--force", is_flag=True, help="Recompute metrics that are already stored.")
+@click.option("--vad", type=click.Choice(["auto", "silero", "energy"]), default="auto",
+              show_default=True, help="Speech detector.")
 @click.option("--top", type=int, default=20, show_default=True,
-              help="How many takes of the listen-first order to print (0: none).")
-@click.option("--csv", "as_csv", is_flag=True, help="Print the whole order as CSV.")
+              help="How many takes of the listen-first order to print (0: none; csv and "
+                   "json print them all).")
+@format_option
 @handle_errors
 def analyze_cmd(workspace: str, task: int, metrics: tuple[str, ...], asr: str | None,
-                force: bool, top: int, as_csv: bool) -> None:
+                force: bool, vad: str, top: int, fmt: str) -> None:
     """Analyse the finished takes of TASK and list the ones to listen to first.
 
     Metrics already stored with the same detector version are reused.
@@ -29,12 +39,12 @@ def analyze_cmd(workspace: str, task: int, metrics: tuple[str, ...], asr: str | 
     Example:
       rasv analyze -w voices 3
       rasv analyze -w voices 3 -m dnsmos -m repetition --top 10
-      rasv analyze -w voices 3 --asr ~/GPT-SoVITS --csv > order.csv
+      rasv analyze -w voices 3 --asr ~/GPT-SoVITS --format csv > order.csv
     """
     from tqdm import tqdm
 
     with open_workspace(workspace) as ws:
-        bar = tqdm(total=0, unit="take", disable=as_csv, leave=False)
+        bar = tqdm(total=0, unit="take", disable=fmt != "table", leave=False)
 
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -43,13 +53,14 @@ def analyze_cmd(workspace: str, task: int, metrics: tuple[str, ...], asr: str | 
 
         try:
             report = ws.analysis.run(task, list(metrics) or None, progress=progress, asr=asr,
-                                     force=force)
+                                     vad=vad, force=force)
         finally:
             bar.close()
         order = ws.analysis.suspicion(task)
-    if as_csv:
-        out = order.assign(flags=order["flags"].map(" ".join)).drop(columns=["reasons"])
-        click.echo(out.to_csv(index=False), nl=False)
+    if fmt != "table":
+        if fmt == "csv":
+            order = order.assign(flags=order["flags"].map(" ".join)).drop(columns=["reasons"])
+        print_frame(order, fmt)
         return
     click.echo(str(report))
     for name, reason in report.skipped:

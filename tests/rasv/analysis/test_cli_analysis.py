@@ -26,7 +26,7 @@ def test_analyze_prints_the_report_and_the_listen_first_order(ws, eval_set, add_
 def test_analyze_csv(ws, eval_set, add_task):
     task = add_task(ws, eval_set[:3])
     res = CliRunner().invoke(main, ["analyze", "-w", str(ws.root), str(task), "-m", "clipping",
-                                    "--csv"])
+                                    "--format", "csv"])
     assert res.exit_code == 0, res.output
     df = pd.read_csv(io.StringIO(res.output))
     assert list(df.columns[:3]) == ["take_id", "suspicion", "rank"] and len(df) == 3
@@ -37,3 +37,14 @@ def test_analyze_errors_are_one_sentence(ws):
     assert res.exit_code == 1 and "task 77 does not exist" in res.output
     help_ = CliRunner().invoke(main, ["analyze", "--help"])
     assert "Example:" in help_.output
+
+
+def test_analyze_json_keeps_lists(ws, eval_set, add_task):
+    import json
+
+    task = add_task(ws, eval_set[:2])
+    res = CliRunner().invoke(main, ["analyze", "-w", str(ws.root), str(task), "-m", "silence",
+                                    "--vad", "energy", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert len(rows) == 2 and isinstance(rows[0]["flags"], list)
