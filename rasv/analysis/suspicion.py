@@ -14,7 +14,7 @@ Example:
     ...                      "clipped_fraction": [0.0, 0.004], "hf_bursts": [0.0, 0.0]})
     >>> out = score_takes(wide)
     >>> out.take_id.tolist(), out["flags"].tolist()
-    (['b', 'a'], [['爆音'], []])
+    (['b', 'a'], [['clipping'], []])
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from rasv.analysis.pace import robust_z
 
 @dataclass(frozen=True)
 class Tag:
-    """A review tag: the stored value (Chinese, as users type it) and an English label.
+    """A review tag: its key (what a score stores), Chinese and English labels.
 
     Example:
         >>> TAGS["repetition"].label
@@ -49,20 +49,18 @@ class Tag:
         return f"{self.zh}/{self.en}"
 
 
-#: The tags analysis may suggest, by key. ``zh`` is the value stored with a score.
+#: The tags analysis may suggest, by key: the keys and labels of the review vocabulary
+#: (``rasv.scores``), so a suggestion can be accepted as it is with ``ws.scores.set``.
 TAGS: dict[str, Tag] = {t.key: t for t in (
     Tag("electric_noise", "电音", "electric noise"),
     Tag("repetition", "复读", "repetition"),
     Tag("swallowed", "吞字", "swallowed words"),
-    Tag("breathing", "换气", "breathing"),
-    Tag("long_pause", "长停顿", "long pause"),
+    Tag("long_pause", "停顿过长", "long pause"),
     Tag("clipping", "爆音", "clipping"),
-    Tag("cutoff", "截断", "cut-off ending"),
-    Tag("background_noise", "底噪", "background noise"),
-    Tag("long_silence", "空白过长", "long silence"),
-    Tag("mispronounced", "读错", "wrong words"),
-    Tag("timbre", "音色不像", "timbre differs"),
-    Tag("quality", "音质差", "poor quality"),
+    Tag("cut_off", "截断", "cut-off ending"),
+    Tag("noise", "杂音", "background noise"),
+    Tag("mispronounced", "读错", "mispronounced"),
+    Tag("timbre", "音色不像", "timbre off"),
 )}
 
 
@@ -71,9 +69,9 @@ class Flag:
     """One suggested tag for one take.
 
     Example:
-        >>> f = Flag("爆音", "clipped_fraction", 0.5, "爆音/clipping: 0.20 % of samples clipped")
+        >>> f = Flag("clipping", "clipped_fraction", 0.5, "爆音/clipping: 0.20 % of samples clipped")
         >>> f.tag, f.severity
-        ('爆音', 0.5)
+        ('clipping', 0.5)
     """
 
     tag: str
@@ -111,7 +109,7 @@ def _flag(key: str, metric: str, severity: float, text: str) -> Flag | None:
     if severity <= 0.0:
         return None
     tag = TAGS[key]
-    return Flag(tag.zh, metric, round(severity, 3), f"{tag.label}: {text}")
+    return Flag(tag.key, metric, round(severity, 3), f"{tag.label}: {text}")
 
 
 # -- the rules -------------------------------------------------------------------------------
@@ -181,22 +179,24 @@ def _noise(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
                          f"{hz:g} Hz hum, {hum:.0f} dB over its surroundings"))
     lvl, flat = _get(row, "pause_noise_db"), _get(row, "pause_flatness")
     if lvl is not None and flat is not None and flat >= r.pause_flatness_min:
-        out.append(_flag("background_noise", "pause_noise_db", ramp(lvl, *r.pause_noise_db),
+        out.append(_flag("noise", "pause_noise_db", ramp(lvl, *r.pause_noise_db),
                          f"noise between words at {lvl:.0f} dBFS"))
     bak, med = _get(row, "dnsmos_bak"), _get(ctx, "dnsmos_bak")
     if bak is not None and med is not None and med - bak > r.dnsmos_drop[0]:
         sev = ramp(bak, r.dnsmos_bak[0], r.dnsmos_bak[1]) * ramp(med - bak, *r.dnsmos_drop)
-        out.append(_flag("background_noise", "dnsmos_bak", sev,
+        out.append(_flag("noise", "dnsmos_bak", sev,
                          f"DNSMOS background {bak:.2f} (task median {med:.2f})"))
     return out
 
 
 def _quality(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
-    ovrl, med = _get(row, "dnsmos_ovrl"), _get(ctx, "dnsmos_ovrl")
-    if ovrl is None or med is None:
+    # DNSMOS SIG rates the voice itself (distortion, a metallic or buzzing timbre), which is
+    # what GPT-SoVITS users call 电音 when there is no burst to point at.
+    sig, med = _get(row, "dnsmos_sig"), _get(ctx, "dnsmos_sig")
+    if sig is None or med is None:
         return []
-    return [_flag("quality", "dnsmos_ovrl", 0.7 * ramp(med - ovrl, *r.dnsmos_drop),
-                  f"DNSMOS overall {ovrl:.2f} (task median {med:.2f})")]
+    return [_flag("electric_noise", "dnsmos_sig", 0.7 * ramp(med - sig, *r.dnsmos_drop),
+                  f"DNSMOS signal quality {sig:.2f} (task median {med:.2f})")]
 
 
 def _repetition(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
@@ -235,10 +235,10 @@ def _pauses(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
                          f"{mp:.1f} s pause at {longest[0]:.1f} s"))
     lead, trail = _get(row, "lead_silence_s"), _get(row, "trail_silence_s")
     if lead is not None:
-        out.append(_flag("long_silence", "lead_silence_s", 0.6 * ramp(lead, *r.lead_silence_s),
+        out.append(_flag("long_pause", "lead_silence_s", 0.6 * ramp(lead, *r.lead_silence_s),
                          f"{lead:.1f} s of silence before the speech"))
     if trail is not None:
-        out.append(_flag("long_silence", "trail_silence_s", 0.6 * ramp(trail, *r.trail_silence_s),
+        out.append(_flag("long_pause", "trail_silence_s", 0.6 * ramp(trail, *r.trail_silence_s),
                          f"{trail:.1f} s of silence after the speech"))
     return out
 
@@ -247,7 +247,7 @@ def _ending(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
     lvl = _get(row, "end_level_db")
     if lvl is None:
         return []
-    return [_flag("cutoff", "end_level_db", ramp(lvl, *r.end_level_db),
+    return [_flag("cut_off", "end_level_db", ramp(lvl, *r.end_level_db),
                   f"the last 30 ms are {abs(lvl):.0f} dB {'under' if lvl < 0 else 'over'} "
                   "the speech level, with no decay")]
 
@@ -300,14 +300,14 @@ def flags_for(row: Row, details: Details | None = None, context: Row | None = No
     Args:
         row: metric name → value for the take (``pace_z`` included when known).
         details: metric name → the metric's detail dict.
-        context: group facts: task medians of ``dnsmos_ovrl``, ``dnsmos_bak``, ``sim_ref``,
+        context: group facts: task medians of ``dnsmos_sig``, ``dnsmos_bak``, ``sim_ref``,
             ``sim_centroid``; ``repetition_text_median`` and ``text_takes`` for the take's text.
         rules: thresholds.
 
     Example:
         >>> [f.reason for f in flags_for({"max_pause_s": 1.2},
         ...                               {"max_pause_s": {"pauses": [[2.0, 3.2]]}})]
-        ['长停顿/long pause: 1.2 s pause at 2.0 s']
+        ['停顿过长/long pause: 1.2 s pause at 2.0 s']
     """
     r = rules or Rules()
     det = details or {}
@@ -363,7 +363,7 @@ def score_takes(wide: pd.DataFrame, details: Mapping[str, Mapping[str, Any]] | N
         for _, idx in w.groupby(text, sort=False).groups.items():
             w.loc[idx, "pace_z"] = robust_z(w.loc[idx, "sec_per_unit"].to_numpy(dtype=float))
     medians = {m: float(np.nanmedian(w[m].to_numpy(dtype=float)))
-               for m in ("dnsmos_ovrl", "dnsmos_bak", "sim_ref", "sim_centroid")
+               for m in ("dnsmos_sig", "dnsmos_ovrl", "dnsmos_bak", "sim_ref", "sim_centroid")
                if m in w and w[m].notna().sum() >= 3}
     text_n = text.map(text.value_counts())
     rep_med = (w.groupby(text, sort=False)["repetition"].transform("median")

@@ -37,7 +37,7 @@ def test_drifting_take_is_least_similar_and_flagged(ws, add_task, eval_set, tmp_
     assert wide["sim_centroid"].idxmin() == drift_id
     assert (wide.drop(index=drift_id)["sim_ref"] > wide.loc[drift_id, "sim_ref"] + 0.05).all()
     order = ws.analysis.suspicion(task)
-    assert order.take_id[0] == drift_id and "音色不像" in order["flags"][0]
+    assert order.take_id[0] == drift_id and "timbre" in order["flags"][0]
 
 
 def test_a_new_clip_in_the_role_changes_the_centroid_version(ws, add_task, eval_set, tmp_path):
