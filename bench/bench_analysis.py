@@ -26,29 +26,8 @@ import numpy as np  # noqa: E402
 import rasv  # noqa: E402
 from rasv.analysis.run import DEFAULT_DETECTORS  # noqa: E402
 from rasv.analysis.take_signal import TakeSignal  # noqa: E402
-from rasv.audio import read, write_wav  # noqa: E402
-from rasv.testing.evalset import build_eval_set  # noqa: E402
-
-
-def add_task(ws, takes, name):
-    role = ws.roles.create(f"bench-{name}")
-    with ws.store.transaction() as cur:
-        task_id = cur.execute(
-            "INSERT INTO tasks (role_id, name, spec) VALUES (?, ?, '{}') RETURNING id",
-            [role.id, name],
-        ).fetchone()[0]
-        for i, t in enumerate(takes):
-            rel = f"audio/takes/{name}-{t.id}.wav"
-            write_wav(ws.abspath(rel), t.samples, t.sample_rate)
-            cur.execute(
-                "INSERT INTO takes (id, engine_kind, text, text_lang, params, status, audio_path,"
-                " duration_s, sample_rate, speed_factor)"
-                " VALUES (?, 'espeak', ?, ?, '{}', 'done', ?, ?, ?, 1.0)",
-                [f"{name}-{t.id}", t.text, t.lang, rel, t.duration_s, t.sample_rate],
-            )
-            cur.execute("INSERT INTO task_takes (task_id, take_id, ord) VALUES (?, ?, ?)",
-                        [task_id, f"{name}-{t.id}", i])
-    return task_id
+from rasv.audio import read  # noqa: E402
+from rasv.testing.evalset import add_eval_task, build_eval_set  # noqa: E402
 
 
 def main() -> None:
@@ -69,7 +48,7 @@ def main() -> None:
     per_kind: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory() as d:
         ws = rasv.open(d, shared=False)
-        tasks = [add_task(ws, takes, f"s{i}") for i, takes in enumerate(sets)]
+        tasks = [add_eval_task(ws, takes, f"s{i}") for i, takes in enumerate(sets)]
         paths = [ws.abspath(p) for p in ws.sql("SELECT audio_path FROM takes").audio_path]
         audio_s = float(ws.sql("SELECT sum(duration_s) AS s FROM takes").s[0])
 

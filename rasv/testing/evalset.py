@@ -191,4 +191,45 @@ def build_eval_set(speak: Callable[..., tuple[np.ndarray, int]], *, variants: in
     return out
 
 
-__all__ = ["DEFECTS", "EVAL_TEXTS", "EvalTake", "build_eval_set", "inject"]
+def add_eval_task(ws: Any, takes: Sequence[EvalTake], name: str = "evaluation", *,
+                  status: str = "done") -> int:
+    """Store evaluation takes as a task of a new role, the way the runner leaves finished
+    takes (a ``takes`` row with its WAV under ``audio/takes``, a ``task_takes`` link), so
+    ``ws.analysis`` can run on them without an engine. Returns the task id; take ids are
+    ``<name>-<take id>``.
+
+    Example:
+        >>> import rasv, tempfile
+        >>> from gsv_bridge.espeak import synth
+        >>> with rasv.open(tempfile.mkdtemp()) as ws:
+        ...     tid = add_eval_task(ws, build_eval_set(synth, variants=1,
+        ...                                            texts=EVAL_TEXTS[:1], defects=()))
+        ...     ws.sql("SELECT id, status FROM takes").values.tolist()
+        [['evaluation-t0-v0', 'done']]
+    """
+    import json
+
+    from rasv.audio import write_wav
+
+    role = ws.roles.create(f"eval-{name}")
+    with ws.store.transaction() as cur:
+        task_id = cur.execute(
+            "INSERT INTO tasks (role_id, name, spec) VALUES (?, ?, '{}') RETURNING id",
+            [role.id, name],
+        ).fetchone()[0]
+        for i, t in enumerate(takes):
+            take_id = f"{name}-{t.id}"
+            rel = f"audio/takes/{take_id}.wav"
+            write_wav(ws.abspath(rel), t.samples, t.sample_rate)
+            cur.execute(
+                "INSERT INTO takes (id, engine_kind, text, text_lang, params, status, audio_path,"
+                " duration_s, sample_rate, speed_factor) VALUES (?, 'espeak', ?, ?, ?, ?, ?, ?, ?, 1.0)",
+                [take_id, t.text, t.lang, json.dumps({}), status, rel, t.duration_s,
+                 t.sample_rate],
+            )
+            cur.execute("INSERT INTO task_takes (task_id, take_id, ord) VALUES (?, ?, ?)",
+                        [task_id, take_id, i])
+    return int(task_id)
+
+
+__all__ = ["DEFECTS", "EVAL_TEXTS", "EvalTake", "add_eval_task", "build_eval_set", "inject"]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 
 from rasv.analysis.clipping import Clipping
@@ -14,8 +11,7 @@ from rasv.analysis.pace import Pace
 from rasv.analysis.repetition import Repetition
 from rasv.analysis.silence import Silence
 from rasv.analysis.take_signal import TakeSignal
-from rasv.audio import write_wav
-from rasv.testing.evalset import build_eval_set
+from rasv.testing.evalset import add_eval_task, build_eval_set
 
 
 @pytest.fixture(scope="session")
@@ -44,29 +40,8 @@ def eval_measured(eval_set, request):
 @pytest.fixture
 def add_task():
     """``add_task(ws, takes, name=..., status=...)`` -> task id, rows written as the runner does."""
-    return _add_task
 
+    def add(ws, takes, *, name="analysis test", status="done"):
+        return add_eval_task(ws, takes, name.replace(" ", "_"), status=status)
 
-def _add_task(ws, takes, *, name="analysis test", status="done", write_audio=True):
-    """A task whose takes are the given evaluation takes (rows written the runner's way)."""
-    role = ws.roles.create(f"test-{name}")
-    with ws.store.transaction() as cur:
-        task_id = cur.execute(
-            "INSERT INTO tasks (role_id, name, spec) VALUES (?, ?, '{}') RETURNING id",
-            [role.id, name],
-        ).fetchone()[0]
-    for i, t in enumerate(takes):
-        take_id = f"{name.replace(' ', '_')}-{t.id}"
-        rel = f"audio/takes/{take_id}.wav"
-        if write_audio:
-            write_wav(ws.abspath(rel), np.asarray(t.samples), t.sample_rate)
-        with ws.store.transaction() as cur:
-            cur.execute(
-                "INSERT INTO takes (id, engine_kind, text, text_lang, params, status, audio_path,"
-                " duration_s, sample_rate, speed_factor) VALUES (?, 'espeak', ?, ?, ?, ?, ?, ?, ?, 1.0)",
-                [take_id, t.text, t.lang, json.dumps({}), status, rel, t.duration_s,
-                 t.sample_rate],
-            )
-            cur.execute("INSERT INTO task_takes (task_id, take_id, ord) VALUES (?, ?, ?)",
-                        [task_id, take_id, i])
-    return task_id
+    return add
