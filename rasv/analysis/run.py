@@ -17,8 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rasv.analysis.asr import AsrErrors
+from rasv.analysis.clipping import Clipping
+from rasv.analysis.dnsmos import Dnsmos
+from rasv.analysis.ending import Ending
 from rasv.analysis.measure import Detector, Measurement
 from rasv.analysis.metrics import fresh, long_table, save, wide_table
+from rasv.analysis.noise import Noise
+from rasv.analysis.pace import Pace
+from rasv.analysis.repetition import Repetition
+from rasv.analysis.silence import Silence
+from rasv.analysis.speaker import SpeakerSimilarity
 from rasv.analysis.speech import resolve_vad
 from rasv.analysis.suspicion import Rules, score_takes
 from rasv.analysis.take_signal import TakeSignal
@@ -29,50 +38,33 @@ from rasv.errors import (
     TaskNotFound,
 )
 
+#: Every detector by name. ``asr`` and ``speaker`` need more than a signal (a recogniser,
+#: the task's reference clips), so :meth:`Analysis.detectors` builds them.
+DETECTORS: dict[str, type] = {
+    "silence": Silence, "clipping": Clipping, "noise": Noise, "ending": Ending,
+    "repetition": Repetition, "pace": Pace, "dnsmos": Dnsmos, "asr": AsrErrors,
+    "speaker": SpeakerSimilarity,
+}
 #: Detectors run when ``metrics`` is not given (ASR and speaker similarity join when their
 #: backends are available).
 DEFAULT_DETECTORS: tuple[str, ...] = (
     "silence", "clipping", "noise", "ending", "repetition", "pace", "dnsmos",
 )
+#: The detectors that find speech with a VAD (it is part of their backend name).
+_USES_VAD = frozenset({"silence", "noise", "ending", "repetition", "pace"})
+#: metric name → detector name, for ``metrics=["dnsmos_ovrl", …]``.
+METRIC_OWNERS: dict[str, str] = {m: name for name, cls in DETECTORS.items() for m in cls.metrics}
 
 Progress = Callable[[int, int], None]
 
 
 def _make(name: str, asr: Any = None, vad: str = "auto") -> Detector:
-    from rasv.analysis.clipping import Clipping
-    from rasv.analysis.dnsmos import Dnsmos
-    from rasv.analysis.ending import Ending
-    from rasv.analysis.noise import Noise
-    from rasv.analysis.pace import Pace
-    from rasv.analysis.repetition import Repetition
-    from rasv.analysis.silence import Silence
-
-    simple: dict[str, Callable[[], Detector]] = {
-        "silence": lambda: Silence(vad=vad), "clipping": Clipping, "noise": lambda: Noise(vad=vad),
-        "ending": lambda: Ending(vad=vad), "repetition": lambda: Repetition(vad=vad),
-        "pace": lambda: Pace(vad=vad), "dnsmos": Dnsmos,
-    }
-    if name in simple:
-        return simple[name]()
     if name == "asr":
-        from rasv.analysis.asr import AsrErrors, open_recognizer
+        from rasv.analysis.asr import open_recognizer
 
         return AsrErrors(open_recognizer(asr if asr is not None else "auto"))
-    raise InvalidInput(f"unknown detector {name!r}")
-
-
-#: metric name → detector name, for ``metrics=["dnsmos_ovrl", …]``.
-METRIC_OWNERS: dict[str, str] = {
-    **{m: "silence" for m in ("speech_s", "lead_silence_s", "trail_silence_s", "max_pause_s",
-                              "long_pauses")},
-    "clipped_fraction": "clipping", "plateau_fraction": "clipping", "peak_dbfs": "clipping",
-    **{m: "noise" for m in ("hum_db", "hf_bursts", "pause_noise_db", "pause_flatness")},
-    "end_level_db": "ending", "repetition": "repetition", "sec_per_unit": "pace",
-    **{m: "dnsmos" for m in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808")},
-    **{m: "asr" for m in ("asr_error_rate", "asr_substitutions", "asr_deletions",
-                          "asr_insertions")},
-    "sim_ref": "speaker", "sim_centroid": "speaker",
-}
+    cls = DETECTORS[name]
+    return cls(vad=vad) if name in _USES_VAD else cls()
 
 
 @dataclass(frozen=True)
@@ -178,7 +170,7 @@ class Analysis:
     @staticmethod
     def detector_names() -> list[str]:
         """Every detector name ``metrics=`` accepts (metric names are accepted too)."""
-        return [*DEFAULT_DETECTORS, "asr", "speaker"]
+        return list(DETECTORS)
 
     def detectors(self, metrics: Sequence[str] | str | None = None, *, asr: Any = None,
                   speaker: Any = "auto", task_id: int | None = None, vad: str = "auto",
@@ -449,4 +441,4 @@ class Analysis:
                            group="group")
 
 
-__all__ = ["DEFAULT_DETECTORS", "METRIC_OWNERS", "Analysis", "AnalysisReport", "AnalysisRun"]
+__all__ = ["DEFAULT_DETECTORS", "DETECTORS", "METRIC_OWNERS", "Analysis", "AnalysisReport", "AnalysisRun"]
