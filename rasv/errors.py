@@ -162,8 +162,20 @@ class TaskError(RasvError):
     """A task spec is inconsistent, or a task cannot be run or edited as asked."""
 
 
+class EmptyGrid(TaskError):
+    """A task's grid has no takes: no texts, no clips, or an empty list of values."""
+
+
+class TaskBusy(TaskError):
+    """A task cannot be changed or deleted while a run is working on it."""
+
+
 class Cancelled(RasvError):
     """A run was cancelled by the user."""
+
+
+class RasvWarning(UserWarning):
+    """A warning rasv raises where ``force=True`` turned a refusal into a warning."""
 
 
 class BackendUnavailable(RasvError):
@@ -181,6 +193,7 @@ __all__ = [
     "Cancelled",
     "CapabilityError",
     "ClipNotFound",
+    "EmptyGrid",
     "EngineError",
     "EngineRequestError",
     "EngineUnavailable",
@@ -191,8 +204,10 @@ __all__ = [
     "NotFound",
     "ProductNotFound",
     "RasvError",
+    "RasvWarning",
     "RoleNotFound",
     "TakeNotFound",
+    "TaskBusy",
     "TaskError",
     "TaskNotFound",
     "TextNotFound",
