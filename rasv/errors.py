@@ -132,6 +132,12 @@ class EngineUnavailable(EngineError):
     transient = True
 
 
+class TakeTimeout(EngineError):
+    """An engine gave no answer for one take within the run's ``take_timeout``."""
+
+    transient = True
+
+
 class EngineRequestError(EngineError):
     """The engine answered a request with an error or with unusable audio.
 
@@ -207,6 +213,7 @@ __all__ = [
     "RasvWarning",
     "RoleNotFound",
     "TakeNotFound",
+    "TakeTimeout",
     "TaskBusy",
     "TaskError",
     "TaskNotFound",
