@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from rasv import audio as audio_io
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
@@ -89,7 +88,7 @@ _TMP_RE = re.compile(r"^\.tmp-rasv-([0-9a-f]{8})-(\d+)-")
 _ACTIVE: set[str] = set()  # owner strings of the runs live in this process
 _ACTIVE_LOCK = threading.Lock()
 _MAX_BACKOFF_S = 30.0
-_FLUSH_S = 0.1  # the saver commits at most this often (plus once per full batch)
+_FLUSH_S = 0.25  # the saver commits at most this often (plus once per full batch)
 _BATCH = 256
 
 Pair = tuple[int | None, int | None]
@@ -259,7 +258,7 @@ class _Worker:
     assigned: Pair | None = None  # the pair the scheduler gave it
     loaded: Pair | None = None  # the pair its engine holds
     clip: int | None = None  # the clip it last worked on
-    stuck: threading.Thread | None = None  # a timed-out request still running
+    caller: _Caller | None = None  # the thread that makes its requests (timeouts)
     alive: bool = True
 
 
@@ -275,6 +274,69 @@ class _Outcome:
     audio: Audio | None = None
     error: str | None = None
     engine_version: str | None = None
+
+
+class _Caller:
+    """One thread that makes an engine's requests, so the runner can stop waiting for one
+    (a timeout) while the engine keeps its one-request-at-a-time rule: the next request is
+    only sent once the abandoned one has returned."""
+
+    def __init__(self, engine: Any, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        self.cv = threading.Condition()
+        self.request: SynthesisRequest | None = None
+        self.sent = 0  # sequence number of the last request handed over
+        self.answered = 0  # sequence number of the last request answered
+        self.result: tuple[bool, Any] = (False, None)
+        self.closed = False
+        self.thread = threading.Thread(target=self._loop, name=f"rasv-call-{name}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self.cv:
+                while self.request is None and not self.closed:
+                    self.cv.wait()
+                if self.closed:
+                    return
+                req = self.request
+            try:
+                outcome: tuple[bool, Any] = (True, self.engine.synthesize(req))
+            except BaseException as e:  # handed to the worker that asked
+                outcome = (False, e)
+            with self.cv:
+                self.request = None
+                self.result = outcome
+                self.answered += 1
+                self.cv.notify_all()
+
+    def call(self, req: SynthesisRequest, timeout: float) -> Any:
+        with self.cv:
+            # An earlier request that timed out may still be running on the engine.
+            if self.request is not None and not self.cv.wait_for(
+                lambda: self.request is None, timeout
+            ):
+                raise _EngineStuck(
+                        f"{self.name} is still busy with a request that timed out "
+                        f"{2 * timeout:g} s ago"
+                    )
+            self.sent += 1
+            seq = self.sent
+            self.request = req
+            self.cv.notify_all()
+            if not self.cv.wait_for(lambda: self.answered >= seq, timeout):
+                raise TakeTimeout(f"{self.name} gave no answer within {timeout:g} s")
+            ok, value = self.result
+        if ok:
+            return value
+        raise value
+
+    def close(self) -> None:
+        with self.cv:
+            self.closed = True
+            self.cv.notify_all()
 
 
 class _PairQueue:
@@ -821,6 +883,9 @@ class Run:
             for job in held:
                 sched.finished(job, requeue=True)
             sched.worker_down(w)
+        finally:
+            if w.caller is not None:
+                w.caller.close()
 
     def _work_loop(self, w: _Worker, sched: _Scheduler, held: list[_Job]) -> None:
         while True:
@@ -943,32 +1008,9 @@ class Run:
         """``engine.synthesize(req)``, abandoned after ``take_timeout`` seconds."""
         if self.take_timeout is None:
             return w.engine.synthesize(req)
-        if w.stuck is not None:
-            # One request in flight per engine: wait for the one that timed out to end.
-            w.stuck.join(self.take_timeout)
-            if w.stuck.is_alive():
-                raise _EngineStuck(
-                    f"{w.name} is still busy with a request that timed out "
-                    f"{2 * self.take_timeout:g} s ago"
-                )
-            w.stuck = None
-        box: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                box["audio"] = w.engine.synthesize(req)
-            except BaseException as e:  # handed to the worker thread
-                box["error"] = e
-
-        th = threading.Thread(target=call, name=f"rasv-call-{w.name}", daemon=True)
-        th.start()
-        th.join(self.take_timeout)
-        if th.is_alive():
-            w.stuck = th
-            raise TakeTimeout(f"{w.name} gave no answer within {self.take_timeout:g} s")
-        if "error" in box:
-            raise box["error"]
-        return box["audio"]
+        if w.caller is None:
+            w.caller = _Caller(w.engine, w.name)
+        return w.caller.call(req, self.take_timeout)
 
     def _sleep_backoff(self, attempt: int) -> bool:
         """Sleep before retry ``attempt``; False if the run was cancelled meanwhile."""
@@ -1066,30 +1108,26 @@ class Run:
                 "attempts": o.attempts,
                 "extra": json.dumps(extra, sort_keys=True),
             })
-        frame = pd.DataFrame(rows).astype({
-            "error": "string", "audio_path": "string", "duration_s": "Float64",
-            "sample_rate": "Int64", "synth_s": "Float64",
-        })
+        cols = list(rows[0])
+        values = ", ".join(["(" + ", ".join(["?"] * len(cols)) + ")"] * len(rows))
+        params = [r[c] for r in rows for c in cols]
         with self._ws.store.transaction() as cur:
-            cur.register("_rasv_run_batch", frame)
-            try:
-                cur.execute(
-                    """
-                    UPDATE takes SET status = b.status, error = b.error,
-                        audio_path = coalesce(b.audio_path, takes.audio_path),
-                        duration_s = coalesce(b.duration_s, takes.duration_s),
-                        sample_rate = coalesce(b.sample_rate, takes.sample_rate),
-                        engine = b.engine, started_at = b.started_at,
-                        finished_at = b.finished_at, synth_s = b.synth_s,
-                        attempts = takes.attempts + b.attempts, extra = b.extra,
-                        run_owner = NULL
-                    FROM _rasv_run_batch b
-                    WHERE takes.id = b.id AND takes.run_owner = ?
-                    """,
-                    [self.owner],
-                )
-            finally:
-                cur.unregister("_rasv_run_batch")
+            # One statement per batch; the VALUES list is typed by its first row, so cast.
+            cur.execute(
+                f"""
+                UPDATE takes SET status = b.status, error = b.error::VARCHAR,
+                    audio_path = coalesce(b.audio_path::VARCHAR, takes.audio_path),
+                    duration_s = coalesce(b.duration_s::DOUBLE, takes.duration_s),
+                    sample_rate = coalesce(b.sample_rate::INTEGER, takes.sample_rate),
+                    engine = b.engine, started_at = b.started_at::TIMESTAMP,
+                    finished_at = b.finished_at::TIMESTAMP, synth_s = b.synth_s::DOUBLE,
+                    attempts = takes.attempts + b.attempts::INTEGER, extra = b.extra,
+                    run_owner = NULL
+                FROM (VALUES {values}) AS b({", ".join(cols)})
+                WHERE takes.id = b.id AND takes.run_owner = ?
+                """,
+                [*params, self.owner],
+            )
 
 
 class _SilentAudio(EngineError):
