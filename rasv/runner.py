@@ -319,9 +319,9 @@ class _Caller:
                 lambda: self.request is None, timeout
             ):
                 raise _EngineStuck(
-                        f"{self.name} is still busy with a request that timed out "
-                        f"{2 * timeout:g} s ago"
-                    )
+                    f"{self.name} is still busy with a request that timed out "
+                    f"{2 * timeout:g} s ago"
+                )
             self.sent += 1
             seq = self.sent
             self.request = req
