@@ -592,7 +592,18 @@ class Run:
 
     def cancel(self) -> None:
         """Stop handing out takes. Requests in flight finish and are saved; the takes not
-        started are marked ``cancelled`` and the next run makes them."""
+        started are marked ``cancelled`` and the next run makes them.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=20, engine="fake")
+            >>> run = task.run(FakeEngine(latency_s=0.02), background=True)
+            >>> run.cancel(); run.wait().done + task.counts().cancelled
+            20
+        """
         if self._cancel.is_set():
             return
         self._cancel.set()
@@ -605,6 +616,15 @@ class Run:
 
         Raises:
             RasvError: the reason the run stopped early, if it did (see :attr:`error`).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=3, engine="fake")
+            >>> task.run(FakeEngine(), background=True).wait(timeout=60).done
+            3
         """
         if not self._finished.wait(timeout):
             return self.progress

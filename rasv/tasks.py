@@ -171,19 +171,59 @@ class Task:
         return self.workspace.tasks
 
     def plan(self) -> pd.DataFrame:
-        """One row per take (materialised on first call); see :meth:`Tasks.plan`."""
+        """One row per take; see :meth:`Tasks.plan`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> task.plan()[["label", "seed", "status"]].shape
+            (2, 3)
+        """
         return self._tasks().plan(self)
 
     def counts(self) -> TaskCounts:
-        """Take counts by status and the task status; see :meth:`Tasks.counts`."""
+        """Take counts by status and the task status; see :meth:`Tasks.counts`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> task.counts().status, task.counts().pending
+            ('pending', 2)
+        """
         return self._tasks().counts(self)
 
     def combinations(self) -> pd.DataFrame:
-        """The task's combinations; see :meth:`Tasks.combinations`."""
+        """The task's combinations; see :meth:`Tasks.combinations`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> task.combinations().seeds.tolist() == [list(rasv.grid.derive_seeds(2))]
+            True
+        """
         return self._tasks().combinations(self)
 
     def run(self, engines: Engine | Sequence[Engine], **kwargs: Any) -> Run:
-        """Run the task's pending takes; see :meth:`Tasks.run`."""
+        """Run the task's pending takes; see :meth:`Tasks.run`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> task.run(FakeEngine()).progress.done
+            2
+        """
         return self._tasks().run(self, engines, **kwargs)
 
 
@@ -191,7 +231,14 @@ class Task:
 
 
 class Tasks:
-    """``ws.tasks``: create, list, edit, plan, run and delete comparison tasks."""
+    """``ws.tasks``: create, list, edit, plan, run and delete comparison tasks.
+
+    Example:
+        >>> import rasv, tempfile
+        >>> ws = rasv.open(tempfile.mkdtemp())
+        >>> ws.tasks.list().empty
+        True
+    """
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
@@ -364,7 +411,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")], engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
             >>> ws.tasks.counts(t)
             TaskCounts(total=1, pending=1, running=0, done=0, failed=0, cancelled=0)
         """
@@ -391,8 +439,9 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")],
-            ...                     vary={"speed_factor": [0.9, 1.1]}, engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], vary={"speed_factor": [0.9, 1.1]},
+            ...                     engine="fake")
             >>> t.combinations()[["combo", "label", "speed_factor"]].values.tolist()
             [[0, 'speed_factor=0.9', 0.9], [1, 'speed_factor=1.1', 1.1]]
         """
@@ -431,8 +480,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi", "yo"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")],
-            ...                     repeats=2, engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi", "yo"], clips=[c], repeats=2, engine="fake")
             >>> p = t.plan()
             >>> len(p), p.status.unique().tolist(), p.take_id.is_unique
             (4, ['pending'], True)
@@ -448,7 +497,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")], engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
             >>> ws.tasks.ensure_planned(t)   # create() planned it already
             False
         """
@@ -563,7 +613,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import FakeEngine, make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")], engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
             >>> _ = ws.tasks.run(t, FakeEngine())
             >>> t2 = ws.tasks.edit(t, vary={"top_k": [5, 15]})
             >>> (t2.version, t2.parent_id == t.id), ws.tasks.get(t.id).archived
@@ -654,7 +705,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")], engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
             >>> _ = t.plan()
             >>> ws.tasks.delete(t)
             {'takes_deleted': 1, 'takes_kept': 0}
@@ -698,7 +750,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import FakeEngine, make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")], engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
             >>> _ = ws.tasks.run(t, FakeEngine(fail=lambda req: True))
             >>> t.counts().failed, ws.tasks.reset(t), t.counts().pending
             (1, 1, 1)
@@ -758,8 +811,8 @@ class Tasks:
             >>> import rasv, tempfile
             >>> from rasv.testing import FakeEngine, make_clip
             >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")], repeats=3,
-            ...                     engine="fake")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
+            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], repeats=3, engine="fake")
             >>> eng = FakeEngine()
             >>> ws.tasks.run(t, eng).progress.done, len(eng.calls)
             (3, 3)

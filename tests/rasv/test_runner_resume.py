@@ -79,6 +79,8 @@ def test_a_killed_run_resumes_without_losing_or_repeating_takes(ws, role, tmp_pa
     assert (after.done, after.running, after.pending, after.failed) == (total, 0, 0, 0)
     assert _wavs(takes_dir) == set(plan.take_id)
     assert not [p for p in os.listdir(takes_dir) if p.startswith(".")]
+    # Adopted takes do not know which engine made them; the others do.
     engines = set(plan.engine.dropna())
-    assert "resumer" in engines and engines & {"child-a", "child-b"}
+    assert "resumer" in engines and engines <= {"resumer", "child-a", "child-b"}
+    assert plan.engine.isna().sum() == run.progress.adopted
     assert rasv.audio.info(ws.abspath(plan.audio_path[0])).duration_s > 0
