@@ -25,11 +25,11 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -63,6 +63,7 @@ from rasv.grid import (
 )
 from rasv.langs import guess_lang, normalize_lang
 from rasv.params import VARIABLE_PARAMS, Params
+from rasv.records import Model
 
 if TYPE_CHECKING:
     from rasv.engine import Engine
@@ -945,6 +946,13 @@ class Tasks:
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             refuse(f"clip(s) {names}{more} are outside GPT-SoVITS's "
                    f"{REF_MIN_S:g}–{REF_MAX_S:g} s reference rule")
+        for c in combos:
+            g, sv = models[c.gpt], models[c.sovits]
+            if g.version and sv.version and (g.version == "v1") != (sv.version == "v1"):
+                raise CapabilityError(
+                    f"GPT {g.name} is a {g.version} model but SoVITS {sv.name} is "
+                    f"{sv.version}; v1 and v2+ models use different phoneme sets"
+                )
         versions = {c.index: models[c.sovits].version for c in combos}
         unknown = sorted({models[c.sovits].name or str(c.sovits) for c in combos
                           if versions[c.index] is None})
@@ -1107,26 +1115,17 @@ class Tasks:
         return value
 
     def _resolve_model(self, ref: Any, kind: str) -> int:
-        if hasattr(ref, "id") and hasattr(ref, "sha256") and hasattr(ref, "kind"):
-            ref = ref.id  # a Model record
-        if _is_int(ref):
-            rows = self._ws.store.rows("SELECT id, kind FROM models WHERE id = ?", [int(ref)])
-            if not rows:
-                raise ModelNotFound(int(ref))
-        elif isinstance(ref, (str, Path)):
-            text = str(ref)
-            rows = self._ws.store.rows(
-                "SELECT id, kind FROM models WHERE path = ? OR path = ? ORDER BY id",
-                [text, str(Path(text).expanduser().resolve())],
-            )
-            if not rows:
-                raise ModelNotFound(text, "register it first with ws.models.add(path)")
-        else:
+        if isinstance(ref, bool) or not isinstance(ref, (int, str, os.PathLike, Model)):
             raise InvalidInput(f"a {kind} model is a model id, a Model or a path, not {ref!r}")
-        mid, mkind = rows[0]
-        if mkind != kind:
-            raise InvalidInput(f"model {mid} is a {mkind} checkpoint, not a {kind} one")
-        return int(mid)
+        try:
+            model = self._ws.models.get(ref)
+        except ModelNotFound:
+            if isinstance(ref, (str, os.PathLike)):
+                raise ModelNotFound(ref, "register it first with ws.models.add(path)") from None
+            raise
+        if model.kind != kind:
+            raise InvalidInput(f"model {model.id} is a {model.kind} checkpoint, not a {kind} one")
+        return model.id
 
     def _resolve_aux(self, refs: Any) -> tuple[int, ...]:
         if isinstance(refs, (str, bytes)) or not isinstance(refs, Iterable):
@@ -1182,13 +1181,7 @@ class Tasks:
         return out
 
     def _describer(self, spec: TaskSpec) -> Callable[[str, Any], str | None]:
-        ids = _referenced(spec)["model"]
-        names = {}
-        if ids:
-            for mid, name, label in self._ws.store.rows(
-                "SELECT id, name, label FROM models WHERE list_contains(?, id)", [sorted(ids)]
-            ):
-                names[mid] = label or name
+        names = {m: self._ws.models.get(m).label for m in _referenced(spec)["model"]}
 
         def describe(name: str, value: Any) -> str | None:
             if name in ("gpt", "sovits"):

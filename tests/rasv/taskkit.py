@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rasv.engine import Capabilities, capabilities_for_version
 from rasv.testing import FakeEngine, make_clip
+from rasv.testing.checkpoints import make_checkpoint
 
 _seeds = itertools.count(1)
 
@@ -23,18 +24,23 @@ def clip(ws, role, seconds: float = 4.0, *, text: str = "参考音频。", lang:
 
 
 def model(ws, kind: str, version: str | None = "v2", name: str | None = None) -> int:
-    """Register a stand-in checkpoint file (its bytes only need a hash) and return its id."""
+    """Register a fabricated checkpoint of ``version`` (None: one whose version is unknown)."""
     n = next(_seeds)
-    ext = "ckpt" if kind == "gpt" else "pth"
-    path = Path(ws.root) / "weights" / f"{name or kind}-{n}.{ext}"
+    # Trained-file names carry epoch and step, which also makes each file's bytes distinct
+    # (identical weights would rightly share takes).
+    stem = f"{name or kind}-e{n}" if kind == "gpt" else f"{name or kind}_e{n}_s{n * 10}"
+    path = Path(ws.root) / "weights" / f"{stem}.{'ckpt' if kind == 'gpt' else 'pth'}"
+    if version is not None:
+        make_checkpoint(path, version=version)
+        return ws.models.add(path).id
+    # A file no sniffing can place: registered as the bridge would leave it, version NULL.
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(f"{kind}-{n}".encode())
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     with ws.store.transaction() as cur:
         return cur.execute(
-            "INSERT INTO models(kind, path, name, sha256, version) VALUES (?, ?, ?, ?, ?) "
-            "RETURNING id",
-            [kind, str(path), path.name, sha, version],
+            "INSERT INTO models(kind, path, name, sha256) VALUES (?, ?, ?, ?) RETURNING id",
+            [kind, str(path), path.name, sha],
         ).fetchall()[0][0]
 
 

@@ -8,6 +8,7 @@ import warnings
 import pytest
 
 import rasv
+import rasv.testing.checkpoints
 from rasv.grid import DEFAULT_SEED
 from tests.rasv.taskkit import GsvRecorder, Recorder, aux, clip, model
 
@@ -136,6 +137,22 @@ def test_languages_a_version_does_not_take_are_refused(ws, role):
     g1, s1 = model(ws, "gpt", "v1"), model(ws, "sovits", "v1")
     with pytest.raises(rasv.CapabilityError, match="ko"):
         ws.tasks.create(role, "x", [("안녕하세요", "ko")], clips=[c], gpt=g1, sovits=s1)
+
+
+def test_v1_and_v2_checkpoints_cannot_be_paired(ws, role):
+    c = clip(ws, role)
+    g1, s2 = model(ws, "gpt", "v1"), model(ws, "sovits", "v2")
+    with pytest.raises(rasv.CapabilityError, match="phoneme sets"):
+        ws.tasks.create(role, "x", ["a"], clips=[c], gpt=g1, sovits=s2)
+
+
+def test_identical_checkpoint_files_share_takes(ws, role):
+    c = clip(ws, role)
+    s = model(ws, "sovits")
+    g1 = ws.models.add(rasv.testing.checkpoints.make_checkpoint(ws.root / "a" / "x.ckpt")).id
+    g2 = ws.models.add(rasv.testing.checkpoints.make_checkpoint(ws.root / "b" / "x.ckpt")).id
+    task = ws.tasks.create(role, "same", ["a"], clips=[c], sovits=s, vary={"gpt": [g1, g2]})
+    assert len(task.plan()) == 1  # same bytes, same audio: one take
 
 
 def test_unknown_versions_are_warned_not_refused(ws, role):
