@@ -64,7 +64,6 @@ from rasv.errors import (
     InvalidInput,
     RasvError,
     TakeTimeout,
-    TaskError,
 )
 from rasv.grid import GSV_KIND
 from rasv.params import VARIABLE_PARAMS, Params
@@ -1219,8 +1218,13 @@ def start_run(
         raise InvalidInput(f"take_timeout must be positive or None, got {take_timeout!r}")
     if backoff_s < 0:
         raise InvalidInput(f"backoff_s must be >= 0, got {backoff_s!r}")
-    if task.workspace is not None and task.workspace is not ws:
-        raise TaskError("the task belongs to another workspace object")
+    names = [str(getattr(e, "name", "")) for e in engines]
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        raise InvalidInput(
+            f"two engines are named {twice[0]!r} (the same server twice?); a server takes one "
+            "request at a time, so give each server once"
+        )
 
     run = Run(ws, task, engines, on_event=on_event, retries=retries,
               take_timeout=take_timeout, backoff_s=backoff_s, retry_failed=retry_failed)

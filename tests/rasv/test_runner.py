@@ -347,6 +347,8 @@ def test_engines_are_checked_before_anything_runs(ws, role):
     eng = Recorder()
     with pytest.raises(rasv.InvalidInput, match="twice"):
         ws.tasks.run(task, [eng, eng])
+    with pytest.raises(rasv.InvalidInput, match="same server twice"):
+        ws.tasks.run(task, [Recorder("http://a:9880"), Recorder("http://a:9880")])
     with pytest.raises(rasv.InvalidInput, match="not an engine"):
         ws.tasks.run(task, object())
     with pytest.raises(rasv.InvalidInput):

@@ -125,6 +125,18 @@ def test_engines_from_the_command_line():
         load_spec("/no/such/spec.yaml")
 
 
+def test_an_espeak_task_runs_with_real_offline_speech(wsdir, tmp_path):
+    spec = _spec(tmp_path, "name: demo\nengine: espeak\ntexts: [Hello there., 你好。]\n"
+                           "clips: [1]\n")
+    res = invoke("task", "create", "-w", wsdir, "男性-张三", "--spec", spec)
+    assert res.exit_code == 0, res.output
+    res = invoke("run", "-w", wsdir, "demo", "--engine", "espeak", "--quiet")
+    assert res.exit_code == 0 and "made 2, failed 0" in res.output, res.output
+    with rasv.open(wsdir) as ws:
+        durations = ws.sql("SELECT duration_s FROM takes").duration_s
+    assert (durations > 0.3).all()
+
+
 def test_unknown_task(wsdir):
     res = invoke("run", "-w", wsdir, "nope", "--engine", "fake")
     assert res.exit_code == 1 and "task nope does not exist" in res.output
