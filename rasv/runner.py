@@ -89,6 +89,7 @@ _ACTIVE_LOCK = threading.Lock()
 _MAX_BACKOFF_S = 30.0
 _FLUSH_S = 0.25  # the saver commits at most this often (plus once per full batch)
 _BATCH = 256
+_MAX_EVENTS = 20_000
 
 Pair = tuple[int | None, int | None]
 
@@ -246,6 +247,8 @@ class _Job:
     caps: Capabilities | None  # model-version capabilities (GPT-SoVITS) to pre-check with
     extra: dict[str, Any]
     attempts: int = 0
+    unavailable: int = 0  # times an engine stayed unreachable through all retries of it
+    last_error: str = ""
 
 
 @dataclass
@@ -259,6 +262,7 @@ class _Worker:
     clip: int | None = None  # the clip it last worked on
     caller: _Caller | None = None  # the thread that makes its requests (timeouts)
     alive: bool = True
+    strikes: int = 0  # takes in a row that found the engine unreachable
 
 
 @dataclass
@@ -455,11 +459,12 @@ class _Scheduler:
             self.on_pair[w.assigned].discard(w.index)
             w.assigned = None
 
-    def finished(self, job: _Job, *, requeue: bool = False, synth_s: float | None = None) -> None:
+    def finished(self, job: _Job, *, requeue: bool = False, back: bool = False,
+                 synth_s: float | None = None) -> None:
         with self.cond:
             self.busy -= 1
             if requeue:
-                self.pairs[job.pair].push(job, front=True)
+                self.pairs[job.pair].push(job, front=not back)
             if synth_s is not None:
                 self.synth_total += synth_s
                 self.synth_n += 1
@@ -547,7 +552,7 @@ class Run:
         self.retry_failed = retry_failed
         self.error: RasvError | None = None
         self.callback_errors: list[BaseException] = []
-        self._events: list[RunEvent] = []
+        self._events: deque[RunEvent] = deque(maxlen=_MAX_EVENTS)
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._finished = threading.Event()
@@ -575,7 +580,7 @@ class Run:
 
     @property
     def events(self) -> list[RunEvent]:
-        """Every event so far (a copy)."""
+        """The events so far, oldest first (the last 20,000 of a very long run)."""
         with self._lock:
             return list(self._events)
 
@@ -933,13 +938,31 @@ class Run:
                 held.append(job)
             outcome = self._make(w, job)
             held.clear()
+            if outcome == "unavailable":
+                # "Unreachable" is also what a server too slow for one long take looks like,
+                # so an engine is only dropped when two takes in a row find it so; a take
+                # that two tries leave unanswered while engines keep working fails instead.
+                w.strikes += 1
+                job.unavailable += 1
+                if w.strikes >= 2:
+                    outcome = "down"
+                elif job.unavailable >= 2:
+                    self._fail(w, job, job.last_error, attempts=0)
+                    sched.finished(job)
+                    continue
+                else:
+                    sched.finished(job, requeue=True, back=True)
+                    continue
             if outcome == "down":
+                self._emit("engine_down", engine=w.name, error=job.last_error)
                 sched.finished(job, requeue=True)
                 sched.worker_down(w)
                 return
             if outcome == "cancelled":
                 sched.finished(job)
                 return
+            if isinstance(outcome, float):
+                w.strikes = 0
             sched.finished(job, synth_s=outcome if isinstance(outcome, float) else None)
 
     def _load(self, w: _Worker, pair: Pair) -> str:
@@ -972,7 +995,8 @@ class Run:
             return "ok"
 
     def _make(self, w: _Worker, job: _Job) -> float | str | None:
-        """Make one take. Returns its synthesis seconds, None (failed), "down" or "cancelled"."""
+        """Make one take. Returns its synthesis seconds, None (failed), "unavailable" (the
+        engine stayed unreachable through every retry), "down" or "cancelled"."""
         req = job.request
         assert req is not None
         try:
@@ -995,8 +1019,9 @@ class Run:
                     raise _SilentAudio("the engine returned silence")
             except Exception as e:
                 self._count(running=-1)
+                tries = f" after {attempt} attempts" if attempt > 1 else ""
+                job.last_error = f"{_reason(e)}{tries}"
                 if isinstance(e, _EngineStuck):
-                    self._emit("engine_down", engine=w.name, error=_reason(e))
                     job.attempts += attempt
                     return "down"
                 transient = _transient(e)
@@ -1008,11 +1033,9 @@ class Run:
                     job.attempts += attempt
                     return "cancelled"
                 if transient and isinstance(e, EngineUnavailable):
-                    self._emit("engine_down", engine=w.name, error=_reason(e))
                     job.attempts += attempt
-                    return "down"
-                tries = f" after {attempt} attempts" if attempt > 1 else ""
-                self._fail(w, job, f"{_reason(e)}{tries}", attempts=attempt, started=started)
+                    return "unavailable"
+                self._fail(w, job, job.last_error, attempts=attempt, started=started)
                 return None
             synth_s = time.monotonic() - t0
             self._count(running=-1)

@@ -203,6 +203,19 @@ def test_an_unreachable_engine_hands_its_work_to_the_others(ws, role):
     assert ws.sql("SELECT DISTINCT engine FROM takes").engine.tolist() == ["up"]
 
 
+def test_one_take_that_never_answers_fails_without_dropping_the_engine(ws, role):
+    task = _task(ws, role, n_texts=4)
+    eng = Recorder(fail=lambda r: rasv.EngineUnavailable("gave no reply within 60 s")
+                   if r.text == "第1句话。" else None)
+    events = []
+    run = ws.tasks.run(task, eng, retries=1, backoff_s=0.001, on_event=events.append)
+    assert (run.progress.done, run.progress.failed) == (3, 1)
+    assert not [e for e in events if e.kind == "engine_down"]
+    error = ws.sql("SELECT error FROM takes WHERE status = 'failed'").error[0]
+    assert error == "gave no reply within 60 s after 2 attempts"
+    assert ws.sql("SELECT attempts FROM takes WHERE status = 'failed'").attempts[0] == 4
+
+
 def test_when_every_engine_is_down_the_takes_stay_pending(ws, role):
     task = _task(ws, role, n_texts=3)
     down = Recorder(fail=lambda r: rasv.EngineUnavailable("connection refused"))
