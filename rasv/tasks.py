@@ -651,7 +651,8 @@ class Tasks:
                 f"task {t.id} ({t.label}) has a newer version (task {newest}); edit that one"
             )
         args = self._spec_args(t.spec)
-        if "clips" in changes or "clip_categories" in changes:
+        new_clips = "clips" in changes or "clip_categories" in changes
+        if new_clips:
             args["clips"] = changes.pop("clips", None)
             args["clip_categories"] = changes.pop("clip_categories", None)
         if "seeds" in changes or "repeats" in changes:
@@ -663,6 +664,8 @@ class Tasks:
         engine = changes.pop("engine", t.engine_kind)
         args.update(changes)
         spec = self._build_spec(t.role_id, engine=engine, **args)
+        if not new_clips:
+            spec = spec.replace(clip_categories=t.spec.clip_categories)
         name = meta.get("name", t.name)
         conclusion = meta.get("conclusion", t.conclusion)
         self._check_not_running(t)
@@ -1006,7 +1009,7 @@ class Tasks:
                            f"{', '.join(map(str, empty[:5]))} have none", CapabilityError)
                     break
         empty = sorted(c.id for c in clips.values() if not c.text.strip())
-        if empty and not notes_has(notes, "transcript"):
+        if empty and not _notes_has(notes, "transcript"):
             notes.append(f"clip(s) {', '.join(map(str, empty[:5]))} have no transcript: they "
                          "run in GPT-SoVITS's reference-free mode (lower quality)")
         return notes
@@ -1206,8 +1209,8 @@ class Tasks:
         """The create() arguments that rebuild ``spec`` (ids, so nothing is re-resolved)."""
         return {
             "texts": list(spec.texts),
-            "clips": list(spec.clips) if not spec.clip_categories else None,
-            "clip_categories": list(spec.clip_categories) or None,
+            "clips": list(spec.clips),  # the snapshot, not the categories resolved again
+            "clip_categories": None,
             "fixed": spec.fixed,
             "gpt": spec.gpt,
             "sovits": spec.sovits,
@@ -1351,7 +1354,7 @@ def _str_list(value: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
     return out
 
 
-def notes_has(notes: list[str], word: str) -> bool:
+def _notes_has(notes: list[str], word: str) -> bool:
     """True when one of ``notes`` mentions ``word`` (avoids saying the same thing twice)."""
     return any(word in n for n in notes)
 

@@ -263,6 +263,16 @@ def test_edit_can_swap_clips_and_seed_forms(ws, role):
     assert t.spec.clips == (c1.id, c2.id)
 
 
+def test_edit_keeps_the_clip_snapshot_unless_clips_change(ws, role):
+    first = clip(ws, role, category="温柔")
+    t = ws.tasks.create(role, "x", ["a"], clip_categories=["温柔"], engine="fake")
+    later = clip(ws, role, category="温柔")
+    t2 = ws.tasks.edit(t, texts=["a", "b"])
+    assert t2.spec.clips == (first.id,) and t2.spec.clip_categories == ("温柔",)
+    t3 = ws.tasks.edit(t2, clip_categories=["温柔"])
+    assert t3.spec.clips == (first.id, later.id)
+
+
 def test_delete_keeps_scored_and_shared_takes_unless_forced(ws, role):
     c = clip(ws, role)
     t = ws.tasks.create(role, "x", ["a", "b", "c"], clips=[c], engine="fake")
