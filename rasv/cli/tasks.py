@@ -30,7 +30,14 @@ from typing import Any
 
 import click
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 from rasv.errors import InvalidInput, RasvError, TaskNotFound
 
 #: Keys a spec file may hold (the arguments of ``ws.tasks.create`` besides the role).
@@ -263,29 +270,34 @@ def run_cmd(workspace: str, task: str, engines: tuple[str, ...], retries: int,
 @click.option("--role", help="Only this role's tasks.")
 @click.option("--all-versions", is_flag=True, help="Also list older versions of edited tasks.")
 @click.option("--takes", is_flag=True, help="With TASK: list its takes.")
+@format_option
 @handle_errors
 def status_cmd(workspace: str, task: str | None, role: str | None, all_versions: bool,
-               takes: bool) -> None:
+               takes: bool, fmt: str) -> None:
     """Show tasks and their progress, or one TASK's counts and failures.
 
     \b
     Example:
       rasv status -w voices
-      rasv status -w voices 3 --takes
+      rasv status -w voices 3 --takes --format csv
     """
     with open_workspace(workspace) as ws:
         if task is None:
             df = ws.tasks.list(role, all_versions=all_versions)
-            cols = ["id", "role", "name", "version", "engine_kind", "varies", "status",
-                    "n_takes", "n_done", "n_failed", "n_pending"]
-            click.echo(df[cols].to_string(index=False) if len(df) else "(no tasks)")
+            if fmt == "table":
+                df = df[["id", "role", "name", "version", "engine_kind", "varies", "status",
+                         "n_takes", "n_done", "n_failed", "n_pending"]]
+            print_frame(df, fmt, empty="(no tasks)")
             return
         t = find_task(ws, task)
         c = t.counts()
+        plan = t.plan()
+        if takes and fmt != "table":
+            print_frame(plan, fmt)
+            return
         click.echo(f"task {t.id} '{t.name}' v{t.version} ({t.engine_kind}): {c.status}")
         click.echo(f"  {c.total} takes: {c.done} done, {c.failed} failed, {c.pending} pending, "
                    f"{c.running} running, {c.cancelled} cancelled")
-        plan = t.plan()
         failed = plan[plan.status == "failed"]
         if len(failed):
             click.echo("  failures:")
@@ -294,6 +306,5 @@ def status_cmd(workspace: str, task: str | None, role: str | None, all_versions:
         if t.conclusion:
             click.echo(f"  conclusion: {t.conclusion}")
         if takes:
-            cols = ["ord", "take_id", "label", "clip_name", "text", "seed", "status",
-                    "duration_s", "engine"]
-            click.echo(plan[cols].to_string(index=False))
+            print_frame(plan[["ord", "take_id", "label", "clip_name", "text", "seed", "status",
+                              "duration_s", "engine"]], fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,6 +69,10 @@ repeats: 2
     assert "k sweep" in res.output and "done" in res.output and "top_k" in res.output
     res = invoke("status", "-w", wsdir, "1", "--takes")
     assert "36 takes: 36 done" in res.output and "top_k=15" in res.output
+    res = invoke("status", "-w", wsdir, "1", "--takes", "--format", "json")
+    assert len(json.loads(res.output)) == 36
+    res = invoke("status", "-w", wsdir, "--format", "csv")
+    assert res.output.splitlines()[0].startswith("id,role_id,role,name")
     res = invoke("run", "-w", wsdir, "1", "--engine", "fake", "--quiet")
     assert "made 0, failed 0, already done 36" in res.output
     res = invoke("task", "delete", "-w", wsdir, "1")
