@@ -932,10 +932,15 @@ class Tasks:
         clips = self._clip_infos(ids["clip"], role_id)
         models = self._model_infos(ids["model"])
         self._aux_infos(ids["aux"])
-        if kind != GSV_KIND:
-            return notes
+        if kind == GSV_KIND:
+            self._validate_gsv(spec, combos, clips, models, refuse, notes)
+        return notes
 
-        # GPT-SoVITS: checkpoints, the 3-10 s rule, what each model version honours.
+    @staticmethod
+    def _validate_gsv(spec: TaskSpec, combos: list[Any], clips: dict[int, ClipInfo],
+                      models: dict[int, ModelInfo], refuse: Callable[..., None],
+                      notes: list[str]) -> None:
+        """GPT-SoVITS: checkpoints, the 3-10 s rule, and what each model version honours."""
         missing = [c for c in combos if c.gpt is None or c.sovits is None]
         if missing:
             raise TaskError(
@@ -1012,7 +1017,6 @@ class Tasks:
         if empty and not _notes_has(notes, "transcript"):
             notes.append(f"clip(s) {', '.join(map(str, empty[:5]))} have no transcript: they "
                          "run in GPT-SoVITS's reference-free mode (lower quality)")
-        return notes
 
     # -- resolving references ----------------------------------------------------------------
 
