@@ -4,7 +4,8 @@ Two families of rules:
 
 * ``"ras"``: RefAudioSelectorV2's reader rule. Split at newlines, then after any of
   ``,.;?!、，。？！；：…"``; merge the pieces greedily until a chunk has at least 50
-  characters; glue a last chunk of 5 characters or fewer to the one before it.
+  characters; glue a last chunk of 5 characters or fewer to the one before it. A piece that
+  is only punctuation (a closing quote) joins the piece before it.
 * ``"cut0"`` … ``"cut5"``: GPT-SoVITS's own ``text_split_method`` rules
   (``research/gsv-bridge.md`` §1.4), so a long text can be rendered the way ``api_v2``
   would segment it: newlines always split, fragments shorter than 5 characters are merged
@@ -73,10 +74,7 @@ def chunk(text: str, method: str = "ras", *, min_chars: int = 50, tail_max: int 
         raise InvalidInput(f"unknown chunking method {method!r}; use one of {', '.join(METHODS)}")
     if not is_speakable(text or ""):
         raise InvalidInput("the text has nothing to speak (it is empty or only punctuation)")
-    if method == "ras":
-        spans = _ras(text, min_chars, tail_max)
-    else:
-        spans = _gsv(text, method, min_chars)
+    spans = _ras(text, min_chars, tail_max) if method == "ras" else _gsv(text, method, min_chars)
     return [text[a:b].strip() for a, b in spans]
 
 
@@ -109,7 +107,16 @@ def _stripped_len(text: str, span: Span) -> int:
 def _ras(text: str, min_chars: int, tail_max: int) -> list[Span]:
     pieces: list[Span] = []
     for a, b in _lines(text):
-        pieces += [s for s in _split_after(text, a, b, RAS_PUNCT) if _stripped_len(text, s)]
+        for s in _split_after(text, a, b, RAS_PUNCT):
+            if not _stripped_len(text, s):
+                continue
+            # A lone mark (a closing quote, an ellipsis) belongs to the piece before it, so
+            # no chunk is punctuation alone: GPT-SoVITS refuses those.
+            if pieces and (not is_speakable(text[s[0]:s[1]])
+                           or not is_speakable(text[pieces[-1][0]:pieces[-1][1]])):
+                pieces[-1] = (pieces[-1][0], s[1])
+            else:
+                pieces.append(s)
     chunks: list[Span] = []
     cur: Span | None = None
     for p in pieces:
