@@ -149,6 +149,16 @@ def write_pack(ws: Workspace, products: list[Product], dest: Path, *,
     return dest
 
 
+def _unique(name: str, used: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)`` … when taken (emotion names of a card)."""
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{name} ({n})"
+    used.add(candidate)
+    return candidate
+
+
 def _version(preset: presets.Preset) -> str:
     for ref in (preset.sovits, preset.gpt):
         if ref is not None and ref.version:
@@ -179,7 +189,7 @@ def _plan(ws: Workspace, folder: _Folder, roles: dict[int, Any],
     emotions: dict[str, dict[str, str]] = {}
     list_lines: list[str] = []
     prov: list[dict[str, Any]] = []
-    emotion_names = UniqueNames()
+    emotion_names: set[str] = set()
     for k, (p, preset) in enumerate(folder.products):
         role = roles[p.role_id]
         ref_arc = folder.audio("refer_audio", preset.clip_sha256,
@@ -212,9 +222,9 @@ def _plan(ws: Workspace, folder: _Folder, roles: dict[int, Any],
                 "prompt_language": preset.prompt_lang}
         if k == 0:
             emotions["default"] = card
-            emotion_names.take("default")
-        if p.name.lower() != "default":
-            emotions[emotion_names.take(p.name)] = card
+            emotion_names.add("default")
+        if p.name != "default":
+            emotions[_unique(p.name, emotion_names)] = card
         text = " ".join(preset.prompt_text.split()).replace("|", "｜")
         line = f"{ref_arc}|{role.name}|{list_lang(preset.prompt_lang or 'zh')}|{text}"
         if line not in list_lines:

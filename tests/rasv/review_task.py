@@ -47,6 +47,12 @@ def make_task(ws: rasv.Workspace, role: rasv.Role, tmp: Path, *, n_clips: int = 
               categories: tuple[str, ...] = ("happy", "sad", "happy", "calm"),
               name: str = "review test", engine: FakeEngine | None = None) -> ReviewTask:
     """Clips × texts × (cartesian ``vary``) × seeds, rendered with ``engine``."""
+    with ws.store.session():  # one attach for the whole build
+        return _make_task(ws, role, tmp, n_clips=n_clips, texts=texts, vary=vary, seeds=seeds,
+                          fixed=fixed, categories=categories, name=name, engine=engine)
+
+
+def _make_task(ws, role, tmp, *, n_clips, texts, vary, seeds, fixed, categories, name, engine):
     tmp.mkdir(parents=True, exist_ok=True)
     texts = texts or [("今天天气很好，我们出去走走吧。", "zh"), ("Good morning, everyone.", "en")]
     clips = []

@@ -9,10 +9,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from review_task import add_model, make_task
 
 import rasv
 from rasv.takes import GROUP_KEYS
+from tests.rasv.review_task import add_model, make_task
 
 VARY = {"top_k": [5, 15], "temperature": [0.7, 1.0]}
 
