@@ -265,9 +265,10 @@ class Takes:
         from rasv import audio as audio_io
         from rasv.spectrogram import VisualCache
 
-        path = self.abspath(take_id)
         cache = VisualCache(self._ws.root / VISUALS_DIR)
-        return cache.get(str(take_id), lambda: audio_io.read(path), **opts)
+        # The take is looked up only on a cache miss: a take id names fixed audio, so a
+        # cached file is valid without asking the database (a panel draws many at once).
+        return cache.get(str(take_id), lambda: audio_io.read(self.abspath(take_id)), **opts)
 
     def spectrogram(self, take_id: str, **opts: Any) -> Spectrogram:
         """The take's mel spectrogram at display resolution, cached per take.
