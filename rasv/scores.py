@@ -413,8 +413,9 @@ class Scores:
 
         Dimensions: ``clip`` (when several clips), every varied parameter (``top_k``,
         ``gpt``, ``aux`` …), and ``combo`` (the whole parameter label) when two or more
-        parameters vary together. Each row: dimension, value, n_takes, n_scored, mean, sd,
-        ci_low, ci_high (Student-t, ``confidence``), best (highest mean in its dimension).
+        parameters vary together. Each row: dimension, value (clip and model ids, parameter
+        values), label (clip names, model labels), n_takes, n_scored, mean, sd, ci_low,
+        ci_high (Student-t, ``confidence``), best (highest mean in its dimension).
 
         Example:
             >>> import rasv, tempfile
@@ -436,24 +437,21 @@ class Scores:
                 dims.append("combo")
         rows = []
         for dim in dims:
-            col = {"clip": "clip_name", "combo": "params_label"}.get(dim, dim)
-            if col not in takes.columns:
-                raise InvalidInput(f"{dim!r} is not a dimension of this task; it varies "
-                                   f"{', '.join(['clip', *varied]) or 'nothing'}")
-            keys = takes[col].map(lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else v)
-            order = list(dict.fromkeys(keys))  # plan order
-            for value in order:
+            col = _by_column(dim, takes, varied)
+            labels = _labels(takes, col)
+            keys = takes[col].map(_plain)
+            for value in dict.fromkeys(keys):  # plan order
                 sel = takes[keys == value]
                 stars = sel["stars"].dropna().astype(float).tolist()
                 m, lo, hi = mean_interval(stars, confidence)
                 rows.append({
-                    "dimension": dim, "value": value, "n_takes": len(sel),
-                    "n_scored": len(stars), "mean": m,
+                    "dimension": dim, "value": value, "label": labels.get(value, str(value)),
+                    "n_takes": len(sel), "n_scored": len(stars), "mean": m,
                     "sd": float(np.std(stars, ddof=1)) if len(stars) > 1 else math.nan,
                     "ci_low": lo, "ci_high": hi,
                 })
-        out = pd.DataFrame(rows, columns=["dimension", "value", "n_takes", "n_scored", "mean",
-                                          "sd", "ci_low", "ci_high"])
+        out = pd.DataFrame(rows, columns=["dimension", "value", "label", "n_takes", "n_scored",
+                                          "mean", "sd", "ci_low", "ci_high"])
         if out.empty:
             out["best"] = pd.Series(dtype=bool)
             return out
@@ -577,7 +575,7 @@ class Scores:
         tid = task_id_of(task)
         takes = self._ws.takes.df(tid, sort="plan")
         col = _by_column(by, takes)
-        value = {r.id: _plain(getattr(r, col)) for r in takes.itertuples()}
+        value = dict(zip(takes["id"], takes[col].map(_plain), strict=True))
         votes = self.votes(tid)
         if rater is not None:
             votes = votes[votes.rater == rater]
@@ -590,11 +588,8 @@ class Scores:
             comparisons.append((a, b, w))
         items = list(dict.fromkeys(value[t] for t in takes["id"]))
         df = bradley_terry(comparisons, items, prior=prior)
-        if col == "clip_id":
-            names = dict(zip(takes["clip_id"], takes["clip_name"], strict=True))
-            df.insert(1, "label", [names.get(i, str(i)) for i in df["item"]])
-        else:
-            df.insert(1, "label", [str(i) for i in df["item"]])
+        labels = _labels(takes, col)
+        df.insert(1, "label", [labels.get(i, str(i)) for i in df["item"]])
         return df
 
 
@@ -606,12 +601,28 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _by_column(by: str, takes: pd.DataFrame) -> str:
-    col = GROUP_KEYS.get(by, by)
+#: Dimensions whose values are ids, and the column holding their display label.
+_ID_LABELS = {"clip_id": "clip_name", "gpt_id": "gpt", "sovits_id": "sovits"}
+_DIM_COLUMNS = {**GROUP_KEYS, "combo": "params_label", "gpt": "gpt_id", "sovits": "sovits_id"}
+
+
+def _by_column(by: str, takes: pd.DataFrame, varied: Sequence[str] | None = None) -> str:
+    """The column holding a dimension's values (ids for clips and models)."""
+    col = _DIM_COLUMNS.get(by, by)
     if col not in takes.columns:
-        raise InvalidInput(f"cannot compare takes by {by!r}; use clip, param or a varied "
-                           f"dimension ({', '.join(takes.attrs.get('varied', [])) or 'none'})")
+        varied = takes.attrs.get("varied", []) if varied is None else varied
+        raise InvalidInput(f"{by!r} is not a dimension of this task; use clip, param or a "
+                           f"varied dimension ({', '.join(varied) or 'none varies'})")
     return col
+
+
+def _labels(takes: pd.DataFrame, col: str) -> dict[Any, str]:
+    """Display labels of a dimension's values (clip names, model labels)."""
+    label_col = _ID_LABELS.get(col)
+    if label_col is None:
+        return {}
+    return {_plain(k): str(v) for k, v in zip(takes[col], takes[label_col], strict=True)
+            if not pd.isna(k)}
 
 
 def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:

@@ -129,7 +129,7 @@ def test_vote_validation(ws, task):
     p = ws.scores.pairs(task.id, by="top_k")
     with pytest.raises(rasv.InvalidInput):
         p.vote("c")
-    with pytest.raises(rasv.InvalidInput, match="cannot compare"):
+    with pytest.raises(rasv.InvalidInput, match="not a dimension"):
         ws.scores.pairs(task.id, by="temperature_x")
 
 

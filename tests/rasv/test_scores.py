@@ -9,7 +9,7 @@ import pytest
 
 import rasv
 from rasv.scores import TAGS, clip_rollup_sql, mean_interval, normalize_tag, tags_df
-from tests.rasv.review_task import make_task
+from tests.rasv.review_task import add_model, make_task
 
 
 @pytest.fixture
@@ -130,3 +130,21 @@ def test_scores_export_latest_or_history(ws, task, tmp_path):
     back = pd.read_csv(hist, encoding="utf-8-sig")
     assert back.stars.tolist() == [2, 4] and back.tags.fillna("").tolist()[0] == "electric_noise"
     assert ws.scores.df(role="男性-张三").stars.tolist() == [4]
+
+
+def test_checkpoints_roll_up_by_id_with_their_labels(ws, role, tmp_path):
+    g1 = add_model(ws, tmp_path, "gpt", "voice-e5.ckpt", epoch=5)
+    g2 = add_model(ws, tmp_path, "gpt", "voice-e10.ckpt", epoch=10)
+    t = make_task(ws, role, tmp_path / "s3", n_clips=1, texts=[("好的。", "zh")],
+                  vary={"gpt": [g1, g2]}, seeds=(1, 2))
+    for row in ws.takes.df(t.id).itertuples():
+        ws.scores.set(row.id, 5 if row.gpt_id == g2 else 2)
+    table = ws.scores.by_param(t.id).set_index("value")
+    assert table.loc[g2, "label"] == "voice-e10 e10" and table.loc[g2, "best"]
+    assert table.loc[g1, "mean"] == 2.0
+    p = ws.scores.pairs(t.id, by="gpt")
+    for _ in range(len(p)):
+        item = p.current
+        p.vote("a" if ws.takes.get(item.take_a).gpt_id == g2 else "b")
+    ranked = ws.scores.rank(t.id, by="gpt")
+    assert ranked.item.tolist() == [g2, g1] and ranked.label.tolist()[0] == "voice-e10 e10"
