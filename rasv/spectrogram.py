@@ -38,6 +38,8 @@ from rasv.errors import AudioError, InvalidInput
 
 #: Bump when the arrays change meaning, so old cache files are not reused.
 VISUALS_VERSION = 1
+#: Folder (workspace-relative) holding cached display arrays.
+VISUALS_DIR = "cache/visuals"
 #: Default display settings.
 N_MELS = 96
 MAX_FRAMES = 600
@@ -370,16 +372,60 @@ def figure(spec: Spectrogram | None = None, env: Envelope | None = None, *,
     return go.Figure(data=traces, layout=layout)
 
 
+def show(spec: Spectrogram, env: Envelope, what: str = "both", *,
+         title: str | None = None) -> Any:
+    """:func:`figure` of ``"spectrogram"``, ``"waveform"`` or ``"both"``.
+
+    Example:
+        >>> x = np.zeros(1600, np.float32)
+        >>> len(show(compute_spectrogram(x, 16000), compute_envelope(x, 16000), "waveform").data)
+        2
+    """
+    if what not in ("spectrogram", "waveform", "both"):
+        raise InvalidInput(f"show spectrogram, waveform or both, not {what!r}")
+    return figure(spec if what != "waveform" else None, env if what != "spectrogram" else None,
+                  title=title)
+
+
+def clip_visuals(ws: Any, clip_id: int, **opts: Any) -> tuple[Spectrogram, Envelope]:
+    """Cached arrays of a reference clip (keyed by its audio hash, like takes by id).
+
+    Example:
+        >>> import rasv, tempfile, os
+        >>> from rasv.testing import make_clip
+        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+        >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "c.wav"), 3.5))
+        >>> clip_visuals(ws, c.id)[0].duration_s
+        3.5
+    """
+    from rasv import audio as audio_io
+
+    clip = ws.clips.get(int(clip_id))
+    path = ws.abspath(clip.path)
+    cache = VisualCache(Path(ws.root) / VISUALS_DIR)
+    return cache.get(f"clip-{clip.sha256}", lambda: audio_io.read(path), **opts)
+
+
+def clip_figure(ws: Any, clip_id: int, what: str = "both", *, title: str | None = None,
+                **opts: Any) -> Any:
+    """A Plotly figure of a reference clip (see :func:`show`)."""
+    return show(*clip_visuals(ws, clip_id, **opts), what, title=title)
+
+
 __all__ = [
     "ENVELOPE_POINTS",
     "MAX_FRAMES",
     "N_MELS",
     "TOP_DB",
+    "VISUALS_DIR",
     "VISUALS_VERSION",
-    "Envelope",
-    "Spectrogram",
-    "VisualCache",
+    "clip_figure",
+    "clip_visuals",
     "compute_envelope",
     "compute_spectrogram",
+    "Envelope",
     "figure",
+    "show",
+    "Spectrogram",
+    "VisualCache",
 ]

@@ -53,9 +53,6 @@ if TYPE_CHECKING:
     from rasv.spectrogram import Envelope, Spectrogram
     from rasv.workspace import Workspace
 
-#: Folder (workspace-relative) holding cached display arrays.
-VISUALS_DIR = "cache/visuals"
-
 #: Group keys accepted by ``group_by`` and the column each groups on.
 GROUP_KEYS: dict[str, str] = {"clip": "clip_id", "text": "text", "param": "params_label"}
 
@@ -263,7 +260,7 @@ class Takes:
 
     def _visuals(self, take_id: str, **opts: Any) -> tuple[Spectrogram, Envelope]:
         from rasv import audio as audio_io
-        from rasv.spectrogram import VisualCache
+        from rasv.spectrogram import VISUALS_DIR, VisualCache
 
         cache = VisualCache(self._ws.root / VISUALS_DIR)
         # The take is looked up only on a cache miss: a take id names fixed audio, so a
@@ -286,13 +283,9 @@ class Takes:
                **opts: Any) -> Any:
         """A Plotly figure of the take: ``show`` = ``"spectrogram"``, ``"waveform"`` or
         ``"both"`` (waveform above spectrogram on one time axis)."""
-        from rasv.spectrogram import figure
+        from rasv.spectrogram import show as draw
 
-        if show not in ("spectrogram", "waveform", "both"):
-            raise InvalidInput(f"show must be spectrogram, waveform or both, not {show!r}")
-        spec, env = self._visuals(take_id, **opts)
-        return figure(spec if show != "waveform" else None, env if show != "spectrogram" else None,
-                      title=title)
+        return draw(*self._visuals(take_id, **opts), show, title=title)
 
     # -- review table ------------------------------------------------------------------------
 
@@ -760,7 +753,6 @@ __all__ = [
     "FILTER_ALIASES",
     "GROUP_KEYS",
     "PARAM_DIMS",
-    "VISUALS_DIR",
     "Take",
     "Takes",
     "apply_filters",

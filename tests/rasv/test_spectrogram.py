@@ -101,3 +101,16 @@ def test_single_panel_figures():
     x = tone(300)
     assert [t.type for t in figure(compute_spectrogram(x, 32000)).data] == ["heatmap"]
     assert [t.type for t in figure(env=compute_envelope(x, 32000)).data] == ["scatter", "scatter"]
+
+
+def test_reference_clips_are_drawn_and_cached_by_their_audio_hash(ws, role, tmp_path):
+    from rasv.spectrogram import clip_figure
+    from rasv.testing import make_clip
+
+    clip = ws.clips.add(role, make_clip(tmp_path / "ref.wav", 4.0), text="你好。")
+    fig = clip_figure(ws, clip.id, "spectrogram", title=clip.name)
+    assert [t.type for t in fig.data] == ["heatmap"] and fig.layout.title.text == "ref.wav"
+    cached = list((ws.root / "cache" / "visuals").rglob(f"clip-{clip.sha256}-*.npz"))
+    assert len(cached) == 1
+    with pytest.raises(rasv.ClipNotFound):
+        clip_figure(ws, 999)
