@@ -344,11 +344,10 @@ def render(ws: Workspace, preset: Preset, text: str, text_lang: str, engine: Eng
         "sample_steps": p.sample_steps, "super_sampling": p.super_sampling,
         "repetition_penalty": p.repetition_penalty, "seed": p.seed,
     }
-    with ws.store.transaction() as cur:
-        if not cur.execute("SELECT count(*) FROM takes WHERE id = ?", [tid]).fetchall()[0][0]:
-            cols = ", ".join(values)
-            marks = ", ".join("?" for _ in values)
-            cur.execute(f"INSERT INTO takes({cols}) VALUES ({marks})", list(values.values()))
+    cols = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    with ws.store.transaction() as cur:  # another process may be inserting the same take
+        cur.execute(f"INSERT OR IGNORE INTO takes({cols}) VALUES ({marks})", list(values.values()))
     if not loaded:
         load_engine_models(engine, preset)
     req = request(ws, preset, text, text_lang)

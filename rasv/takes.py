@@ -303,7 +303,8 @@ class Takes:
 
         Args:
             task: a task record or id. Leave it out and give ``role`` to list the takes of
-                every task of that role (the long-text tab's picker), or neither for all.
+                every task of that role (the long-text tab's picker), or neither for the
+                takes of every task (long-text chunks, which belong to no task, are left out).
             group_by: any order of ``"clip"``, ``"text"``, ``"param"`` (or a subset). Rows
                 come out nested in that order, groups in plan order, and sorted by ``sort``
                 inside the innermost group. ``df.attrs["group_by"]`` names the grouping
