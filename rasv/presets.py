@@ -151,11 +151,8 @@ def load_model(ws: Workspace, model_id: int | None) -> ModelRef | None:
     """A checkpoint of the ``models`` table as a :class:`ModelRef` (None for None)."""
     if model_id is None:
         return None
-    rows = ws.store.rows("SELECT id, kind, path, sha256, version FROM models WHERE id = ?",
-                         [int(model_id)])
-    if not rows:
-        raise ModelNotFound(model_id)
-    return ModelRef(*rows[0])
+    m = ws.models.get(int(model_id))
+    return ModelRef(m.id, m.kind, m.path, m.sha256, m.version)
 
 
 def load_aux(ws: Workspace, aux_ids: tuple[int, ...] | list[int]) -> tuple[AuxRef, ...]:

@@ -47,7 +47,6 @@ from rasv.engine import Audio
 from rasv.errors import AudioError, InvalidInput, TakeNotFound, TaskNotFound
 from rasv.langs import count_units
 from rasv.params import Params
-from rasv.records import Model
 
 if TYPE_CHECKING:
     from rasv.spectrogram import Envelope, Spectrogram
@@ -193,12 +192,9 @@ def model_labels(ws: Workspace, ids: Iterable[Any]) -> dict[int, str]:
     wanted = sorted({int(i) for i in ids if i is not None and not pd.isna(i)})
     if not wanted:
         return {}
-    rows = ws.store.rows(
-        "SELECT id, kind, path, name, sha256, version, experiment, epoch, step, lora_rank,"
-        " pretrained, role_id, size_bytes, label FROM models WHERE list_contains(?, id)",
-        [wanted],
-    )
-    out = {r[0]: Model(*r[:13], custom_label=r[13] or "").label for r in rows}
+    models = ws.models.df()
+    out = {int(i): str(label) for i, label in zip(models["id"], models["label"], strict=True)
+           if int(i) in wanted}
     for i in wanted:
         out.setdefault(i, f"#{i} (deleted)")
     return out

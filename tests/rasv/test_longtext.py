@@ -169,3 +169,27 @@ def test_export_and_delete(ws, task, tmp_path):
     assert not any(ws.takes.exists(c.take_id) for c in other.chunks)
     assert ws.takes.exists(task.take_ids[0])  # a task's take is never removed
     assert ws.sql("SELECT count(*) AS n FROM scores WHERE long_text").n[0] == 0
+
+
+def test_real_speech_with_espeak_lines_up_with_its_subtitles(ws, role, tmp_path):
+    import numpy as np
+
+    from gsv_bridge import EspeakEngine
+    from rasv.testing import make_clip
+
+    clip = ws.clips.add(role, make_clip(tmp_path / "ref.wav", 4.0, f0=150.0), text="参考。")
+    p = ws.products.create(role, "espeak", clip=clip.id, params=rasv.Params(seed=1),
+                           engine_kind="espeak")
+    text = "Good morning, everyone. The lighthouse keeper climbed ninety-two steps! Then he rested."
+    lt = ws.longtext.render(p.id, text, EspeakEngine(), method="cut5", gap_s=0.4)
+    assert len(lt.chunks) == 4 and lt.text_lang == "en"
+    x, sr = sf.read(ws.abspath(lt.audio_path), dtype="float32")
+    cues = parse_srt(ws.abspath(lt.srt_path).read_text(encoding="utf-8"))
+    assert cues[-1].end_s == pytest.approx(len(x) / sr, abs=0.001)
+    for cue in cues:
+        inside = x[int(cue.start_s * sr): int(cue.end_s * sr)]
+        assert np.sqrt(np.mean(inside ** 2)) > 0.01  # speech inside every cue
+    ms = sr // 1000  # SRT times are rounded to the millisecond
+    for a, b in zip(cues, cues[1:], strict=False):
+        gap = x[int(a.end_s * sr) + ms: int(b.start_s * sr) - ms]
+        assert gap.size and np.abs(gap).max() == 0.0  # silence between cues

@@ -140,11 +140,11 @@ def test_checkpoints_roll_up_by_id_with_their_labels(ws, role, tmp_path):
     for row in ws.takes.df(t.id).itertuples():
         ws.scores.set(row.id, 5 if row.gpt_id == g2 else 2)
     table = ws.scores.by_param(t.id).set_index("value")
-    assert table.loc[g2, "label"] == "voice-e10 e10" and table.loc[g2, "best"]
+    assert table.loc[g2, "label"] == "voice e10" and table.loc[g2, "best"]
     assert table.loc[g1, "mean"] == 2.0
     p = ws.scores.pairs(t.id, by="gpt")
     for _ in range(len(p)):
         item = p.current
         p.vote("a" if ws.takes.get(item.take_a).gpt_id == g2 else "b")
     ranked = ws.scores.rank(t.id, by="gpt")
-    assert ranked.item.tolist() == [g2, g1] and ranked.label.tolist()[0] == "voice-e10 e10"
+    assert ranked.item.tolist() == [g2, g1] and ranked.label.tolist()[0] == "voice e10"

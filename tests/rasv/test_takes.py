@@ -247,5 +247,5 @@ def test_model_and_aux_dimensions_in_labels(tmp_path):
                      vary={"gpt": [g1, g2], "sovits": [s1]})
     df = ws.takes.df(task.id, sort="param")
     assert df.attrs["varied"] == ["gpt"]
-    assert df.params_label.tolist() == ["gpt=voice-e5 e5", "gpt=voice-e10 e10"]
-    assert df.sovits.unique().tolist() == ["voice_e8_s96"]
+    assert df.params_label.tolist() == ["gpt=voice e5", "gpt=voice e10"]
+    assert df.sovits.unique().tolist() == ["voice e8 s96"]
