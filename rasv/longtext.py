@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -131,7 +132,8 @@ class LongText:
                 ``"cut5"`` (GPT-SoVITS's cut methods), see :mod:`rasv.chunking`.
             lang: the text's language (default: the library entry's, else guessed).
             gap_s: seconds of silence between chunks in the joined audio.
-            progress: called as ``progress(done, total)`` after each chunk.
+            progress: called as ``progress(done, total)`` after each chunk; it may raise
+                :class:`rasv.Cancelled` to stop (the run is left ``failed``, resumable).
 
         Raises:
             TakeNotFound, ProductNotFound: the source does not exist.
@@ -283,7 +285,7 @@ class LongText:
                 " duration_s = ?, updated_at = current_timestamp WHERE id = ?",
                 [wav_rel, srt_rel, len(samples) / sr, run.id])
         for rel in old:  # files of the previous join; the new ones are committed
-            Path(self._ws.abspath(rel)).unlink(missing_ok=True)
+            _remove(self._ws.abspath(rel))
         return self.get(run.id)
 
     # -- reading -----------------------------------------------------------------------------
@@ -442,7 +444,15 @@ class LongText:
             cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [orphans])
         for rel in [run.audio_path, run.srt_path, *paths]:
             if rel:
-                Path(self._ws.abspath(rel)).unlink(missing_ok=True)
+                _remove(self._ws.abspath(rel))
+
+
+def _remove(path: Path | None) -> None:
+    """Delete a file the database no longer names. On Windows a file a player still holds
+    open cannot be deleted; it is left as an orphan rather than failing a committed change."""
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _done(ws: Workspace, take_id: str) -> bool:

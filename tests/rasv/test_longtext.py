@@ -193,3 +193,22 @@ def test_real_speech_with_espeak_lines_up_with_its_subtitles(ws, role, tmp_path)
     for a, b in zip(cues, cues[1:], strict=False):
         gap = x[int(a.end_s * sr) + ms: int(b.start_s * sr) - ms]
         assert gap.size and np.abs(gap).max() == 0.0  # silence between cues
+
+
+def test_progress_reports_each_chunk_and_can_cancel(ws, task):
+    seen = []
+
+    def stop_after_one(done, total):
+        seen.append((done, total))
+        if done == 1:
+            raise rasv.Cancelled("stopped by the user")
+
+    with pytest.raises(rasv.Cancelled):
+        ws.longtext.render(task.take_ids[0], LONG, FakeEngine(), progress=stop_after_one)
+    assert seen == [(1, seen[0][1])] and seen[0][1] >= 2
+    run_id = int(ws.longtext.df().id.iloc[0])
+    assert ws.longtext.get(run_id).status == "failed"
+    eng = FakeEngine()
+    done = ws.longtext.resume(run_id, eng, progress=lambda d, t: seen.append((d, t)))
+    assert done.status == "done" and len(eng.calls) == seen[0][1] - 1
+    assert seen[-1] == (seen[0][1], seen[0][1])
