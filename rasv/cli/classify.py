@@ -9,20 +9,14 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
-
-
-def _echo_frame(df: Any, fmt: str) -> None:
-    if fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(df.to_json(orient="records", force_ascii=False))
-    else:
-        click.echo(df.to_string(index=False) if len(df) else "(none)")
-
-
-_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
-                       default="table", show_default=True, help="Output format.")
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 
 
 def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,7 +95,7 @@ def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
 @click.option("--assign", "assign_to", metavar="CATEGORY",
               help="Move every compared clip scoring at least --threshold into CATEGORY.")
 @click.option("--threshold", type=float, help="Similarity threshold for --assign.")
-@_FORMAT
+@format_option
 @handle_errors
 def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backend: str,
                 gsv_root: str | None, model_dir: str | None, device: str, top: int | None,
@@ -127,13 +121,13 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
             click.echo(f"moved {len(moved)} clips into {assign_to}")
             return
     if histogram:
-        _echo_frame(sim.histogram()[["label", "count", "first_rank"]], fmt)
+        print_frame(sim.histogram()[["label", "count", "first_rank"]], fmt)
         return
     out = sim.head(top) if top else sim
     if fmt == "table":
         out = out[["rank", "clip_id", "score", "category", "duration_s", "name", "text"]]
         out = out.round({"score": 4, "duration_s": 2})
-    _echo_frame(out, fmt)
+    print_frame(out, fmt)
 
 
 @main.command("cluster")
@@ -149,7 +143,7 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
 @click.option("--summary", is_flag=True, help="One line per cluster instead of per clip.")
 @click.option("--representatives", "reps_only", is_flag=True,
               help="Print only the representative clip ids, one per line.")
-@_FORMAT
+@format_option
 @handle_errors
 def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
                 n_clusters: int | None, categories: tuple[str, ...], backend: str,
@@ -174,13 +168,13 @@ def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
             click.echo(str(cid))
         return
     if summary:
-        _echo_frame(cl.summary(), fmt)
+        print_frame(cl.summary(), fmt)
         return
     out = cl
     if fmt == "table":
         out = cl[["cluster", "clip_id", "representative", "outlier", "d_cluster", "category",
                   "duration_s", "name"]].round({"d_cluster": 3, "duration_s": 2})
-    _echo_frame(out, fmt)
+    print_frame(out, fmt)
 
 
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*-\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
