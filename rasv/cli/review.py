@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 from rasv.errors import BackendUnavailable, InvalidInput
 
 _TABLE_COLUMNS = ["id", "status", "clip_name", "text", "params_label", "seed", "duration_s",
@@ -89,13 +96,16 @@ def _task_arg(task: str) -> int:
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
               help="top_k=5, top_k=5,10, duration=2..6, stars=4.., category=happy, remark=breath")
-@click.option("--csv", "as_csv", is_flag=True, help="Print every column as CSV.")
+@format_option
+@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the table to a .csv or .parquet file.")
+              help="Write every column to a .csv or .parquet file.")
 @handle_errors
 def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
-              filters: tuple[str, ...], as_csv: bool, output: str | None) -> None:
+              filters: tuple[str, ...], fmt: str, as_csv: bool, output: str | None) -> None:
     """List a task's takes for review, shortest first (outliers at both ends).
+
+    The table shows the main columns; CSV, JSON and -o files hold every column.
 
     \b
     Example:
@@ -112,16 +122,14 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
             path = write_table(df, output)
             click.echo(f"{len(df)} takes written to {path}")
             return
-    if as_csv:
-        flat = df.copy()
-        flat["tags"] = flat["tags"].map(lambda t: ";".join(t) if t is not None else "")
-        flat["aux_ids"] = flat["aux_ids"].map(lambda t: ";".join(map(str, t)))
-        click.echo(flat.to_csv(index=False), nl=False)
-        return
-    shown = df[[c for c in _TABLE_COLUMNS if c in df.columns]].copy()
-    shown["id"] = shown["id"].str[:12]
-    shown["tags"] = shown["tags"].map(lambda t: ",".join(t) if t is not None else "")
-    click.echo(shown.to_string(index=False) if len(shown) else "no takes")
+    fmt = "csv" if as_csv else fmt
+    out = df.copy()
+    for col in ("tags", "aux_ids"):
+        out[col] = out[col].map(lambda t: ";".join(map(str, t)) if t is not None else "")
+    if fmt == "table":
+        out = out[[c for c in _TABLE_COLUMNS if c in out.columns]]
+        out["id"] = out["id"].str[:12]
+    print_frame(out, fmt, empty="no takes")
 
 
 @main.command("score")
@@ -149,9 +157,9 @@ def score_cmd(workspace: str, take: str, stars: int | None, tags: tuple[str, ...
 @main.command("rollup")
 @workspace_option
 @click.argument("task")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@format_option
 @handle_errors
-def rollup_cmd(workspace: str, task: str, as_csv: bool) -> None:
+def rollup_cmd(workspace: str, task: str, fmt: str) -> None:
     """Mean stars per value of each varied dimension of a task, with 95 % intervals.
 
     \b
@@ -160,16 +168,16 @@ def rollup_cmd(workspace: str, task: str, as_csv: bool) -> None:
     """
     with open_workspace(workspace) as ws:
         df = ws.scores.by_param(_task_arg(task))
-    click.echo(df.to_csv(index=False) if as_csv else (df.to_string(index=False) if len(df)
-                                                      else "nothing varies in this task"))
+    print_frame(df, fmt, empty="nothing varies in this task")
 
 
 @main.command("rank")
 @workspace_option
 @click.argument("task")
 @click.option("--by", default="clip", show_default=True, help="clip, param or a parameter.")
+@format_option
 @handle_errors
-def rank_cmd(workspace: str, task: str, by: str) -> None:
+def rank_cmd(workspace: str, task: str, by: str, fmt: str) -> None:
     """Rank clips or parameter values from the task's A/B votes (Bradley–Terry).
 
     \b
@@ -178,7 +186,7 @@ def rank_cmd(workspace: str, task: str, by: str) -> None:
     """
     with open_workspace(workspace) as ws:
         df = ws.scores.rank(_task_arg(task), by=by)
-    click.echo(df.to_string(index=False))
+    print_frame(df, fmt)
 
 
 @main.command("conclude")
@@ -254,8 +262,9 @@ def longtext_cmd(workspace: str, take_id: str | None, product_id: int | None, te
 @main.command("products")
 @workspace_option
 @click.option("--role", help="Only this role (default: every role).")
+@format_option
 @handle_errors
-def products_cmd(workspace: str, role: str | None) -> None:
+def products_cmd(workspace: str, role: str | None, fmt: str) -> None:
     """List finished products across roles, best first.
 
     \b
@@ -264,9 +273,10 @@ def products_cmd(workspace: str, role: str | None) -> None:
     """
     with open_workspace(workspace) as ws:
         df = ws.products.df(role)
-    cols = ["id", "role", "name", "category", "clip_name", "gpt", "sovits", "top_k", "top_p",
-            "temperature", "seed", "score"]
-    click.echo(df[cols].to_string(index=False) if len(df) else "no products")
+    if fmt == "table":
+        df = df[["id", "role", "name", "category", "clip_name", "gpt", "sovits", "top_k",
+                 "top_p", "temperature", "seed", "score"]]
+    print_frame(df, fmt, empty="no products")
 
 
 @main.command("save-product")

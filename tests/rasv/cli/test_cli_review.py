@@ -95,3 +95,11 @@ def test_help_has_examples():
                 "save-product", "export-products", "export-scores"):
         out = run(cmd, "--help")
         assert out.exit_code == 0 and "Example:" in out.output, cmd
+
+
+def test_json_output(setup):
+    wsdir, task = setup
+    out = run("takes", "-w", wsdir, task.id, "--format", "json")
+    rows = json.loads(out.output)
+    assert out.exit_code == 0 and len(rows) == 4 and "params_label" in rows[0]
+    assert json.loads(run("rollup", "-w", wsdir, task.id, "--format", "json").output)
