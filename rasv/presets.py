@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -170,6 +169,9 @@ def from_clip(ws: Workspace, clip_id: int, params: Params, *, engine_kind: str =
               aux: tuple[int, ...] | list[int] = ()) -> Preset:
     """A preset from a catalogue clip (its transcript is the prompt) and settings.
 
+    Without a seed in ``params`` the runner's default seed is used: a preset, like a take,
+    always reproduces.
+
     Example:
         >>> import rasv, tempfile
         >>> ws = rasv.open(tempfile.mkdtemp())
@@ -180,6 +182,11 @@ def from_clip(ws: Workspace, clip_id: int, params: Params, *, engine_kind: str =
         clip 3 does not exist in this workspace
     """
     clip = ws.clips.get(int(clip_id))
+    if params.seed is None or params.seed < 0:
+        # A preset always names its seed, as every take does (the runner's default seed).
+        from rasv.grid import DEFAULT_SEED
+
+        params = params.replace(seed=DEFAULT_SEED)
     return Preset(
         engine_kind=engine_kind, clip_id=clip.id, clip_sha256=clip.sha256, clip_path=clip.path,
         prompt_text=clip.text, prompt_lang=clip.lang, params=params, clip_name=clip.name,
@@ -259,24 +266,19 @@ def request(ws: Workspace, preset: Preset, text: str, text_lang: str) -> Synthes
 def take_id(preset: Preset, text: str, text_lang: str) -> str:
     """The content-hash id of the take this preset makes of ``text``.
 
-    Everything that changes the audio enters the hash: engine kind, checkpoint hashes,
-    reference hash, aux hashes (sorted: GPT-SoVITS averages them), canonical parameters
-    with the seed, the text, its language, and the prompt text and language.
+    The same function as the runner's (:func:`rasv.grid.take_id`), so a long-text chunk and a
+    task take with the same configuration and text are the same take.
     """
-    payload = {
-        "engine_kind": preset.engine_kind,
-        "gpt": preset.gpt.sha256 if preset.gpt else None,
-        "sovits": preset.sovits.sha256 if preset.sovits else None,
-        "clip": preset.clip_sha256,
-        "aux": sorted(a.sha256 for a in preset.aux),
-        "params": preset.params.canonical(),
-        "text": text,
-        "text_lang": normalize_lang(text_lang),
-        "prompt_text": preset.prompt_text,
-        "prompt_lang": normalize_lang(preset.prompt_lang) if preset.prompt_lang else "",
-    }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+    from rasv.grid import take_id as grid_take_id
+
+    return grid_take_id(
+        engine_kind=preset.engine_kind, clip_sha256=preset.clip_sha256, text=text,
+        text_lang=text_lang, prompt_text=preset.prompt_text,
+        prompt_lang=preset.prompt_lang or text_lang, params=preset.params,
+        gpt_sha256=preset.gpt.sha256 if preset.gpt else None,
+        sovits_sha256=preset.sovits.sha256 if preset.sovits else None,
+        aux_sha256s=[a.sha256 for a in preset.aux],
+    )
 
 
 def load_engine_models(engine: Engine, preset: Preset) -> None:
@@ -340,6 +342,7 @@ def render(ws: Workspace, preset: Preset, text: str, text_lang: str, engine: Eng
         "text_split_method": p.text_split_method, "speed_factor": p.speed_factor,
         "sample_steps": p.sample_steps, "super_sampling": p.super_sampling,
         "repetition_penalty": p.repetition_penalty, "seed": p.seed,
+        "extra": json.dumps({"aux_sha256": [a.sha256 for a in preset.aux]}),
     }
     cols = ", ".join(values)
     marks = ", ".join("?" for _ in values)

@@ -14,7 +14,7 @@ from rasv.cli.base import (
     print_frame,
     workspace_option,
 )
-from rasv.errors import BackendUnavailable, InvalidInput
+from rasv.cli.tasks import build_engine
 
 _TABLE_COLUMNS = ["id", "status", "clip_name", "text", "params_label", "seed", "duration_s",
                   "dur_z", "stars", "tags"]
@@ -54,30 +54,6 @@ def parse_filter(expr: str) -> tuple[str, Any]:
     if "," in value:
         return name, [parse_value(v) for v in value.split(",")]
     return name, parse_value(value)
-
-
-def build_engine(spec: str) -> Any:
-    """An engine from a command-line spec: ``espeak``, ``fake`` (a test double) or an
-    ``api_v2`` URL."""
-    if spec.startswith(("http://", "https://")):
-        try:
-            from gsv_bridge import GsvApiV2
-        except ImportError:
-            raise BackendUnavailable("the GPT-SoVITS engine needs gsv_bridge (pip install rasv)"
-                                     ) from None
-        return GsvApiV2(spec)
-    if spec == "espeak":
-        try:
-            from gsv_bridge import EspeakEngine
-        except ImportError:
-            raise BackendUnavailable("the espeak engine needs gsv_bridge and espeakng-loader"
-                                     ) from None
-        return EspeakEngine()
-    if spec == "fake":
-        from rasv.testing import FakeEngine
-
-        return FakeEngine()
-    raise InvalidInput(f"unknown engine {spec!r}: give an api_v2 URL, 'espeak' or 'fake'")
 
 
 def _task_arg(task: str) -> int:
@@ -220,7 +196,7 @@ def conclude_cmd(workspace: str, task: str, text: str) -> None:
               help="Chunking rule.")
 @click.option("--gap", "gap_s", default=0.0, show_default=True, help="Seconds between chunks.")
 @click.option("--engine", "engine_spec", required=True,
-              help="api_v2 URL (http://127.0.0.1:9880), 'espeak' or 'fake'.")
+              help="api_v2 URL (http://127.0.0.1:9880), 'espeak' or 'fake' (a test double).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Also export a zip (WAV, SRT, TXT).")
 @handle_errors
@@ -336,4 +312,4 @@ def export_scores_cmd(workspace: str, output: str, task: int | None, history: bo
     click.echo(f"written {path}")
 
 
-__all__ = ["build_engine", "parse_filter", "parse_value"]
+__all__ = ["parse_filter", "parse_value"]

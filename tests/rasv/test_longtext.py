@@ -212,3 +212,10 @@ def test_progress_reports_each_chunk_and_can_cancel(ws, task):
     done = ws.longtext.resume(run_id, eng, progress=lambda d, t: seen.append((d, t)))
     assert done.status == "done" and len(eng.calls) == seen[0][1] - 1
     assert seen[-1] == (seen[0][1], seen[0][1])
+
+
+def test_a_chunk_equal_to_a_task_text_is_the_task_take(ws, task):
+    eng = FakeEngine()
+    lt = ws.longtext.render(task.take_ids[0], "你好世界。", eng)
+    assert [c.take_id for c in lt.chunks] == [task.take_ids[0]]
+    assert eng.calls == []  # the runner already made it

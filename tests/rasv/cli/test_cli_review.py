@@ -72,7 +72,7 @@ def test_longtext_products_and_packs(setup, tmp_path):
     assert run("longtext", "-w", wsdir, "--text", "x", "--engine", "fake").exit_code == 2
     bad_engine = run("longtext", "-w", wsdir, "--take", task.take_ids[0], "--text", "好。",
                      "--engine", "nothing")
-    assert bad_engine.exit_code == 1 and "unknown engine" in bad_engine.output
+    assert bad_engine.exit_code == 1 and "is not an engine" in bad_engine.output
     saved = run("save-product", "-w", wsdir, task.take_ids[0], "温柔")
     assert saved.exit_code == 0 and "product 1" in saved.output
     listing = run("products", "-w", wsdir)
