@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rasv.errors import InvalidInput, TakeNotFound, TaskNotFound
+from rasv.errors import InvalidInput, TakeNotFound
 from rasv.ranking import TIE, bradley_terry
 from rasv.takes import GROUP_KEYS, task_id_of, write_table
 
@@ -473,21 +473,12 @@ class Scores:
             ...     print("no task")
             no task
         """
-        tid = task_id_of(task)
-        with self._ws.store.transaction() as cur:
-            n = cur.execute("UPDATE tasks SET conclusion = ?, updated_at = current_timestamp "
-                            "WHERE id = ? RETURNING id", [str(text).strip(), tid]).fetchall()
-            if not n:
-                raise TaskNotFound(tid)
-        return str(text).strip()
+        # The task owns its conclusion; editing it changes the task in place (no new version).
+        return self._ws.tasks.edit(task_id_of(task), conclusion=str(text).strip()).conclusion
 
     def conclusion(self, task: Any) -> str:
         """A task's saved conclusion ('' when none)."""
-        tid = task_id_of(task)
-        rows = self._ws.store.rows("SELECT conclusion FROM tasks WHERE id = ?", [tid])
-        if not rows:
-            raise TaskNotFound(tid)
-        return rows[0][0] or ""
+        return self._ws.tasks.get(task_id_of(task)).conclusion or ""
 
     # -- blind review and A/B votes ----------------------------------------------------------
 
