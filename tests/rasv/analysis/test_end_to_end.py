@@ -30,3 +30,18 @@ def test_runner_takes_are_analysed_and_ordered(ws, tmp_path):
     assert sorted(order.take_id) == sorted(wide.take_id)
     assert order.suspicion.is_monotonic_decreasing
     assert ws.analyze(task.id, metrics=["silence"]).cached == n
+
+
+def test_review_table_sorts_by_suspicion(ws, eval_set, add_task):
+    takes = [t for t in eval_set if t.text == eval_set[0].text]
+    task = add_task(ws, takes)
+    before = ws.takes.df(task, sort="suspicion")
+    assert before["suspicion"].isna().all() and before["flags"].map(len).sum() == 0
+    ws.analyze(task, metrics=["noise", "silence", "pace"], vad="energy")
+    df = ws.takes.df(task, sort="suspicion")
+    assert df["listen_rank"].tolist() == list(range(1, len(takes) + 1))
+    defect = next(t for t in takes if t.defect)
+    assert df["id"][0] == f"analysis_test-{defect.id}"
+    assert "electric_noise" in df["flags"][0] and df["reason"][0].startswith("电音")
+    calm = ws.takes.df(task, sort="suspicion", descending=True)
+    assert calm["id"].iloc[-1] == df["id"][0]
