@@ -24,6 +24,7 @@ import pandas as pd
 
 from rasv import audio as audio_io
 from rasv.errors import AuxClipNotFound, InvalidInput, WorkspaceError
+from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import DEFAULT_CATEGORY, AuxClip
 
@@ -189,12 +190,14 @@ class AuxPool:
             >>> ws.aux.delete(a.id)
             1
         """
-        ids = [int(aux_ids)] if isinstance(aux_ids, int) else [int(i) for i in aux_ids]
-        rows = self._ws.store.rows(
-            "DELETE FROM aux_clips WHERE list_contains(?, id) RETURNING id, path", [ids])
-        missing = set(ids) - {r[0] for r in rows}
-        if missing:
-            raise AuxClipNotFound(min(missing))
+        ids = id_list(aux_ids, "aux clip id")
+        with self._ws.store.transaction() as cur:  # all or nothing: a bad id deletes none
+            rows = cur.execute(
+                "DELETE FROM aux_clips WHERE list_contains(?, id) RETURNING id, path",
+                [ids]).fetchall()
+            missing = set(ids) - {r[0] for r in rows}
+            if missing:
+                raise AuxClipNotFound(min(missing))
         self._ws.release_files({r[1] for r in rows})
         return len(rows)
 

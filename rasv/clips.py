@@ -44,6 +44,7 @@ from rasv.errors import (
     WorkspaceError,
 )
 from rasv.filenames import UniqueNames, safe_filename
+from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
 from rasv.records import DEFAULT_CATEGORY, Clip, ImportReport
@@ -648,7 +649,7 @@ class Clips:
             >>> ws.clips.delete(c.id), ws.clips.count(r)
             (1, 0)
         """
-        ids = [int(clip_ids)] if isinstance(clip_ids, int) else [int(i) for i in clip_ids]
+        ids = id_list(clip_ids)
         if not ids:
             return 0
         with self._ws.store.transaction() as cur:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from rasv.checkpoints import Checkpoint, discover, kind_of, sniff
 from rasv.errors import CheckpointError, InvalidInput, ModelNotFound
+from rasv.ids import is_id
 from rasv.records import Model, Role
 
 if TYPE_CHECKING:
@@ -215,9 +216,8 @@ class Models:
         """
         if isinstance(ref, Model):
             ref = ref.id
-        if isinstance(ref, bool):
-            raise InvalidInput(f"a model is an id or a path, not {ref!r}")
-        if isinstance(ref, int):
+        if is_id(ref):
+            ref = int(ref)
             rows = self._ws.store.rows(f"SELECT {_COLS} FROM models WHERE id = ?", [ref])
         elif isinstance(ref, (str, os.PathLike)):
             rows = self._ws.store.rows(f"SELECT {_COLS} FROM models WHERE path = ?", [_abs(ref)])

@@ -33,6 +33,7 @@ import pandas as pd
 
 from rasv import presets
 from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, ProductNotFound
+from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.params import Params
 from rasv.records import DEFAULT_CATEGORY
@@ -378,7 +379,7 @@ class Products:
 
     def delete(self, product_ids: int | Iterable[int]) -> int:
         """Delete products (their source takes and runs stay). Returns how many."""
-        ids = [int(product_ids)] if isinstance(product_ids, int) else [int(i) for i in product_ids]
+        ids = id_list(product_ids)
         with self._ws.store.transaction() as cur:
             found = {r[0] for r in cur.execute(
                 "SELECT id FROM products WHERE list_contains(?, id)", [ids]).fetchall()}
@@ -415,7 +416,7 @@ class Products:
         """
         from rasv.packs import write_pack
 
-        ids = [int(product_ids)] if isinstance(product_ids, int) else [int(i) for i in product_ids]
+        ids = id_list(product_ids)
         if not ids:
             raise InvalidInput("choose at least one product to export")
         return write_pack(self._ws, [self.get(i) for i in ids], Path(dest),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.errors import AlreadyExists, InvalidInput, RoleNotFound
+from rasv.ids import is_id
 from rasv.records import DEFAULT_CATEGORY, Role
 
 if TYPE_CHECKING:
@@ -128,7 +129,8 @@ class Roles:
         cols = "id, category, name, created_at"
         if isinstance(ref, Role):
             ref = ref.id
-        if isinstance(ref, int) and not isinstance(ref, bool):
+        if is_id(ref):
+            ref = int(ref)
             rows = self._ws.store.rows(f"SELECT {cols} FROM roles WHERE id = ?", [ref])
             if not rows:
                 raise RoleNotFound(ref)

@@ -61,6 +61,7 @@ from rasv.grid import (
     TextRef,
     expand,
 )
+from rasv.ids import is_id
 from rasv.langs import guess_lang, normalize_lang
 from rasv.params import VARIABLE_PARAMS, Params
 from rasv.records import Model
@@ -886,8 +887,10 @@ class Tasks:
                                for n, v in row.items()})
         if combos is not None and not combos_out:
             raise EmptyGrid("combos is empty; give at least one row or leave it out")
-        if isinstance(seeds, int):
+        if is_id(seeds):
             seeds = [seeds]
+        if seeds is not None:
+            seeds = [int(s) if is_id(s) else s for s in seeds]
         spec = TaskSpec(
             texts=text_refs,
             clips=clip_ids,
@@ -1122,7 +1125,7 @@ class Tasks:
         return value
 
     def _resolve_model(self, ref: Any, kind: str) -> int:
-        if isinstance(ref, bool) or not isinstance(ref, (int, str, os.PathLike, Model)):
+        if not (is_id(ref) or isinstance(ref, (str, os.PathLike, Model))):
             raise InvalidInput(f"a {kind} model is a model id, a Model or a path, not {ref!r}")
         try:
             model = self._ws.models.get(ref)
@@ -1330,8 +1333,7 @@ def _task_id(ref: Task | int) -> int:
     raise InvalidInput(f"a task is a Task or a task id, not {ref!r}")
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+_is_int = is_id
 
 
 def _is_pair(x: Any) -> bool:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.errors import InvalidInput, TextNotFound
+from rasv.ids import id_list
 from rasv.langs import guess_lang, normalize_lang
 from rasv.listfile import decode
 from rasv.records import DEFAULT_CATEGORY, TextItem
@@ -242,12 +243,13 @@ class Texts:
             >>> ws.texts.delete(ws.texts.add("x").id)
             1
         """
-        ids = [int(text_ids)] if isinstance(text_ids, int) else [int(i) for i in text_ids]
-        rows = self._ws.store.rows(
-            "DELETE FROM texts WHERE list_contains(?, id) RETURNING id", [ids])
-        missing = set(ids) - {r[0] for r in rows}
-        if missing:
-            raise TextNotFound(min(missing))
+        ids = id_list(text_ids, "text id")
+        with self._ws.store.transaction() as cur:  # all or nothing: a bad id deletes none
+            rows = cur.execute(
+                "DELETE FROM texts WHERE list_contains(?, id) RETURNING id", [ids]).fetchall()
+            missing = set(ids) - {r[0] for r in rows}
+            if missing:
+                raise TextNotFound(min(missing))
         return len(rows)
 
 
