@@ -452,6 +452,9 @@ class Scores:
                 })
         out = pd.DataFrame(rows, columns=["dimension", "value", "label", "n_takes", "n_scored",
                                           "mean", "sd", "ci_low", "ci_high"])
+        # One column holds clip ids, speeds and cut methods: keep each value's own type, or
+        # pandas turns clip 12 into 12.0 as soon as a float parameter shares the column.
+        out["value"] = pd.Series([r["value"] for r in rows], dtype=object)
         if out.empty:
             out["best"] = pd.Series(dtype=bool)
             return out
