@@ -142,7 +142,7 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
 @_backend_options
 @click.option("--summary", is_flag=True, help="One line per cluster instead of per clip.")
 @click.option("--representatives", "reps_only", is_flag=True,
-              help="Print only the representative clip ids, one per line.")
+              help="Print only the representative clip ids (3–10 s clips), one per line.")
 @format_option
 @handle_errors
 def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
