@@ -118,6 +118,14 @@ class AuxPool:
 
         Raises:
             AuxClipNotFound: no such aux clip.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> a = ws.aux.add(make_clip(os.path.join(ws.root, "f.wav"), 3.0), text="融合。")
+            >>> ws.aux.get(a.id).text
+            '融合。'
         """
         rows = self._ws.store.rows(f"SELECT {_COLS} FROM aux_clips WHERE id = ?", [int(aux_id)])
         if not rows:
@@ -127,8 +135,10 @@ class AuxPool:
     def df(self, *, name: str | None = None, text: str | None = None,
            category: str | None = None, lang: str | None = None,
            source_role: str | None = None, ids: Iterable[int] | None = None) -> pd.DataFrame:
-        """The pool as a DataFrame (id, source_role, name, path, text, lang, category,
-        duration_s, sample_rate, remark, source_clip_id, sha256).
+        """The pool as a DataFrame, filtered by substrings or values.
+
+        Columns: id, source_role, name, path, text, lang, category, duration_s, sample_rate,
+        remark, source_clip_id, sha256.
 
         Example:
             >>> import rasv, tempfile
@@ -202,7 +212,16 @@ class AuxPool:
         return len(rows)
 
     def abspath(self, aux_id: int) -> Path:
-        """The absolute path of a pool clip's stored audio."""
+        """The absolute path of a pool clip's stored audio.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> a = ws.aux.add(make_clip(os.path.join(ws.root, "f.wav"), 3.0))
+            >>> ws.aux.abspath(a.id).exists()
+            True
+        """
         return self._ws.abspath(self.get(aux_id).path)  # type: ignore[return-value]
 
 

@@ -244,8 +244,9 @@ class Classifier:
 
     def vectors(self, clip_ids: Iterable[int], backend: BackendRef = "auto",
                 progress: Progress | None = None) -> tuple[list[int], np.ndarray]:
-        """``(ids, matrix)``: unit-length embeddings of the clips that have one, in the given
-        order (clips without usable audio are left out).
+        """``(ids, matrix)``: unit-length embeddings of the given clips, in their order.
+
+        Clips without usable audio (silent, unreadable) are left out of both.
 
         Example:
             >>> import rasv, tempfile, os
@@ -373,8 +374,9 @@ class Classifier:
     def assign_similar(self, seed: int, threshold: float, category: str,
                        categories: str | Iterable[str] | None = None,
                        backend: BackendRef = "auto") -> list[int]:
-        """Move every compared clip scoring at least ``threshold`` against ``seed`` into
-        ``category``; return the ids that changed (RefAudioSelectorV2's 分割值 step).
+        """Move every clip scoring at least ``threshold`` against ``seed`` into ``category``.
+
+        RefAudioSelectorV2's 分割值 step. Returns the ids of the clips that changed category.
 
         Example:
             >>> import rasv, tempfile, os
@@ -456,9 +458,10 @@ class Classifier:
 
     def representatives(self, role: RoleRef, *, valid_only: bool = True,
                         **options: Any) -> list[int]:
-        """One clip id per cluster (see :meth:`cluster`, which takes the same options):
-        a small, varied clip set for a task (only 3–10 s clips unless ``valid_only=False``;
-        see :meth:`ClusterFrame.representatives`).
+        """One clip id per cluster: a small, varied clip set for a task.
+
+        Takes the options of :meth:`cluster`; only 3–10 s clips unless ``valid_only=False``
+        (see :meth:`ClusterFrame.representatives`).
 
         Example:
             >>> import rasv, tempfile

@@ -270,7 +270,17 @@ class Clips:
         return int(self._ws.store.scalar(f"SELECT count(*) FROM clips c WHERE {where}", params))
 
     def ids(self, role: RoleRef, **filters: Any) -> list[int]:
-        """The ids of the clips matching the filters of :meth:`df`, in id order."""
+        """The ids of the clips matching the filters of :meth:`df`, in id order.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> for i, s in enumerate([2.0, 4.0, 12.0]):
+            ...     _ = ws.clips.add(r, make_clip(os.path.join(ws.root, f"{i}.wav"), s, seed=i))
+            >>> ws.clips.ids(r, valid=True), ws.clips.ids(r, min_duration=3.0)
+            ([2], [2, 3])
+        """
         where, params = self._where(role, **filters)
         return [r[0] for r in self._ws.store.rows(
             f"SELECT id FROM clips c WHERE {where} ORDER BY id", params)]
@@ -750,7 +760,17 @@ class Clips:
     def split(self, clip_id: int, segments: Sequence[Sequence[tuple[float, float]]]) -> list[int]:
         """Cut a clip into new clips, each joining an ordered list of (start, end) regions.
 
-        See :func:`rasv.split.split_clip`.
+        The parent stays as it is; each new clip links back to it, keeps its language and
+        category and waits for its transcript. See :func:`rasv.split.split_clip`.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "long.wav"), 12.0))
+            >>> ids = ws.clips.split(c.id, [[(0.0, 3.5)], [(4.0, 6.0), (8.0, 10.0)]])
+            >>> [(ws.clips.get(i).duration_s, ws.clips.get(i).parent_id) for i in ids]
+            [(3.5, 1), (4.0, 1)]
         """
         from rasv.split import split_clip
 
@@ -759,7 +779,21 @@ class Clips:
     def suggest_cuts(self, clip_id: int, **options: Any) -> list[tuple[float, float]]:
         """Suggested 3–10 s pieces of a long clip, cut in silences.
 
-        See :func:`rasv.split.suggest_cuts`.
+        ``options`` are those of :func:`rasv.split.suggest_cuts` (``min_s``, ``max_s``,
+        ``min_silence_s``, ``backend``: ``"auto"``, ``"silero"`` or ``"rms"``).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> from rasv.audio import write_wav
+            >>> from rasv.testing import make_voice
+            >>> write_wav(os.path.join(ws.root, "l.wav"),
+            ...           make_voice(16.0, 16000, pause_every=12), 16000)
+            >>> c = ws.clips.add(r, os.path.join(ws.root, "l.wav"))
+            >>> pieces = ws.clips.suggest_cuts(c.id, backend="rms")
+            >>> len(pieces) >= 1 and all(3.0 <= e - s <= 10.0 for s, e in pieces)
+            True
         """
         from rasv.split import suggest_cuts
 
@@ -781,7 +815,15 @@ class Categories:
         self._ws = ws
 
     def list(self, role: RoleRef) -> list[str]:
-        """Category names: ``default`` first, then the others sorted."""
+        """Category names: ``default`` first, then the others sorted.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "愤怒"); ws.clips.categories.create(r, "温柔")
+            >>> ws.clips.categories.list(r)
+            ['default', '愤怒', '温柔']
+        """
         return self.df(role).name.tolist()
 
     def df(self, role: RoleRef) -> pd.DataFrame:
@@ -812,7 +854,15 @@ class Categories:
         )
 
     def create(self, role: RoleRef, name: str) -> None:
-        """Create a category (no error if it exists)."""
+        """Create a category (no error if it exists).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "温柔"); ws.clips.categories.create(r, "温柔")
+            >>> ws.clips.categories.list(r)
+            ['default', '温柔']
+        """
         rid = self._ws.roles.resolve_id(role)
         with self._ws.store.transaction() as cur:
             _ensure_category(cur, rid, _category_name(name))
@@ -822,6 +872,14 @@ class Categories:
 
         Raises:
             AlreadyExists: ``new`` exists already (use :meth:`merge`).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> _ = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="温柔")
+            >>> ws.clips.categories.rename(r, "温柔", "轻柔"), ws.clips.categories.list(r)
+            (1, ['default', '轻柔'])
         """
         rid = self._ws.roles.resolve_id(role)
         old, new = _category_name(old), _category_name(new)
@@ -859,7 +917,16 @@ class Categories:
         return len(n)
 
     def delete(self, role: RoleRef, name: str) -> int:
-        """Delete a category; its clips fall back to ``default``. Returns the clips moved."""
+        """Delete a category; its clips fall back to ``default``. Returns the clips moved.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="x")
+            >>> ws.clips.categories.delete(r, "x"), ws.clips.get(c.id).category
+            (1, 'default')
+        """
         name = _category_name(name)
         if name == DEFAULT_CATEGORY:
             raise InvalidInput("the default category cannot be deleted")

@@ -221,7 +221,14 @@ class Roles:
         self._ws.release_files(set(paths) | {p for p in take_paths if p})
 
     def resolve_id(self, ref: RoleRef) -> int:
-        """The id of a role given any reference accepted by :meth:`get`."""
+        """The id of a role given any reference accepted by :meth:`get`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); _ = ws.roles.create("男性-张三")
+            >>> ws.roles.resolve_id("张三")
+            1
+        """
         if isinstance(ref, Role):
             return ref.id
         return self.get(ref).id

@@ -260,7 +260,21 @@ class Scores:
         return self._record(str(take_id), stars, tags, remark, rater)
 
     def clear(self, take_id: str, rater: str = "") -> Score:
-        """Record an empty score (no stars, tags or remark): the take is unrated again."""
+        """Record an empty score (no stars, tags or remark): the take is unrated again.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> _ = ws.scores.set(a, stars=4, tags=["电音"])
+            >>> ws.scores.clear(a).stars, len(ws.scores.history(a))   # history keeps both
+            (None, 2)
+        """
         with self._ws.store.transaction() as cur:
             self._check_take(cur, str(take_id))
             return self._insert(cur, str(take_id), None, (), "", rater)
@@ -480,7 +494,22 @@ class Scores:
         return self._ws.tasks.edit(task_id_of(task), conclusion=str(text).strip()).conclusion
 
     def conclusion(self, task: Any) -> str:
-        """A task's saved conclusion ('' when none)."""
+        """A task's saved conclusion ('' when none).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> ws.scores.conclusion(t)
+            ''
+            >>> _ = ws.scores.conclude(t, "clip 1 wins"); ws.scores.conclusion(t)
+            'clip 1 wins'
+        """
         return self._ws.tasks.get(task_id_of(task)).conclusion or ""
 
     # -- blind review and A/B votes ----------------------------------------------------------
@@ -517,6 +546,21 @@ class Scores:
 
         ``by``: ``"clip"``, ``"param"`` (the whole parameter label) or a varied dimension
         (``top_k``, ``gpt`` …).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> s = ws.scores.pairs(t, by="clip")
+            >>> len(s), s.current.revealed
+            (1, False)
+            >>> _ = s.vote("a"); len(ws.scores.votes(t))
+            1
         """
         from rasv.blind import PairSession
 
@@ -535,6 +579,18 @@ class Scores:
         """Record one A/B vote; ``winner`` is ``take_a``, ``take_b`` or ``"tie"``.
 
         Returns the vote id.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> ws.scores.vote(a, b, b, task=t), ws.scores.vote(a, b, "tie", task=t)
+            (1, 2)
         """
         take_a, take_b, winner = str(take_a), str(take_b), str(winner)
         if take_a == take_b:
@@ -551,8 +607,23 @@ class Scores:
         return int(row[0][0])
 
     def votes(self, task: Any = None) -> pd.DataFrame:
-        """The recorded votes (of one task, or all): id, task_id, take_a, take_b, winner,
-        rater, created_at."""
+        """The recorded A/B votes, of one task or of all.
+
+        Columns: id, task_id, take_a, take_b, winner, rater, created_at.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> _ = ws.scores.vote(a, b, a, task=t, rater="me")
+            >>> ws.scores.votes(t)[["winner", "rater"]].values.tolist() == [[a, "me"]]
+            True
+        """
         if task is None:
             return self._ws.store.df("SELECT * FROM votes ORDER BY id")
         return self._ws.store.df("SELECT * FROM votes WHERE task_id = ? ORDER BY id",
@@ -565,6 +636,21 @@ class Scores:
         A vote between two takes counts for their ``by`` values (votes between takes with
         the same value are ignored). Returns :func:`rasv.ranking.bradley_terry`'s table with
         ``item`` holding the values (clip ids for ``"clip"``), plus ``label``.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> for _ in range(3):
+            ...     _ = ws.scores.vote(a, b, b, task=t)
+            >>> ranked = ws.scores.rank(t, by="clip")
+            >>> ranked.item.tolist(), ranked.wins.tolist()   # clip 2 first
+            ([2, 1], [3.0, 0.0])
         """
         tid = task_id_of(task)
         takes = self._ws.takes.df(tid, sort="plan")

@@ -701,8 +701,10 @@ class Tasks:
         return rewritten
 
     def delete(self, task: Task | int, force: bool = False) -> dict[str, int]:
-        """Delete a task; its takes go too unless another task, a long-text run, a product
-        or (without ``force``) a score still needs them.
+        """Delete a task and the takes nothing else needs.
+
+        A take stays when another task, a long-text run, a product or (without ``force``) a
+        score still needs it.
 
         Returns ``{"takes_deleted": n, "takes_kept": m}``.
 

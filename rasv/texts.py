@@ -156,6 +156,13 @@ class Texts:
 
         Raises:
             TextNotFound: no such text.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> t = ws.texts.add("Nice to meet you.", category="greeting")
+            >>> ws.texts.get(t.id).lang, ws.texts.get(t.id).category
+            ('en', 'greeting')
         """
         rows = self._ws.store.rows(f"SELECT {_COLS} FROM texts WHERE id = ?", [int(text_id)])
         if not rows:
@@ -197,7 +204,14 @@ class Texts:
         )
 
     def categories(self) -> list[str]:
-        """The categories in use, sorted."""
+        """The categories in use, sorted.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> "daily" in ws.texts.categories()   # the starter set's
+            True
+        """
         return [r[0] for r in self._ws.store.rows(
             "SELECT DISTINCT category FROM texts ORDER BY category")]
 

@@ -82,7 +82,15 @@ class Workspace:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the database. Safe to call twice."""
+        """Release the database. Safe to call twice.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.close(); ws.close()
+            >>> repr(ws).endswith("(closed)>")
+            True
+        """
         self.store.close()
 
     def __enter__(self) -> Workspace:
@@ -201,7 +209,18 @@ class Workspace:
         return Analysis(self)
 
     def analyze(self, task: Any, metrics: Any = None, **kwargs: Any) -> Any:
-        """Compute automatic metrics for a task's takes (see :mod:`rasv.analysis`)."""
+        """Compute automatic metrics for a task's takes (same as ``ws.analysis.run``).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> print(ws.analyze(t, metrics=["clipping", "ending"]))
+            task 1: 1 takes, 1 analysed, 0 cached, 0 failed
+        """
         return self.analysis.run(task, metrics=metrics, **kwargs)
 
     # -- SQL ---------------------------------------------------------------------------------
@@ -252,7 +271,14 @@ class Workspace:
         return default if raw is None else json.loads(raw)
 
     def set_setting(self, key: str, value: Any) -> None:
-        """Save a JSON-serialisable value under ``key``."""
+        """Save a JSON-serialisable value under ``key``.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.set_setting("review.last_task", {"id": 3}); ws.get_setting("review.last_task")
+            {'id': 3}
+        """
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
@@ -268,6 +294,14 @@ class Workspace:
 
         Returns the paths removed. Called after deletes, inside nothing: the rows are gone
         first, so a crash in between leaves an orphan file, never a row without its file.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0))
+            >>> ws.release_files([c.path])   # the clip still uses it: kept
+            []
         """
         removed: list[str] = []
         with self.store.session():  # one attach for the whole loop
