@@ -1,0 +1,255 @@
+"""The workbench's user-interface text in Chinese and English.
+
+Every label, button and message the panels show comes from :data:`MESSAGES` through a
+:class:`Translator`, so a panel never hard-codes text and a missing translation is a test
+failure, not a blank button. The language defaults to Chinese under a Chinese locale
+(``RASV_LANG`` overrides it), English otherwise.
+
+Example:
+    >>> t = Translator("en")
+    >>> t("tab.review")
+    'Review'
+    >>> Translator("zh")("tab.review")
+    '结果评测'
+    >>> t("clips.count", n=3)
+    '3 clips'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import locale
+import os
+import string
+
+from rasv.errors import InvalidInput
+
+#: Languages the interface speaks.
+LANGS: tuple[str, ...] = ("zh", "en")
+
+#: Environment variable that forces the interface language.
+LANG_ENV = "RASV_LANG"
+
+# key -> (zh, en). Placeholders use str.format names and must match in both languages.
+_CATALOGUE: dict[str, tuple[str, str]] = {
+    # -- shell ---------------------------------------------------------------------------
+    "app.title": ("rasv 参考音频工作台", "rasv reference-audio workbench"),
+    "app.workspace": ("工作区", "Workspace"),
+    "tab.clips": ("参考音频", "Clips"),
+    "tab.classify": ("分类", "Classify"),
+    "tab.split": ("分割", "Split"),
+    "tab.tasks": ("推理任务", "Tasks"),
+    "tab.run": ("运行", "Run"),
+    "tab.review": ("结果评测", "Review"),
+    "tab.longtext": ("长文测试", "Long text"),
+    "tab.products": ("成品管理", "Products"),
+    "tab.engines": ("推理引擎", "Engines"),
+    "tab.loading": ("加载中…", "Loading…"),
+    "role.label": ("角色", "Role"),
+    "role.placeholder": ("分类-名称，如 男性-张三", "category-name, e.g. 男性-张三"),
+    "role.switch": ("切换", "Switch"),
+    "role.create": ("创建", "Create"),
+    "role.none": ("还没有角色：输入“分类-名称”后点击创建。",
+                  "No role yet: type 'category-name' and press Create."),
+    "role.created": ("已创建角色 {label}", "Created role {label}"),
+    "role.switched": ("当前角色：{label}", "Current role: {label}"),
+    "role.summary": ("{n_clips} 条参考音频（{n_valid} 条 3–10 秒），{n_tasks} 个任务",
+                     "{n_clips} clips ({n_valid} within 3–10 s), {n_tasks} tasks"),
+    "notice.error": ("出错了：{message}", "Error: {message}"),
+    "notice.dismiss": ("关闭", "Dismiss"),
+    # -- player and keys -----------------------------------------------------------------
+    "player.play": ("播放", "Play"),
+    "player.pause": ("暂停", "Pause"),
+    "player.empty": ("未选择音频", "Nothing loaded"),
+    "keys.hint": ("快捷键：空格 播放/暂停 · j/k 下一条/上一条 · 0–5 打分",
+                  "Keys: space play/pause · j/k next/previous · 0–5 score"),
+    # -- tables --------------------------------------------------------------------------
+    "table.page": ("第 {page}/{pages} 页，共 {total} 条", "Page {page}/{pages}, {total} rows"),
+    "table.prev": ("上一页", "Previous"),
+    "table.next": ("下一页", "Next"),
+    "table.page_size": ("每页", "Per page"),
+    "table.empty": ("没有数据", "Nothing to show"),
+    "action.play": ("播放", "Play"),
+    "action.delete": ("删除", "Delete"),
+    "action.confirm_delete": ("确认删除？", "Delete?"),
+    "action.search": ("搜索", "Search"),
+    "action.refresh": ("刷新", "Refresh"),
+    "action.save": ("保存", "Save"),
+    "action.cancel": ("取消", "Cancel"),
+    "action.add": ("新增", "Add"),
+    "filter.all": ("全部", "All"),
+    "filter.yes": ("是", "Yes"),
+    "filter.no": ("否", "No"),
+    # -- clips ---------------------------------------------------------------------------
+    "clips.count": ("{n} 条参考音频", "{n} clips"),
+    "clips.col.name": ("名称", "Name"),
+    "clips.col.category": ("分类", "Category"),
+    "clips.col.text": ("文本", "Transcript"),
+    "clips.col.lang": ("语言", "Language"),
+    "clips.col.duration": ("时长", "Duration"),
+    "clips.col.valid": ("3–10 秒", "3–10 s"),
+    "clips.col.calibrated": ("已校对", "Checked"),
+    "clips.col.remark": ("备注", "Remark"),
+    "clips.col.score": ("评分", "Score"),
+    "clips.col.actions": ("操作", "Actions"),
+    "clips.filter.name": ("名称包含", "Name contains"),
+    "clips.filter.text": ("文本包含", "Transcript contains"),
+    "clips.filter.category": ("分类", "Category"),
+    "clips.filter.valid": ("有效", "Valid"),
+    "clips.filter.calibrated": ("已校对", "Checked"),
+    "clips.updated": ("已保存 {name}", "Saved {name}"),
+    "clips.deleted": ("已删除 {name}", "Deleted {name}"),
+    "clips.related": ("相关结果", "Related takes"),
+    "clips.no_role": ("请先选择或创建角色。", "Choose or create a role first."),
+    # -- import --------------------------------------------------------------------------
+    "import.title": ("导入 .list", "Import a .list"),
+    "import.path": (".list 文件路径", ".list file path"),
+    "import.path_map": ("路径替换（每行：旧前缀 => 新前缀）",
+                        "Path map (one per line: old prefix => new prefix)"),
+    "import.on_duplicate": ("同名文件", "Same name"),
+    "import.dup.skip": ("跳过", "Skip"),
+    "import.dup.overwrite": ("覆盖", "Overwrite"),
+    "import.dup.rename": ("重命名", "Rename"),
+    "import.category": ("导入到分类", "Into category"),
+    "import.calibrated": ("已人工校对", "Already checked by hand"),
+    "import.run": ("导入", "Import"),
+    "import.report": ("新增 {added}，覆盖 {overwritten}，跳过 {skipped}",
+                      "added {added}, overwritten {overwritten}, skipped {skipped}"),
+    "import.skipped_line": ("第 {line} 行：{reason}", "line {line}: {reason}"),
+    "import.bad_map": ("路径替换第 {n} 行应写成 “旧前缀 => 新前缀”",
+                       "path map line {n} must read 'old prefix => new prefix'"),
+    # -- categories, aux, texts ------------------------------------------------------------
+    "categories.title": ("分类", "Categories"),
+    "categories.new": ("新分类名称", "New category name"),
+    "categories.created": ("已创建分类 {name}", "Created category {name}"),
+    "aux.title": ("融合音频池", "Aux (fusion) pool"),
+    "aux.add_selected": ("把选中的参考音频加入融合池", "Add selected clips to the pool"),
+    "aux.added": ("已加入 {n} 条", "Added {n}"),
+    "aux.col.role": ("来源角色", "From role"),
+    "texts.title": ("文本库", "Text library"),
+    "texts.content": ("文本内容", "Text"),
+    "texts.long": ("长文本", "Long text"),
+    "texts.added": ("已加入文本库", "Added to the text library"),
+    "texts.col.category": ("分类", "Category"),
+    "texts.col.lang": ("语言", "Language"),
+    "texts.col.content": ("内容", "Content"),
+    "texts.col.long": ("长文", "Long"),
+    # -- review --------------------------------------------------------------------------
+    "review.task": ("任务", "Task"),
+    "review.no_task": ("这个角色还没有运行过的任务。", "This role has no task with takes yet."),
+    "review.group_by": ("分组顺序", "Group by"),
+    "review.sort": ("排序", "Sort by"),
+    "review.desc": ("降序", "Descending"),
+    "review.blind": ("盲听", "Blind"),
+    "review.reveal": ("揭晓参数", "Reveal"),
+    "review.scored": ("已打分：{stars} 星", "Scored {stars} stars"),
+    "review.tags": ("标签", "Tags"),
+    "review.remark": ("备注", "Remark"),
+    "review.position": ("第 {i}/{n} 条", "Take {i} of {n}"),
+    "review.conclusion": ("结论", "Conclusion"),
+    "review.unscored": ("未打分", "Not scored"),
+    "review.dim.clip": ("参考音频", "Clip"),
+    "review.dim.text": ("文本", "Text"),
+    "review.dim.param": ("参数", "Parameter"),
+    "review.sort.duration": ("时长", "Duration"),
+    "review.sort.score": ("评分", "Score"),
+    "review.sort.param": ("参数", "Parameter"),
+    # -- demo ----------------------------------------------------------------------------
+    "demo.role": ("演示-espeak", "demo-espeak"),
+}
+
+#: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.
+MESSAGES: dict[str, dict[str, str]] = {
+    key: {"zh": zh, "en": en} for key, (zh, en) in _CATALOGUE.items()
+}
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``str.format`` field names used in ``text``.
+
+    Example:
+        >>> sorted(placeholders("第 {page}/{pages} 页"))
+        ['page', 'pages']
+    """
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def default_lang() -> str:
+    """The interface language: ``$RASV_LANG`` if set, else ``zh`` under a Chinese locale.
+
+    Example:
+        >>> default_lang() in LANGS
+        True
+    """
+    forced = os.environ.get(LANG_ENV, "").strip().lower()
+    if forced:
+        return normalize_ui_lang(forced)
+    candidates = [os.environ.get(v, "") for v in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")]
+    # An unparsable locale setting must not stop the workbench.
+    with contextlib.suppress(ValueError):
+        candidates.append(locale.getlocale()[0] or "")
+    for value in candidates:
+        low = value.lower()
+        if low.startswith("zh") or "chinese" in low:
+            return "zh"
+        if low and low not in ("c", "posix", "c.utf-8"):
+            return "en"
+    return "en"
+
+
+def normalize_ui_lang(lang: str | None) -> str:
+    """``zh``/``en`` from a language tag such as ``zh-CN``, ``zh_TW.UTF-8`` or ``en-US``.
+
+    Raises:
+        InvalidInput: a language the interface does not speak.
+
+    Example:
+        >>> normalize_ui_lang("zh_CN.UTF-8"), normalize_ui_lang("EN-us")
+        ('zh', 'en')
+    """
+    if lang is None:
+        return default_lang()
+    low = str(lang).strip().lower()
+    for code in LANGS:
+        if low == code or low.startswith(code + "-") or low.startswith(code + "_"):
+            return code
+    raise InvalidInput(f"the interface speaks {' or '.join(LANGS)}, not {lang!r}")
+
+
+class Translator:
+    """Look up interface text in one language; ``t(key, **fields)``.
+
+    Args:
+        lang: ``zh`` or ``en`` (or a tag like ``zh-CN``); ``None`` picks :func:`default_lang`.
+
+    Example:
+        >>> t = Translator("zh")
+        >>> t("table.page", page=1, pages=3, total=120)
+        '第 1/3 页，共 120 条'
+    """
+
+    def __init__(self, lang: str | None = None) -> None:
+        self.lang = normalize_ui_lang(lang)
+
+    def __call__(self, key: str, **fields: object) -> str:
+        try:
+            text = MESSAGES[key][self.lang]
+        except KeyError:
+            raise KeyError(f"no interface text for {key!r}") from None
+        return text.format(**fields) if fields else text
+
+    def both(self, key: str) -> str:
+        """Both languages, for places where either reader may look (``中文 / English``).
+
+        Example:
+            >>> Translator("en").both("tab.clips")
+            '参考音频 / Clips'
+        """
+        return f"{MESSAGES[key]['zh']} / {MESSAGES[key]['en']}"
+
+    def __repr__(self) -> str:
+        return f"Translator({self.lang!r})"
+
+
+__all__ = ["LANGS", "LANG_ENV", "MESSAGES", "Translator", "default_lang", "normalize_ui_lang",
+           "placeholders"]
