@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -222,10 +223,8 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def _unlink_quietly(p: str | os.PathLike) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(p)
-    except OSError:
-        pass
 
 
 class BlobStore:
@@ -288,8 +287,13 @@ class BlobStore:
         return digest, rel, True
 
     def remove(self, rel: str) -> None:
-        """Delete a stored file (missing files are ignored)."""
-        _unlink_quietly(self.root / rel)
+        """Delete a stored file (missing files are ignored) and its folder once empty."""
+        target = self.root / rel
+        _unlink_quietly(target)
+        shard = target.parent
+        if shard.parent == self.root / self.prefix:  # only the <sha[:2]> folders
+            with contextlib.suppress(OSError):  # not empty, or already gone
+                shard.rmdir()
 
 
 __all__ = [

@@ -290,9 +290,16 @@ CREATE TABLE settings (
 );
 """
 
+def _seed_texts(cur: duckdb.DuckDBPyConnection) -> None:
+    from rasv.texts import seed_starter_texts
+
+    seed_starter_texts(cur)
+
+
 #: Every migration, in the order it is applied. Append only.
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL),
+    Migration("0002_texts_starter", _seed_texts),
 ]
 
 
@@ -306,7 +313,7 @@ def migrate(store: Store, migrations: list[Migration] | None = None) -> list[str
         >>> import tempfile, os
         >>> s = Store(os.path.join(tempfile.mkdtemp(), "m.duckdb"))
         >>> migrate(s)
-        ['0001_initial']
+        ['0001_initial', '0002_texts_starter']
         >>> migrate(s)
         []
     """

@@ -264,24 +264,26 @@ class Workspace:
     def release_files(self, rel_paths: list[str] | set[str]) -> list[str]:
         """Delete stored audio files that no clip, aux clip or take references any more.
 
+        Files outside the workspace (clips imported without copying) are never touched.
+
         Returns the paths removed. Called after deletes, inside nothing: the rows are gone
         first, so a crash in between leaves an orphan file, never a row without its file.
         """
         removed: list[str] = []
         for rel in sorted(set(p for p in rel_paths if p)):
+            # A clip blob is named by its sha256; takes remember the sha of their reference,
+            # and long-text re-renders and product exports still need that audio.
             n = self.store.scalar(
                 "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
                 " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
-                " + (SELECT count(*) FROM takes WHERE audio_path = $p)",
-                {"p": rel},
+                " + (SELECT count(*) FROM takes WHERE audio_path = $p)"
+                " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)",
+                {"p": rel, "sha": Path(rel).stem},
             )
-            if not n:
-                target = self.root / rel
-                try:
-                    target.unlink()
-                    removed.append(rel)
-                except FileNotFoundError:
-                    pass
+            target = self.root / rel
+            if not n and self.root in target.resolve().parents and target.exists():
+                self.blobs.remove(rel)
+                removed.append(rel)
         return removed
 
 
