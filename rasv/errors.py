@@ -173,6 +173,10 @@ class BackendUnavailable(RasvError):
     """
 
 
+class ServeError(RasvError):
+    """The dashboard server (``rasv serve``) could not be started."""
+
+
 __all__ = [
     "AlreadyExists",
     "AudioError",
@@ -192,6 +196,7 @@ __all__ = [
     "ProductNotFound",
     "RasvError",
     "RoleNotFound",
+    "ServeError",
     "TakeNotFound",
     "TaskError",
     "TaskNotFound",

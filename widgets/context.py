@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("rasv.widgets")
 T = TypeVar("T")
 
-_NOTICE_CSS = """
+_CSS = """
 <style>
+.rasv-row { gap: 6px; align-items: center; flex-wrap: wrap; }
+.rasv-col { gap: 6px; }
 .rasv-notice { padding: 4px 10px; border-radius: 4px; font-size: 13px; }
 .rasv-notice-info { background: #e8f5e9; color: #1b5e20; }
 .rasv-notice-error { background: #ffebee; color: #b71c1c; }
@@ -120,8 +122,27 @@ class Context(traitlets.HasTraits):
 
     @staticmethod
     def style() -> W.HTML:
-        """The notice line's CSS, placed once per workbench."""
-        return W.HTML(_NOTICE_CSS, layout=W.Layout(display="none"))
+        """The panels' shared CSS (rows, notices), placed once per workbench."""
+        return W.HTML(_CSS, layout=W.Layout(display="none"))
+
+
+def row(children: list[W.Widget], **layout: Any) -> W.HBox:
+    """A horizontal box with the panels' spacing (wraps on narrow screens).
+
+    Example:
+        >>> row([W.Label("a"), W.Label("b")])._dom_classes
+        ('rasv-row',)
+    """
+    box = W.HBox(children, layout=W.Layout(**layout))
+    box.add_class("rasv-row")
+    return box
+
+
+def col(children: list[W.Widget], **layout: Any) -> W.VBox:
+    """A vertical box with the panels' spacing."""
+    box = W.VBox(children, layout=W.Layout(**layout))
+    box.add_class("rasv-col")
+    return box
 
 
 class Panel:
@@ -148,4 +169,4 @@ class Panel:
         """Re-read what the panel shows from the workspace."""
 
 
-__all__ = ["Context", "Panel"]
+__all__ = ["Context", "Panel", "col", "row"]

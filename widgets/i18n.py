@@ -121,6 +121,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     # -- categories, aux, texts ------------------------------------------------------------
     "categories.title": ("分类", "Categories"),
     "categories.new": ("新分类名称", "New category name"),
+    "categories.n_clips": ("条数", "Clips"),
     "categories.created": ("已创建分类 {name}", "Created category {name}"),
     "aux.title": ("融合音频池", "Aux (fusion) pool"),
     "aux.add_selected": ("把选中的参考音频加入融合池", "Add selected clips to the pool"),
