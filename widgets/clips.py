@@ -90,6 +90,7 @@ class ClipsPanel(Panel):
         self.player = Player(lang=ctx.lang)
         self.table = Table(self._columns([]), selectable=True, page_size=50, lang=ctx.lang,
                            sort_key="duration_s", sort_desc=True)
+        self.table.add_class("rasv-cliptable")
         self.table.on_edit(ctx.guard(self.edit))
         self.table.on_action(ctx.guard(self._on_action))
         self.table.observe(lambda _c: ctx.guard(self.refresh)(),

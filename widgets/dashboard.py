@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import webbrowser
 from collections.abc import Callable, Sequence
@@ -211,17 +213,31 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 def serve(workspace: str | os.PathLike, *, port: int | None = None, open_browser: bool = True,
           lang: str | None = None, engines: Sequence[str] = (),
           echo: Callable[[str], Any] = print) -> int:
-    """Run the dashboard until Ctrl+C; returns the server's exit status."""
+    """Run the dashboard until Ctrl+C (or SIGTERM); returns the server's exit status.
+
+    The Voilà process is stopped however this function ends, so no server is left behind.
+    """
     proc, url = start(workspace, port=port, lang=lang, engines=engines)
-    echo(f"rasv workbench on {url}  (Ctrl+C stops it)")
-    if open_browser:
-        with contextlib.suppress(Exception):  # no browser (SSH, container) is not an error
-            webbrowser.open(url)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a service manager, `kill`) should stop Voilà too, like Ctrl+C does.
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
+        echo(f"rasv workbench on {url}  (Ctrl+C stops it)")
+        if open_browser:
+            with contextlib.suppress(Exception):  # no browser (SSH, container) is not an error
+                webbrowser.open(url)
         return proc.wait()
     except KeyboardInterrupt:
-        stop(proc)
         return 0
+    finally:
+        stop(proc)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 __all__ = [
