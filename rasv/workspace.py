@@ -270,21 +270,25 @@ class Workspace:
         first, so a crash in between leaves an orphan file, never a row without its file.
         """
         removed: list[str] = []
-        for rel in sorted(set(p for p in rel_paths if p)):
-            # A clip blob is named by its sha256; takes remember the sha of their reference,
-            # and long-text re-renders and product exports still need that audio.
-            n = self.store.scalar(
-                "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
-                " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
-                " + (SELECT count(*) FROM takes WHERE audio_path = $p)"
-                " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)",
-                {"p": rel, "sha": Path(rel).stem},
-            )
-            target = self.root / rel
-            if not n and self.root in target.resolve().parents and target.exists():
-                self.blobs.remove(rel)
-                removed.append(rel)
+        with self.store.session():  # one attach for the whole loop
+            for rel in sorted(set(p for p in rel_paths if p)):
+                self._release_one(rel, removed)
         return removed
+
+    def _release_one(self, rel: str, removed: list[str]) -> None:
+        # A clip blob is named by its sha256; takes remember the sha of their reference, and
+        # long-text re-renders and product exports still need that audio.
+        n = self.store.scalar(
+            "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
+            " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
+            " + (SELECT count(*) FROM takes WHERE audio_path = $p)"
+            " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)",
+            {"p": rel, "sha": Path(rel).stem},
+        )
+        target = self.root / rel
+        if not n and self.root in target.resolve().parents and target.exists():
+            self.blobs.remove(rel)
+            removed.append(rel)
 
 
 def open(path: str | os.PathLike, shared: bool = True, *, lock_timeout: float = 30.0) -> Workspace:  # noqa: A001

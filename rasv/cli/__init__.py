@@ -18,6 +18,7 @@ from rasv.cli.base import main
 # Modules that add commands to ``main``; import order is the order in ``rasv --help``.
 _COMMAND_MODULES = [
     "rasv.cli.workspace",
+    "rasv.cli.clips",
     "rasv.cli.serve",
 ]
 
