@@ -137,6 +137,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "texts.col.long": ("长文", "Long"),
     # -- review --------------------------------------------------------------------------
     "review.task": ("任务", "Task"),
+    "review.empty": ("没有符合条件的结果音频", "No takes match"),
+    "review.z_hint": ("同一文本内时长的 z 分数：偏长可能复读或停顿，偏短可能吞字",
+                      "duration z-score within the same text: long may repeat or pause, "
+                      "short may swallow words"),
     "review.no_task": ("这个角色还没有运行过的任务。", "This role has no task with takes yet."),
     "review.group_by": ("分组顺序", "Group by"),
     "review.sort": ("排序", "Sort by"),
