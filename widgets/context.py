@@ -69,6 +69,19 @@ class Context(traitlets.HasTraits):
         self.engines = list(engines or [])
         self.notice = W.HTML("", layout=W.Layout(min_height="0"))
         self.last_error: RasvError | None = None
+        self._navigator: Callable[..., Any] | None = None
+
+    # -- moving between panels -----------------------------------------------------------
+
+    def navigate(self, tab: str, **kwargs: Any) -> bool:
+        """Open another panel's tab, e.g. ``ctx.navigate("review", task=3)``.
+
+        The target panel's ``show(**kwargs)`` receives the arguments. Returns False when the
+        panel is not part of this workbench (or there is no workbench, as in a lone panel).
+        """
+        if self._navigator is None:
+            return False
+        return bool(self._navigator(tab, **kwargs))
 
     # -- messages ------------------------------------------------------------------------
 

@@ -88,6 +88,7 @@ class Workbench(W.VBox):
         self._panels: dict[str, Panel] = {}
         t = self.ctx.t
 
+        self.ctx._navigator = self._navigate
         self.picker = RolePicker(self.ctx)
         header = W.HBox(
             [
@@ -141,6 +142,15 @@ class Workbench(W.VBox):
         panel = self.panel(name)
         self.tabs.selected_index = self.tab_names().index(name)
         return panel
+
+    def _navigate(self, name: str, **kwargs: Any) -> bool:
+        if name not in self.tab_names():
+            return False
+        panel = self.select(name)
+        show = getattr(panel, "show", None)
+        if show is not None and kwargs:
+            self.ctx.guard(show)(**kwargs)
+        return True
 
     def _build(self, index: int) -> Panel:
         name, module, cls_name = self._specs[index]
