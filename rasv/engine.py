@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from rasv.errors import AudioError, CapabilityError
+from rasv.errors import AudioError, CapabilityError, EngineError, ReferenceOutOfRange
 from rasv.langs import API_LANGS, V1_LANGS, normalize_lang
 from rasv.params import Params
 
@@ -317,6 +317,66 @@ class Engine(Protocol):
     def synthesize(self, req: SynthesisRequest) -> Audio: ...
 
 
+# --- failures: transient or permanent (the runner's retry policy) -----------------------------
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when retrying the same request later may succeed.
+
+    Engine errors say so themselves (``EngineUnavailable`` always; ``EngineRequestError``
+    for 5xx replies, timeouts and GPT-SoVITS's silent-failure reply). Bare connection and
+    timeout errors from an engine that did not wrap them count as transient; everything else
+    (bad input, capability refusals, 4xx replies) is permanent and is recorded on the take.
+
+    Example:
+        >>> from rasv.errors import EngineUnavailable, EngineRequestError
+        >>> is_transient(EngineUnavailable("down")), is_transient(TimeoutError())
+        (True, True)
+        >>> is_transient(EngineRequestError("bad language", status=400))
+        False
+    """
+    if isinstance(exc, EngineError):
+        return bool(exc.transient)
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def check_reference(path: str | Path, caps: Capabilities) -> float | None:
+    """Check a local reference clip against the engine's duration rule; return its length.
+
+    GPT-SoVITS refuses references outside 3–10 s (inclusive, silence counted) only after
+    loading them, with a localised message; checking here gives a clear error before
+    anything is sent. Engines without the rule (``caps.ref_duration_s`` is None) skip it.
+
+    Raises:
+        ReferenceOutOfRange: the clip is shorter or longer than the rule allows.
+        AudioError: the file is missing or not audio.
+
+    Example:
+        >>> import tempfile, os
+        >>> from rasv.audio import write_wav
+        >>> p = os.path.join(tempfile.mkdtemp(), "r.wav")
+        >>> write_wav(p, np.zeros(16000 * 2, dtype=np.float32), 16000)
+        >>> check_reference(p, capabilities_for_version("v2"))
+        Traceback (most recent call last):
+        ...
+        rasv.errors.ReferenceOutOfRange: reference clip r.wav is 2.00 s long; GPT-SoVITS takes 3-10 s references (silence included)
+    """
+    from rasv.audio import info
+
+    if caps.ref_duration_s is None:
+        return None
+    duration = info(path).duration_s
+    lo, hi = caps.ref_duration_s
+    # GPT-SoVITS counts samples at 16 kHz: 48000 <= n <= 160000.
+    n16k = int(round(duration * 16000))
+    if not int(lo * 16000) <= n16k <= int(hi * 16000):
+        raise ReferenceOutOfRange(
+            f"reference clip {Path(path).name} is {duration:.2f} s long; GPT-SoVITS takes "
+            f"{lo:g}-{hi:g} s references (silence included)"
+        )
+    return duration
+
+
 # --- GPT-SoVITS model versions (research/gsv-bridge.md §3) -----------------------------------
 
 _COMMON = frozenset(
@@ -388,4 +448,6 @@ __all__ = [
     "Engine",
     "SynthesisRequest",
     "capabilities_for_version",
+    "check_reference",
+    "is_transient",
 ]

@@ -117,6 +117,14 @@ class CapabilityError(RasvError):
     """A request asks an engine or model version for something it does not do."""
 
 
+class ReferenceOutOfRange(CapabilityError):
+    """A reference clip breaks GPT-SoVITS's 3–10 s rule (checked before anything is sent)."""
+
+
+class CheckpointError(InvalidInput):
+    """A file is missing or is not a readable GPT-SoVITS checkpoint."""
+
+
 class EngineError(RasvError):
     """Base class of errors raised while talking to a synthesis engine.
 
@@ -184,6 +192,7 @@ __all__ = [
     "BackendUnavailable",
     "Cancelled",
     "CapabilityError",
+    "CheckpointError",
     "ClipNotFound",
     "EngineError",
     "EngineRequestError",
@@ -195,6 +204,7 @@ __all__ = [
     "NotFound",
     "ProductNotFound",
     "RasvError",
+    "ReferenceOutOfRange",
     "RoleNotFound",
     "ServeError",
     "TakeNotFound",

@@ -19,6 +19,7 @@ from rasv.cli.base import main
 _COMMAND_MODULES = [
     "rasv.cli.workspace",
     "rasv.cli.clips",
+    "rasv.cli.models",
     "rasv.cli.serve",
 ]
 

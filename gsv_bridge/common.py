@@ -1,0 +1,178 @@
+"""Checks shared by the GPT-SoVITS engines: before sending, and on the audio that comes back.
+
+GPT-SoVITS fails quietly in ways a grid must not record as takes: HTTP 200 with one second
+of 16 kHz zeros when inference crashes, 24 kHz instead of 48 kHz when the super-sampling
+weights are missing, auxiliary references silently skipped when a path is wrong. These
+helpers turn each into a clear error.
+
+Example:
+    >>> import numpy as np
+    >>> from rasv import Audio, capabilities_for_version
+    >>> check_output(Audio(np.zeros(16000, dtype=np.float32), 16000),
+    ...              capabilities_for_version("v2"), super_sampling=False, who="srv")
+    Traceback (most recent call last):
+    ...
+    rasv.errors.EngineRequestError: srv answered with 1 s of 16 kHz silence, GPT-SoVITS's sign that inference failed (out of memory, a model error, or text with nothing to speak); see the server log
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gsv_bridge.paths import PathMap
+from rasv.engine import Audio, Capabilities, SynthesisRequest, check_reference
+from rasv.errors import AudioError, EngineRequestError, InvalidInput
+from rasv.langs import count_units
+
+#: Output rates a GPT-SoVITS model can produce (v1/v2/Pro 32 kHz, v3 24/48 kHz, v4 48 kHz).
+GSV_RATES = (24000, 32000, 48000)
+
+
+def expected_rate(caps: Capabilities, super_sampling: bool) -> int | None:
+    """The sample rate a request must come back at, or None when the version is unknown.
+
+    Example:
+        >>> from rasv import capabilities_for_version
+        >>> expected_rate(capabilities_for_version("v3"), True), expected_rate(
+        ...     capabilities_for_version("v3"), False)
+        (48000, 24000)
+    """
+    if caps.version is None:
+        return None
+    if caps.version == "v3" and super_sampling:
+        return 48000
+    return caps.sample_rate
+
+
+def check_text(req: SynthesisRequest) -> None:
+    """Refuse text with nothing speakable (GPT-SoVITS answers 400 or a silent 200).
+
+    Example:
+        >>> check_text(SynthesisRequest(text="。。。", text_lang="zh", ref_audio_path="r"))
+        Traceback (most recent call last):
+        ...
+        rasv.errors.InvalidInput: text '。。。' has nothing to speak (only punctuation or symbols)
+    """
+    if not any(ch.isalnum() for ch in req.text):
+        raise InvalidInput(f"text {req.text[:40]!r} has nothing to speak (only punctuation or symbols)")
+
+
+def server_paths(req: SynthesisRequest, caps: Capabilities, path_map: PathMap) -> tuple[str, list[str]]:
+    """Check the reference (3–10 s) and aux clips locally; return their server-side paths.
+
+    A path that exists locally is checked; a missing one is an error, unless a path map is
+    in use and does not cover it (then it is taken to be a path on the server).
+
+    Example:
+        >>> import tempfile, os, numpy as np
+        >>> from rasv.audio import write_wav
+        >>> from rasv import capabilities_for_version
+        >>> d = tempfile.mkdtemp(); p = os.path.join(d, "r.wav")
+        >>> write_wav(p, np.zeros(16000 * 4, dtype=np.float32), 16000)
+        >>> req = SynthesisRequest(text="hi", text_lang="en", ref_audio_path=p)
+        >>> server_paths(req, capabilities_for_version("v2"), PathMap({d: "/srv"}))
+        ('/srv/r.wav', [])
+    """
+    ref = req.ref_audio_path
+    if _is_local(ref, path_map):
+        _check_reference_cached(ref, caps)
+    aux = []
+    for p in req.aux_ref_audio_paths:
+        if _is_local(p, path_map) and not Path(p).is_file():
+            raise AudioError(f"auxiliary reference clip not found: {p}")
+        aux.append(path_map.to_server(p))
+    return path_map.to_server(ref), aux
+
+
+_checked: dict[tuple[str, int, int, tuple[float, float] | None], float | None] = {}
+
+
+def _check_reference_cached(path: str, caps: Capabilities) -> None:
+    # A grid sends the same few clips thousands of times; read each header once per version
+    # of the file (size and modification time), not once per request.
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns, caps.ref_duration_s)
+    if key in _checked:
+        return
+    check_reference(path, caps)
+    if len(_checked) > 4096:
+        _checked.clear()
+    _checked[key] = None
+
+
+def _is_local(path: str, path_map: PathMap) -> bool:
+    if Path(path).is_file():
+        return True
+    if not path_map or path_map.maps(path):
+        raise AudioError(f"reference clip not found: {path}")
+    return False
+
+
+def check_output(audio: Audio, caps: Capabilities, *, super_sampling: bool, who: str,
+                 request: object = None) -> None:
+    """Raise :class:`~rasv.EngineRequestError` for GPT-SoVITS's failure-shaped replies.
+
+    The 1 s / 16 kHz silent reply is transient (a retry may succeed, e.g. after an
+    out-of-memory); a wrong sample rate is permanent (missing super-sampling weights, a
+    model other than the one loaded).
+    """
+    if audio.sample_rate == 16000 and audio.is_silent():
+        raise EngineRequestError(
+            f"{who} answered with {audio.duration_s:g} s of 16 kHz silence, GPT-SoVITS's sign "
+            "that inference failed (out of memory, a model error, or text with nothing to "
+            "speak); see the server log",
+            status=200, request=request, transient=True,
+        )
+    want = expected_rate(caps, super_sampling)
+    if want is not None and audio.sample_rate != want:
+        hint = ""
+        if caps.version == "v3" and super_sampling and audio.sample_rate == 24000:
+            hint = ("; super_sampling had no effect: the AP-BWE weights "
+                    "(tools/AP_BWE_main/24kto48k/g_24kto48k.zip) are missing on the server")
+        raise EngineRequestError(
+            f"{who} answered at {audio.sample_rate} Hz but a {caps.version} model gives "
+            f"{want} Hz{hint}",
+            status=200, request=request, transient=False,
+        )
+    if want is None and audio.sample_rate not in GSV_RATES:
+        raise EngineRequestError(
+            f"{who} answered at {audio.sample_rate} Hz, a rate no GPT-SoVITS model produces",
+            status=200, request=request, transient=False,
+        )
+    if audio.samples.size == 0:
+        raise EngineRequestError(f"{who} answered with empty audio", status=200,
+                                 request=request, transient=True)
+
+
+def read_timeout(text: str, base_s: float, per_unit_s: float) -> float:
+    """Seconds to wait for a synthesis: a base plus a share per spoken unit of text.
+
+    Example:
+        >>> read_timeout("你好世界", 30.0, 2.0)
+        38.0
+    """
+    return base_s + per_unit_s * max(count_units(text), 1)
+
+
+def local_checkpoint(path: str | os.PathLike, path_map: PathMap, kind: str):  # noqa: ANN201
+    """Sniff a checkpoint given by local path; None when it lives only on the server.
+
+    Raises:
+        CheckpointError: a local file that is missing (and not server-only), unreadable, or
+            of the other kind (a ``.ckpt`` given as SoVITS weights …).
+    """
+    from rasv.checkpoints import sniff
+    from rasv.errors import CheckpointError
+
+    p = Path(path)
+    if not p.exists() and path_map and not path_map.maps(p):
+        return None
+    ck = sniff(p)
+    if ck.kind != kind:
+        raise CheckpointError(f"{p.name} is a {ck.kind.upper()} checkpoint, not {kind.upper()} weights")
+    return ck
+
+
+__all__ = ["GSV_RATES", "check_output", "check_text", "expected_rate", "local_checkpoint",
+           "read_timeout", "server_paths"]

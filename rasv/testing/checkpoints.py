@@ -1,0 +1,83 @@
+"""Fabricated GPT-SoVITS checkpoint files for tests: the right headers, no weights.
+
+A real checkpoint is a torch zip whose ``data.pkl`` holds ``weight``, ``config`` and
+``info``; trained SoVITS files have their first two bytes replaced by a version tag. These
+files have the same layout with a tiny plain-Python pickle, so :mod:`rasv.checkpoints` and
+the fake servers read them like real ones (torch cannot load them, by design).
+
+Example:
+    >>> import tempfile, os
+    >>> from rasv.checkpoints import sniff
+    >>> d = tempfile.mkdtemp()
+    >>> sniff(make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v4",
+    ...                       lora_rank=32)).version
+    'v4'
+    >>> sniff(make_checkpoint(os.path.join(d, "ann-e8.ckpt"), version="v1")).version
+    'v1'
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+from rasv.checkpoints import SOVITS_HEADER_TAGS
+
+_TAG = {(v, lora): tag for tag, (v, lora) in SOVITS_HEADER_TAGS.items()}
+
+
+def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: int | None = None,
+                    info: str | None = None, tagged: bool = True, pad_to: int = 0) -> str:
+    """Write a fake checkpoint; GPT for ``.ckpt``, SoVITS for ``.pth``.
+
+    Args:
+        path: the file to write (parents are created).
+        version: the model version (``v1`` … ``v2ProPlus``); a GPT file records its phoneme
+            vocabulary (512 for v1, 732 otherwise).
+        lora_rank: a v3/v4 LoRA rank (SoVITS).
+        info: the checkpoint's ``info`` string (default from the file name when it has
+            epoch/step).
+        tagged: write the SoVITS version tag over ``PK`` like GPT-SoVITS's trainer (False:
+            an old plain zip, classified by size).
+        pad_to: grow the file to this many bytes (for the size rule of untagged files).
+
+    Returns the path as a string.
+    """
+    from rasv.checkpoints import kind_of, parse_name
+
+    p = Path(path)
+    kind = kind_of(p)
+    fields = parse_name(p.name, kind)
+    if kind == "gpt":
+        config = {"model": {"phoneme_vocab_size": 512 if version == "v1" else 732}}
+        info = info or (f"GPT-e{fields['epoch']}" if fields["epoch"] is not None else "pretrained")
+    else:
+        config = {"model": {"version": version}, "version": version}
+        if info is None and fields["epoch"] is not None:
+            info = f"{fields['epoch']}epoch_{fields['step']}iteration"
+    state: dict[str, object] = {"weight": {"fake.weight": [0.0] * 4}, "config": config,
+                                "info": info or "pretrained"}
+    if lora_rank:
+        state["lora_rank"] = int(lora_rank)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pickle.dumps(state, protocol=2))
+        z.writestr("archive/version", "3\n")
+        if pad_to:
+            z.writestr("archive/data/0", b"\0" * max(0, pad_to - 600))
+    data = buf.getvalue()
+    if kind == "sovits" and tagged:
+        lora = bool(lora_rank)
+        tag = _TAG.get((version, lora)) or _TAG.get((version, False))
+        if tag is None:
+            raise ValueError(f"no header tag for SoVITS {version} (lora={lora})")
+        data = tag + data[2:]
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(data)
+    return str(p)
+
+
+__all__ = ["make_checkpoint"]

@@ -1,0 +1,154 @@
+"""GsvServer and its pool, pointed at a stand-in api_v2.py that runs the fake server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+
+import pytest
+import yaml
+from gsv_helpers import PYTHON, REPO, request
+
+import rasv
+from gsv_bridge import GsvServer
+from gsv_bridge.server import free_port
+
+STANDIN = """\
+import json, os, sys
+with open(os.path.join(os.getcwd(), "started.jsonl"), "a", encoding="utf-8") as f:
+    f.write(json.dumps({{"cwd": os.getcwd(), "argv": sys.argv[1:],
+                        "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}}) + "\\n")
+{body}
+"""
+
+
+def make_root(tmp_path, *extra: str, body: str | None = None):
+    root = tmp_path / "GPT-SoVITS"
+    (root / "GPT_SoVITS" / "configs").mkdir(parents=True)
+    user_cfg = root / "GPT_SoVITS" / "configs" / "tts_infer.yaml"
+    user_cfg.write_text("custom:\n  device: cuda\n  version: v2\n", encoding="utf-8")
+    if body is None:
+        body = ("from rasv.testing.fake_gsv import main\n"
+                f"main(sys.argv[1:] + {list(extra)!r})")
+    (root / "api_v2.py").write_text(STANDIN.format(body=body), encoding="utf-8")
+    return root
+
+
+def server(root, tmp_path, **kw):
+    kw.setdefault("startup_timeout", 30)
+    return GsvServer(root, python=PYTHON, device=kw.pop("device", "cpu"),
+                     workdir=kw.pop("workdir", tmp_path / "run"),
+                     env={"PYTHONPATH": str(REPO)}, **kw)
+
+
+def starts(root):
+    return [json.loads(line) for line in (root / "started.jsonl").read_text().splitlines()]
+
+
+def test_start_serve_stop(tmp_path, ref, ckpts):
+    root = make_root(tmp_path)
+    user_cfg = (root / "GPT_SoVITS" / "configs" / "tts_infer.yaml").read_text()
+    with server(root, tmp_path, gpt=ckpts["gpt"], sovits=ckpts["sovits"]) as srv:
+        assert srv.running and srv.pid
+        a = srv.engine.synthesize(request(ref))
+        assert a.sample_rate == 32000
+        [run] = starts(root)
+        assert run["cwd"] == str(root)  # GPT-SoVITS resolves its models from its root
+        assert run["argv"] == ["-a", "127.0.0.1", "-p", str(srv.port), "-c", str(srv.config_path)]
+        custom = yaml.safe_load(srv.config_path.read_text())["custom"]
+        assert custom["device"] == "cpu" and custom["is_half"] is False
+        assert custom["vits_weights_path"] == ckpts["sovits"]
+        assert custom["version"] == "v2ProPlus"  # sniffed from the file
+        assert custom["bert_base_path"].startswith(str(root))
+        pid = srv.pid
+    assert not srv.running and srv.pid is None
+    assert (root / "GPT_SoVITS" / "configs" / "tts_infer.yaml").read_text() == user_cfg
+    assert "Uvicorn running" in srv.log_path.read_text() and "stopped" in srv.log_tail()
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", srv.port)) != 0
+    with pytest.raises(ProcessLookupError):
+        import os
+
+        os.kill(pid, 0)
+
+
+def test_restart_after_crash_keeps_weights(tmp_path, ref, ckpts):
+    root = make_root(tmp_path, "--crash-after", "2")
+    with server(root, tmp_path) as srv:
+        eng = srv.engine
+        eng.load(ckpts["gpt"], ckpts["sovits2"])
+        eng.synthesize(request(ref))
+        a = eng.synthesize(request(ref))  # crashes the server; it is restarted and retried
+        assert a.sample_rate == 32000 and srv.restarts == 1
+        assert len(starts(root)) == 2
+        custom = yaml.safe_load(srv.config_path.read_text())["custom"]
+        assert custom["vits_weights_path"] == ckpts["sovits2"]  # saved by the server itself
+        assert "exited with status 3; restarting" in srv.log_path.read_text()
+
+
+def test_gives_up_after_max_restarts(tmp_path, ref):
+    root = make_root(tmp_path, "--crash-after", "1")
+    with server(root, tmp_path, max_restarts=1) as srv:
+        with pytest.raises(rasv.EngineUnavailable):
+            srv.engine.synthesize(request(ref))
+        with pytest.raises(rasv.EngineUnavailable):
+            srv.engine.synthesize(request(ref))
+        assert srv.restarts == 1
+
+
+def test_startup_failure_shows_the_log(tmp_path):
+    root = make_root(tmp_path, body="raise SystemExit('no module named torch, say')")
+    with pytest.raises(rasv.EngineUnavailable, match="(?s)exited with status 1.*no module named torch"):
+        server(root, tmp_path).start()
+
+
+def test_startup_timeout(tmp_path):
+    root = make_root(tmp_path, "--startup-delay", "10")
+    srv = server(root, tmp_path, startup_timeout=1.0)
+    t0 = time.monotonic()
+    with pytest.raises(rasv.EngineUnavailable, match="did not come up"):
+        srv.start()
+    assert time.monotonic() - t0 < 8 and not srv.running
+
+
+def test_bad_root_script_and_port(tmp_path):
+    with pytest.raises(rasv.InvalidInput, match="not found"):
+        GsvServer(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(rasv.EngineUnavailable, match="api_v2.py not found"):
+        GsvServer(tmp_path / "empty", python=PYTHON).start()
+    root = make_root(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(rasv.EngineUnavailable, match="already in use"):
+            server(root, tmp_path, port=s.getsockname()[1]).start()
+
+
+def test_pool_one_server_per_gpu(tmp_path, ref):
+    root = make_root(tmp_path)
+    base = free_port()
+    pool = GsvServer.pool(2, root, devices=["cuda:0", "cuda:1"], base_port=base,
+                          python=PYTHON, env={"PYTHONPATH": str(REPO)}, is_half=False,
+                          startup_timeout=30)
+    with pool:
+        assert [s.port for s in pool] == [base, base + 1]
+        assert sorted(r["cuda"] for r in starts(root)) == ["0", "1"]
+        urls = {e.synthesize(request(ref)).meta["engine"] for e in pool.engines}
+        assert urls == {f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}"}
+        for s in pool:
+            assert yaml.safe_load(s.config_path.read_text())["custom"]["device"] == "cuda"
+    assert not any(s.running for s in pool)
+    with pytest.raises(rasv.InvalidInput, match="one device each"):
+        GsvServer.pool(2, root, devices=["cuda:0"])
+
+
+def test_default_python_prefers_the_bundled_runtime(tmp_path):
+    root = make_root(tmp_path)
+    (root / "runtime").mkdir()
+    exe = root / "runtime" / "python.exe"
+    exe.write_text("")
+    assert GsvServer(root).python == str(exe)
+    assert GsvServer(root, python=sys.executable).python == sys.executable

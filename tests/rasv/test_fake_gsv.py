@@ -1,0 +1,178 @@
+"""The fake GPT-SoVITS servers speak the real protocol: routes, validation, error shapes, habits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rasv import Audio
+from rasv.testing import make_checkpoint, make_clip
+from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def call(url, route, *, body=None, method=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + route, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers.get("Content-Type"), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type"), e.read()
+
+
+@pytest.fixture
+def srv(tmp_path):
+    with FakeGsvServer(root=tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def ref(tmp_path):
+    return make_clip(tmp_path / "ref.wav", 4.0)
+
+
+def body(ref, **kw):
+    b = {"text": "你好世界", "text_lang": "zh", "ref_audio_path": ref, "prompt_text": "参考",
+         "prompt_lang": "zh", "seed": 1}
+    b.update(kw)
+    return b
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"ref_audio_path": ""}, "ref_audio_path is required"),
+    ({"text": ""}, "text is required"),
+    ({"text_lang": ""}, "text_lang is required"),
+    ({"text_lang": "xx"}, "text_lang: xx is not supported in version v2"),
+    ({"prompt_lang": None}, "prompt_lang is required"),
+    ({"media_type": "mp3"}, "media_type: mp3 is not supported"),
+    ({"text_split_method": "cut9"}, "text_split_method:cut9 is not supported"),
+    ({"streaming_mode": 7}, "the value of streaming_mode must be 0, 1, 2, 3(int) or true/false(bool)"),
+])
+def test_check_params_messages(srv, ref, change, message):
+    status, _, raw = call(srv.url, "/tts", body=body(ref, **change))
+    assert status == 400 and json.loads(raw) == {"message": message}
+
+
+def test_pipeline_errors_and_quirks(srv, ref, tmp_path):
+    status, _, raw = call(srv.url, "/tts", body=body(ref, text_lang="ZH"))
+    assert status == 400 and json.loads(raw) == {"message": "tts failed", "Exception": ""}
+    short = make_clip(tmp_path / "s.wav", 2.0)
+    status, _, raw = call(srv.url, "/tts", body=body(short))
+    assert json.loads(raw)["Exception"] == "参考音频在3~10秒范围外，请更换！"
+    status, _, raw = call(srv.url, "/tts", body=body(str(tmp_path / "no.wav")))
+    assert json.loads(raw)["Exception"].endswith("no.wav not exists")
+    status, _, raw = call(srv.url, "/tts", body=body(ref, text="。。。"))
+    assert json.loads(raw)["Exception"] == "请输入有效文本"
+    status, _, raw = call(srv.url, "/tts", body=body(ref, top_k="many"))
+    assert status == 422 and json.loads(raw)["detail"][0]["loc"] == ["body", "top_k"]
+
+
+def test_get_tts_lowercases_and_500s_without_languages(srv, ref):
+    q = f"/tts?text=hi&text_lang=EN&prompt_lang=EN&prompt_text=hey&ref_audio_path={ref}"
+    status, ctype, raw = call(srv.url, q)
+    assert status == 200 and ctype == "audio/wav" and Audio.from_bytes(raw).sample_rate == 32000
+    status, ctype, raw = call(srv.url, f"/tts?text=hi&ref_audio_path={ref}")
+    assert status == 500 and raw == b"Internal Server Error"
+
+
+def test_routes_methods_and_control(srv):
+    assert call(srv.url, "/nope")[0] == 404
+    assert call(srv.url, "/set_gpt_weights", body={})[0] == 405  # GET only
+    status, _, raw = call(srv.url, "/set_gpt_weights")
+    assert (status, json.loads(raw)) == (400, {"message": "gpt weight path is required"})
+    assert json.loads(call(srv.url, "/control")[2]) == {"message": "command is required"}
+    assert call(srv.url, "/control?command=dance")[2] == b"null"
+    assert call(srv.url, "/control?command=exit")[0] == 500
+    time.sleep(0.3)
+    assert not srv.running
+
+
+def test_weight_switch_rewrites_yaml_even_when_it_fails(srv, tmp_path):
+    good = make_checkpoint(tmp_path / "w" / "a-e1.ckpt")
+    status, _, _ = call(srv.url, "/set_gpt_weights?weights_path=" + good)
+    assert status == 200 and srv.gpt_path == good
+    bad = str(tmp_path / "w" / "missing-e2.ckpt")
+    status, _, raw = call(srv.url, "/set_gpt_weights?weights_path=" + bad)
+    assert status == 400 and json.loads(raw)["message"] == "change gpt weight failed"
+    assert srv.gpt_path == good  # the old model keeps serving …
+    custom = yaml.safe_load(srv.config_path.read_text())["custom"]
+    assert custom["t2s_weights_path"] == bad  # … but the config points at the bad file
+
+
+def test_missing_configured_weights_fall_back_silently(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"custom": {"version": "v2", "vits_weights_path": "/nope.pth"}}))
+    with FakeGsvServer(root=tmp_path, config_path=cfg) as s:
+        assert s.sovits_path.endswith("s2G2333k.pth")
+
+
+def test_streaming_reply_is_header_then_raw_pcm(srv, ref):
+    status, _, raw = call(srv.url, "/tts", body=body(ref, streaming_mode=1))
+    assert status == 200 and raw[:4] == b"RIFF" and len(raw) > 1000
+    status, _, raw = call(srv.url, "/tts", body=body(ref, streaming_mode=1, text_lang="ZH"))
+    assert status == 200 and raw == b""  # pipeline errors in streaming mode: 200 and nothing
+
+
+def test_requests_are_served_one_at_a_time(tmp_path, ref):
+    import threading
+
+    with FakeGsvServer(root=tmp_path, latency_s=0.1) as s:
+        threads = [threading.Thread(target=call, args=(s.url, "/tts"), kwargs={"body": body(ref)})
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        spans = sorted((c.arrived, c.finished) for c in s.calls_to("/tts"))
+        assert s.max_concurrent == 3  # they arrived together …
+        finish = sorted(c.finished for c in s.calls_to("/tts"))
+        assert finish[2] - finish[0] >= 0.18  # … and were served in turn
+        assert len(spans) == 3
+
+
+def test_legacy_api_quirks(tmp_path, ref):
+    with FakeGsvApiV1Server(root=tmp_path) as s:
+        status, _, raw = call(s.url, "/", body={"text": "hi", "text_language": "en"})
+        assert status == 400 and json.loads(raw)["message"] == "未指定参考音频且接口无预设"
+        b = {"refer_wav_path": ref, "prompt_text": "p", "prompt_language": "zh", "text": "你好",
+             "text_language": "zh"}
+        status, _, raw = call(s.url, "/", body=dict(b, refer_wav_path=str(tmp_path / "no.wav")))
+        assert status == 200 and raw == b""
+        assert call(s.url, "/change_refer", body={"refer_wav_path": ref})[0] == 200
+        assert s.default_ref == {"refer_wav_path": ref, "prompt_text": None, "prompt_language": None}
+        status, _, raw = call(s.url, "/set_model", body={"gpt_model_path": "x.ckpt"})
+        assert status == 400 and json.loads(raw)["code"] == 400
+
+
+def test_runs_as_a_process(tmp_path, ref):
+    from gsv_bridge.server import free_port
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "rasv.testing.fake_gsv", "--port", str(port),
+                             "--root", str(tmp_path), "--latency", "0.01"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        line = proc.stdout.readline().decode()
+        assert f"Uvicorn running on http://127.0.0.1:{port}" in line
+        status, _, raw = call(f"http://127.0.0.1:{port}", "/tts", body=body(ref))
+        assert status == 200 and Audio.from_bytes(raw).duration_s > 0.3
+        assert (tmp_path / "GPT_SoVITS" / "configs" / "tts_infer.yaml").is_file()
+        call(f"http://127.0.0.1:{port}", "/control?command=exit")
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
