@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from rasv.errors import InvalidInput, ServeError
-from widgets.workbench import WORKSPACE_ENV
+from widgets.workbench import ENGINES_ENV, WORKSPACE_ENV
 
 #: The dashboard notebook's only cell. Ends with the widget so Voilà shows it.
 DASHBOARD_SOURCE = "from widgets import Workbench\n\nWorkbench.from_env()"
 
-#: Environment variables the dashboard kernel reads.
+#: Environment variable for the interface language the dashboard kernel reads.
 LANG_ENV = "RASV_LANG"
-ENGINES_ENV = "RASV_ENGINES"
 
 DEFAULT_PORT = 8866
 

@@ -31,10 +31,13 @@ from widgets.roles import RolePicker
 #: Panels in tab order: (name, module, class). A panel is listed once its library part exists.
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
+    ("engines", "widgets.engines", "EnginesPanel"),
 )
 
 #: Environment variable naming the workspace the dashboard opens.
 WORKSPACE_ENV = "RASV_WORKSPACE"
+#: Environment variable listing the dashboard's engines (``espeak``, api_v2 URLs), commas between.
+ENGINES_ENV = "RASV_ENGINES"
 
 _CSS = """
 <style>
@@ -112,16 +115,21 @@ class Workbench(W.VBox):
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Workbench:
-        """Open the workspace named by ``$RASV_WORKSPACE`` (what ``rasv serve`` sets).
+        """Open the workspace named by ``$RASV_WORKSPACE`` with the engines of
+        ``$RASV_ENGINES`` (what ``rasv serve`` sets).
 
         Raises:
-            InvalidInput: the variable is not set.
+            InvalidInput: the workspace variable is not set, or an engine is not understood.
         """
         path = os.environ.get(WORKSPACE_ENV, "").strip()
         if not path:
             raise InvalidInput(
                 f"set {WORKSPACE_ENV} to a workspace folder, or call Workbench('path/to/ws')"
             )
+        if "engines" not in kwargs:
+            from widgets.engines import engines_from_env
+
+            kwargs["engines"] = engines_from_env(os.environ.get(ENGINES_ENV))
         return cls(path, **kwargs)
 
     # -- panels --------------------------------------------------------------------------
@@ -180,4 +188,4 @@ class Workbench(W.VBox):
         super().close()
 
 
-__all__ = ["PANELS", "WORKSPACE_ENV", "Workbench"]
+__all__ = ["ENGINES_ENV", "PANELS", "WORKSPACE_ENV", "Workbench"]
