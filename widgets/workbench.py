@@ -31,6 +31,7 @@ from widgets.roles import RolePicker
 #: Panels in tab order: (name, module, class). A panel is listed once its library part exists.
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
+    ("classify", "widgets.classify", "ClassifyPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
 )
 
