@@ -101,6 +101,7 @@ class Background:
         def work() -> None:
             try:
                 result = fn(self.progress)
+                self.say("")  # on_done may leave its own line
                 if on_done is not None:
                     on_done(result)
             except RasvError as e:

@@ -383,7 +383,6 @@ class ClassifyPanel(Panel):
         def done(rep: Any) -> None:
             msg = t("classify.embedded", backend=rep.backend, total=rep.total,
                     computed=rep.computed, cached=rep.cached, failed=len(rep.failed))
-            self.job.say("")
             self.ctx.say(msg, "warn" if rep.failed else "info")
 
         return self.job.start(work, label=t("classify.embedding"), on_done=done, wait=wait)
@@ -434,7 +433,6 @@ class ClassifyPanel(Panel):
         self.ranked.page = 1
         self._paint_ranked()
         self._paint_would_move()
-        self.job.say("")
         self.ctx.say(self.t("classify.compared", n=len(sim), seed=seed_name))
 
     def jump_to_bin(self, index: int | None) -> int | None:
@@ -525,7 +523,6 @@ class ClassifyPanel(Panel):
         self.show_cluster(0 if k else None)
         self.reps_ids.value = ""
         self.detail.value = ""
-        self.job.say("")
         self.ctx.say(self.t("classify.clustered", n=len(frame), k=k,
                             outliers=int(frame["outlier"].sum()) if len(frame) else 0))
 

@@ -32,6 +32,7 @@ from widgets.roles import RolePicker
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
     ("classify", "widgets.classify", "ClassifyPanel"),
+    ("split", "widgets.split", "SplitPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
 )
 
