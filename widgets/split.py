@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 import ipywidgets as W
@@ -51,106 +50,27 @@ Region = tuple[float, float]
 SEGMENT_COLOURS = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b",
                    "#6d4c41", "#d81b60")
 
-#: Display resolution: enough for a screen, small on the wire (``stack-check.md`` §3b).
-ENVELOPE_POINTS = 1200
-SPEC_FRAMES = 600
-SPEC_BANDS = 80
-TOP_DB = 80.0
-
-
-def envelope(x: np.ndarray, rate: int, points: int = ENVELOPE_POINTS
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(times, low, high)``: the waveform's minimum and maximum per display column.
+def clip_figure(ws: Any, clip_id: int) -> go.Figure:
+    """The clip's waveform over its mel spectrogram (:mod:`rasv.spectrogram`, cached per
+    audio content), with each waveform column's time as ``customdata`` so that a click on
+    the waveform says where it fell.
 
     Example:
-        >>> t, lo, hi = envelope(np.array([0, 1, -1, 0.5], np.float32), 4, points=2)
-        >>> t.tolist(), lo.tolist(), hi.tolist()
-        ([0.0, 0.5], [0.0, -1.0], [1.0, 0.5])
+        >>> import rasv, tempfile, os
+        >>> from rasv.testing import make_clip
+        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+        >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "c.wav"), 2.0))
+        >>> fig = clip_figure(ws, c.id)
+        >>> [t.type for t in fig.data], float(fig.data[1].customdata[-1]) < 2.0
+        (['scatter', 'scatter', 'heatmap'], True)
     """
-    x = np.asarray(x, dtype=np.float32)
-    if x.size == 0:
-        z = np.zeros(0, np.float32)
-        return z, z, z
-    step = max(1, math.ceil(x.size / max(points, 1)))
-    cols = math.ceil(x.size / step)
-    padded = np.empty(cols * step, np.float32)
-    padded[: x.size] = x
-    padded[x.size:] = x[-1]
-    blocks = padded.reshape(cols, step)
-    times = (np.arange(cols) * step / rate).astype(np.float32)
-    return times, blocks.min(axis=1), blocks.max(axis=1)
+    from rasv import spectrogram
 
-
-def mel_image(x: np.ndarray, rate: int, *, frames: int = SPEC_FRAMES, bands: int = SPEC_BANDS,
-              top_db: float = TOP_DB) -> tuple[np.ndarray, np.ndarray]:
-    """``(times, image)``: a log-mel spectrogram (bands × frames) quantised to ``uint8``
-    (255 = the loudest cell, 0 = ``top_db`` below it), at most ``frames`` columns wide
-    whatever the clip's length.
-
-    rasv's numpy filterbank (:func:`rasv.embeddings.fbank.fbank`) does the work: no librosa
-    warm-up (over a second on first use) when the tab opens. The window grows with the hop
-    on long clips, so every sample lands in some column.
-
-    Example:
-        >>> sr = 16000; t = np.arange(sr) / sr
-        >>> times, img = mel_image(np.sin(2 * np.pi * 440 * t).astype(np.float32), sr,
-        ...                        frames=50)
-        >>> img.dtype, img.shape[0], img.shape[1] <= 50, int(img.max())
-        (dtype('uint8'), 80, True, 255)
-    """
-    from rasv.embeddings.fbank import fbank
-
-    x = np.asarray(x, dtype=np.float32)
-    shift_ms = max(10.0, 1000.0 * x.size / rate / max(frames, 1))
-    feats = fbank(x, rate, num_mel_bins=bands, frame_length_ms=max(25.0, shift_ms),
-                  frame_shift_ms=shift_ms, low_freq=0.0)
-    if len(feats) == 0:
-        return np.zeros(0, np.float32), np.zeros((bands, 0), np.uint8)
-    db = feats.T * np.float32(10.0 / np.log(10.0))  # natural-log energies -> dB
-    db = np.clip(db - db.max(), -top_db, 0.0)
-    img = np.round((db + top_db) * (255.0 / top_db)).astype(np.uint8)
-    hop = int(round(rate * shift_ms / 1000.0))
-    length = int(round(rate * max(25.0, shift_ms) / 1000.0))
-    times = ((np.arange(img.shape[1]) * hop + length / 2) / rate).astype(np.float32)
-    return times, img
-
-
-def clip_figure(x: np.ndarray, rate: int, *, title: str = "") -> go.Figure:
-    """Waveform (top, ``customdata`` = time of each column, for clicks) over a mel
-    spectrogram (bottom) on one time axis.
-
-    Example:
-        >>> fig = clip_figure(np.zeros(8000, np.float32), 8000)
-        >>> [t.type for t in fig.data]
-        ['scatter', 'scatter', 'heatmap']
-    """
-    times, lo, hi = envelope(x, rate)
-    stimes, img = mel_image(x, rate)
-    duration = max(x.size / rate, 1e-3)
-    line = {"width": 0.6, "color": "#3b6ea5"}
-    traces = [
-        go.Scatter(x=times, y=lo, mode="lines", line=line, hoverinfo="skip"),
-        go.Scatter(x=times, y=hi, mode="lines", line=line, fill="tonexty",
-                   fillcolor="rgba(59,110,165,0.55)", customdata=times.tolist(),
-                   hovertemplate="%{x:.2f} s<extra></extra>"),
-        go.Heatmap(z=img, x=stimes, zmin=0, zmax=255, colorscale="Magma", showscale=False,
-                   xaxis="x2", yaxis="y2", hovertemplate="%{x:.2f} s<extra></extra>"),
-    ]
-    limit = float(max(np.abs(lo).max(initial=0.0), np.abs(hi).max(initial=0.0), 0.05))
-    layout = {
-        "height": 330, "margin": {"l": 40, "r": 10, "t": 28 if title else 8, "b": 30},
-        "plot_bgcolor": "white", "showlegend": False, "hovermode": "x",
-        "xaxis": {"range": [0, duration], "domain": [0, 1], "anchor": "y", "matches": "x2",
-                  "showticklabels": False},
-        "yaxis": {"domain": [0.62, 1.0], "range": [-limit, limit], "showticklabels": False,
-                  "zeroline": False, "fixedrange": True},
-        "xaxis2": {"range": [0, duration], "domain": [0, 1], "anchor": "y2",
-                   "title": {"text": "s"}},
-        "yaxis2": {"domain": [0.0, 0.58], "showticklabels": False, "fixedrange": True},
-    }
-    if title:
-        layout["title"] = {"text": title, "font": {"size": 13}}
-    return go.Figure(traces, layout)
+    spec, env = spectrogram.clip_visuals(ws, int(clip_id))
+    fig = spectrogram.figure(spec, env, height=330)
+    fig.data[1].customdata = env.times  # the upper edge of the waveform carries the hover
+    fig.update_layout(hovermode="x")
+    return fig
 
 
 def region_shapes(segments: list[list[Region]], current: int,
@@ -412,13 +332,12 @@ class SplitPanel(Panel):
             self.figure.update(go.Figure())
         else:
             clip = self.ws.clips.get(clip_id)
-            x, rate = self._samples()
             self.info.value = html.escape(self.t(
                 "split.info", duration=f"{clip.duration_s:.2f}", rate=clip.sample_rate,
                 channels=clip.channels, category=clip.category))
             self.end.value = round(min(clip.duration_s, 10.0), 2)
             self.start.value = 0.0
-            self._base = clip_figure(x, rate)
+            self._base = clip_figure(self.ws, clip_id)
             self.figure.update(self._base)
             autosize(self.figure)
         self._paint_all()
@@ -774,5 +693,5 @@ class SplitPanel(Panel):
         self.player.clear()
 
 
-__all__ = ["SEGMENT_COLOURS", "SplitPanel", "clip_figure", "envelope", "mel_image",
+__all__ = ["SEGMENT_COLOURS", "SplitPanel", "autosize", "clip_figure", "fill_width",
            "region_shapes"]
