@@ -608,10 +608,13 @@ class ClassifyPanel(Panel):
         self.player.load_file(self.ws.clips.abspath(clip.id), key=key,
                               label=f"{clip.name} · {clip.text}", play=True)
 
-    def show(self, seed: int | None = None, mode: str | None = None, **_: Any) -> None:
-        """Open with a seed clip chosen (what ``ctx.navigate("classify", seed=…)`` calls)."""
+    def show(self, seed: int | None = None, mode: str | None = None, clip: int | None = None,
+             **_: Any) -> None:
+        """Open with a seed clip chosen: what ``ctx.navigate("classify", seed=…)`` (or
+        ``clip=…``, as the Clips tab's row button sends) calls."""
         if mode in ("seed", "cluster"):
             self.mode.value = mode
+        seed = seed if seed is not None else clip
         if seed is not None:
             self.mode.value = "seed"
             self.seed.value = int(seed)

@@ -242,6 +242,9 @@ def test_navigation_opens_with_a_seed(ws, role, tones):
     panel = wb.panel("classify")
     assert wb.tabs.selected_index == wb.tab_names().index("classify")
     assert panel.seed.value == tones[3] and panel.mode.value == "seed"
+    panel.mode.value = "cluster"
+    assert wb.ctx.navigate("classify", clip=tones[5])  # the Clips tab's row button
+    assert panel.seed.value == tones[5] and panel.mode.value == "seed"
 
 
 def test_figures_alone():
