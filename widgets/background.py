@@ -81,10 +81,13 @@ class Background:
             self.say(f"{self._label} {min(int(done), total)}/{total}")
 
     def start(self, fn: Callable[[Progress], Any], *, label: str = "",
-              on_done: Callable[[Any], Any] | None = None, wait: bool = False) -> bool:
+              on_done: Callable[[Any], Any] | None = None,
+              on_error: Callable[[RasvError], Any] | None = None, wait: bool = False) -> bool:
         """Run ``fn(progress)``, then ``on_done(result)``; in a thread unless ``wait``.
 
-        Returns False (and says so) when another job is still running.
+        A :class:`~rasv.RasvError` from ``fn`` is shown in the notice line and handed to
+        ``on_error`` (e.g. to show what a failed job left behind). Returns False (and says
+        so) when another job is still running.
         """
         if self.busy:
             self.ctx.say(self.ctx.t("job.busy"), "warn")
@@ -108,6 +111,11 @@ class Background:
                 self.last_error = e
                 self.ctx.fail(e)
                 self.say("")
+                if on_error is not None:
+                    try:
+                        on_error(e)
+                    except Exception:  # the first error is the one to show
+                        log.exception("error handler of a background job failed")
             except Exception as e:  # a bug: keep the panel alive and say what happened
                 self.last_error = e
                 log.exception("background job failed")

@@ -33,6 +33,7 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
     ("classify", "widgets.classify", "ClassifyPanel"),
     ("split", "widgets.split", "SplitPanel"),
+    ("longtext", "widgets.longtext", "LongTextPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
 )
 
