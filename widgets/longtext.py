@@ -109,7 +109,7 @@ class LongTextPanel(Panel):
             column("duration_s", t("clips.col.duration"), "num", digits=2),
             column("actions", "", "buttons", actions=[
                 {"action": "use", "label": t("longtext.use")}]),
-        ], lang=ctx.lang, page_size=10)
+        ], lang=ctx.lang, page_size=20)
         self.takes.add_class("rasv-lt-takes")
         self.takes.on_action(ctx.guard(self._on_take_action))
         self.takes.observe(lambda _c: self._paint_takes(), ["page", "page_size"])
@@ -191,7 +191,7 @@ class LongTextPanel(Panel):
                 {"action": "open", "label": t("longtext.open")},
                 {"action": "delete", "label": t("action.delete"), "danger": True,
                  "confirm": t("action.confirm_delete")}]),
-        ], lang=ctx.lang, page_size=10)
+        ], lang=ctx.lang, page_size=20)
         self.runs.on_action(ctx.guard(self._on_run_action))
         self.runs.observe(lambda _c: ctx.guard(self.refresh_runs)(), ["page", "page_size"])
 
@@ -239,12 +239,13 @@ class LongTextPanel(Panel):
     def _reload_tasks(self) -> None:
         tasks = self.ws.tasks.list(self.role) if self.role is not None else pd.DataFrame()
         current = self.task_pick.value
-        options = [(self.t("filter.all"), None)] + [
+        # 0, not None: a Dropdown shows None as no selection at all.
+        options = [(self.t("filter.all"), 0)] + [
             (f"#{int(r.id)} {r.name}", int(r.id)) for r in tasks.itertuples(index=False)]
         self.task_pick.unobserve(self._on_task_pick, "value")
         try:
             self.task_pick.options = options
-            self.task_pick.value = current if current in [v for _, v in options] else None
+            self.task_pick.value = current if current in [v for _, v in options] else 0
         finally:
             self.task_pick.observe(self._on_task_pick, "value")
 
@@ -252,7 +253,7 @@ class LongTextPanel(Panel):
         """The finished takes to choose from, best scored first."""
         if self.role is None:
             self._takes = pd.DataFrame()
-        elif self.task_pick.value is not None:
+        elif self.task_pick.value:
             self._takes = self.ws.takes.df(self.task_pick.value, sort="score", descending=True,
                                            status="done")
         else:
@@ -264,26 +265,26 @@ class LongTextPanel(Panel):
     def _reload_products(self) -> None:
         df = self.ws.products.df(self.role) if self.role is not None else pd.DataFrame()
         current = self.product_pick.value
-        options = [("", None)] + [
+        options = [("", 0)] + [
             (f"{r.name} · {r.category}" + (f" · {'★' * int(r.score)}" if pd.notna(r.score)
                                            and r.score else ""), int(r.id))
             for r in df.itertuples(index=False)]
         self.product_pick.unobserve(self._on_product_pick, "value")
         try:
             self.product_pick.options = options
-            self.product_pick.value = current if current in [v for _, v in options] else None
+            self.product_pick.value = current if current in [v for _, v in options] else 0
         finally:
             self.product_pick.observe(self._on_product_pick, "value")
 
     def _reload_texts(self) -> None:
         df = self.ws.texts.df(long=True)
         current = self.text_pick.value
-        options = [(self.t("longtext.typed"), None)] + [
+        options = [(self.t("longtext.typed"), 0)] + [
             (f"[{r.lang}] {_short(r.content, 60)}", int(r.id)) for r in df.itertuples(index=False)]
         self.text_pick.options = options
-        keep = current in [v for _, v in options] and (current is not None or self._texts_seen)
+        keep = current in [v for _, v in options] and (current != 0 or self._texts_seen)
         # The first time, offer the first library text rather than an empty box.
-        self.text_pick.value = current if keep else (options[1][1] if len(options) > 1 else None)
+        self.text_pick.value = current if keep else (options[1][1] if len(options) > 1 else 0)
         self._texts_seen = True
 
     def use_take(self, take_id: str) -> None:
@@ -320,7 +321,7 @@ class LongTextPanel(Panel):
         typed = self.custom.value.strip()
         if typed:
             return typed
-        if self.text_pick.value is not None:
+        if self.text_pick.value:
             return int(self.text_pick.value)
         raise InvalidInput(self.t("longtext.need_text"))
 
@@ -573,7 +574,7 @@ class LongTextPanel(Panel):
         self.ctx.guard(self.refresh_takes)()
 
     def _on_product_pick(self, change: dict) -> None:
-        if change["new"] is not None:
+        if change["new"]:
             self.ctx.guard(self.use_product)(change["new"])
 
     def _on_chunk_action(self, idx: Any, action: str) -> None:

@@ -34,6 +34,7 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("classify", "widgets.classify", "ClassifyPanel"),
     ("split", "widgets.split", "SplitPanel"),
     ("longtext", "widgets.longtext", "LongTextPanel"),
+    ("products", "widgets.products", "ProductsPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
 )
 

@@ -126,7 +126,7 @@ def test_clear_errors(panel, ws, setup):
     panel.render_button.click()
     assert "No engine" in panel.ctx.notice.value
     panel.ctx.engines = [FakeEngine()]
-    panel.text_pick.value = None
+    panel.text_pick.value = 0
     panel.render_button.click()
     assert "Choose a long text" in panel.ctx.notice.value
     panel.score_button.click()
