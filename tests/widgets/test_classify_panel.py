@@ -260,3 +260,23 @@ def test_figures_alone():
                           "outlier": [False], "representative": [True]})
     m = cluster_map_figure(frame)
     assert list(m.data[0].marker.symbol) == ["star"] and len(m.data[1].customdata) == 0
+
+
+def test_static_figures_offer_a_bin_picker(ws, role, tones, monkeypatch):
+    monkeypatch.setenv("RASV_FIGURES", "static")
+    ctx = Context(ws, lang="en")
+    ctx.role = role
+    panel = ClassifyPanel(ctx)
+    panel.backend_name.value = FAKE
+    assert not panel.histogram.interactive and panel.bin_pick.layout.display == ""
+    panel.ranked.page_size = 20
+    panel.compare(tones[0], wait=True)
+    panel.ranked.page_size = 2
+    last = max(i for i, n in enumerate(panel.hist["count"]) if n)
+    panel.bin_pick.value = last
+    rank = int(panel.hist["first_rank"].iloc[last])
+    assert panel.ranked.page == (rank - 1) // 2 + 1
+    frame = panel.cluster(wait=True)
+    panel.summary.action(1, "play")  # no clicks on a static map: the tables still play
+    assert panel.player.key == str(frame[frame.representative & (frame.cluster == 1)]
+                                   .clip_id.iloc[0])

@@ -222,3 +222,16 @@ def test_role_switch_and_navigation(ws, role, clips):
     assert panel.clip_id is None and panel.clip_pick.options == ()
     panel.add_button.click()
     assert "Choose a clip" in wb.ctx.notice.value
+
+
+def test_static_figures_still_show_the_regions(ws, role, clips, monkeypatch):
+    # Colab and other front ends without two-way figures get a figure in an Output
+    monkeypatch.setenv("RASV_FIGURES", "static")
+    ctx = Context(ws, lang="en")
+    ctx.role = role
+    panel = SplitPanel(ctx)
+    assert not panel.figure.interactive and panel.click_hint.value == ""
+    panel.add_region(0.5, 4.0)
+    shapes = panel.figure.figure.layout.shapes
+    assert [s.label.text for s in shapes] == ["1.1"]
+    assert len(panel.figure.widget.outputs) == 1
