@@ -40,7 +40,8 @@ from rasv.errors import InvalidInput
 from rasv.split import region_samples
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
-from widgets.figures import PLOT_CONFIG, FigureView
+from widgets.figure_fit import FitFigures, fill_width
+from widgets.figures import FigureView
 from widgets.player import Player
 from widgets.table import Table, column
 
@@ -105,26 +106,6 @@ def region_shapes(segments: list[list[Region]], current: int,
                        "y0": 0, "y1": 1, "line": {"color": "#212121", "width": 2,
                                                   "dash": "dot"}})
     return shapes
-
-
-def fill_width(view: FigureView) -> None:
-    """Let a two-way figure take the panel's width; a static figure already follows
-    :data:`PLOT_CONFIG`.
-
-    A ``FigureWidget`` is drawn before the browser attaches it to the page, so it sees no
-    width and falls back to Plotly's 700 px; with ``responsive`` set, a later ``autosize``
-    relayout (:func:`autosize`) or a window resize makes it fit.
-    """
-    if view.interactive:
-        view.widget._config = {**PLOT_CONFIG, "responsive": True}
-
-
-def autosize(view: FigureView) -> None:
-    """Ask a two-way figure shown on the page to fit its container again."""
-    if view.interactive:
-        fw = view.figure
-        fw.layout.autosize = None  # so the next line is a change that reaches the browser
-        fw.plotly_relayout({"autosize": True})
 
 
 def _fmt_regions(regions: Any) -> str:
@@ -259,6 +240,7 @@ class SplitPanel(Panel):
 
         self.job = Background(ctx, buttons=[self.suggest_button])
         self.widget = col([
+            FitFigures(),
             row([self.clip_pick, self.play_clip, self.info]),
             self.player,
             col([self.figure.widget], width="100%"),
@@ -339,7 +321,6 @@ class SplitPanel(Panel):
             self.start.value = 0.0
             self._base = clip_figure(self.ws, clip_id)
             self.figure.update(self._base)
-            autosize(self.figure)
         self._paint_all()
 
     def _samples(self) -> tuple[np.ndarray, int]:
@@ -693,5 +674,4 @@ class SplitPanel(Panel):
         self.player.clear()
 
 
-__all__ = ["SEGMENT_COLOURS", "SplitPanel", "autosize", "clip_figure", "fill_width",
-           "region_shapes"]
+__all__ = ["SEGMENT_COLOURS", "SplitPanel", "clip_figure", "region_shapes"]
