@@ -199,6 +199,10 @@ class BackendUnavailable(RasvError):
     """
 
 
+class ServeError(RasvError):
+    """The dashboard server (``rasv serve``) could not be started."""
+
+
 __all__ = [
     "AlreadyExists",
     "AudioError",
@@ -222,6 +226,7 @@ __all__ = [
     "RasvWarning",
     "ReferenceOutOfRange",
     "RoleNotFound",
+    "ServeError",
     "TakeNotFound",
     "TakeTimeout",
     "TaskBusy",

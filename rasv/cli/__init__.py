@@ -24,6 +24,7 @@ _COMMAND_MODULES = [
     "rasv.cli.tasks",
     "rasv.cli.review",
     "rasv.cli.analysis",
+    "rasv.cli.serve",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,47 @@
+"""The interface catalogue: complete in both languages, locale-aware default."""
+
+from __future__ import annotations
+
+import pytest
+
+from rasv.errors import InvalidInput
+from widgets.i18n import LANGS, MESSAGES, Translator, default_lang, normalize_ui_lang, placeholders
+
+
+def test_every_message_has_both_languages_with_the_same_fields():
+    for key, texts in MESSAGES.items():
+        assert set(texts) == set(LANGS), key
+        assert all(texts[lang].strip() for lang in LANGS), key
+        assert placeholders(texts["zh"]) == placeholders(texts["en"]), key
+
+
+def test_translator_formats_and_rejects_unknown_keys():
+    t = Translator("en")
+    assert t("import.report", added=2, overwritten=0, skipped=1) == "added 2, overwritten 0, skipped 1"
+    with pytest.raises(KeyError):
+        t("no.such.key")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh"),
+        ({"LANG": "zh_TW.UTF-8"}, "zh"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),
+        ({"LANG": "en_US.UTF-8", "RASV_LANG": "zh"}, "zh"),
+        ({"LC_ALL": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),
+    ],
+)
+def test_default_language_follows_the_locale(monkeypatch, env, expected):
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE", "RASV_LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setattr("locale.getlocale", lambda: (None, None))
+    assert default_lang() == expected
+
+
+def test_unknown_interface_language_is_a_clear_error():
+    with pytest.raises(InvalidInput, match="speaks zh or en"):
+        normalize_ui_lang("fr")

@@ -1,0 +1,68 @@
+"""The workbench shell: tabs built lazily, the role picker, the dashboard entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+import rasv
+from rasv.errors import InvalidInput
+from widgets.roles import RolePicker
+from widgets.workbench import Workbench
+
+
+def test_tabs_are_titled_in_the_chosen_language(ws):
+    wb = Workbench(ws, lang="en")
+    assert wb.tabs.get_title(0) == "Clips"
+    assert Workbench(ws, lang="zh").tabs.get_title(0) == "参考音频"
+
+
+def test_panels_are_built_when_their_tab_opens(ws):
+    wb = Workbench(ws, lang="en")
+    assert list(wb._panels) == [wb.tab_names()[0]]
+    clips = wb.panel("clips")
+    assert wb.panel("clips") is clips
+    with pytest.raises(InvalidInput, match="no panel named"):
+        wb.panel("nope")
+    with pytest.raises(InvalidInput, match="no panel named"):
+        Workbench(ws, tabs=["clips", "nope"])
+
+
+def test_role_picker_creates_switches_and_remembers(ws, tmp_path):
+    wb = Workbench(ws, lang="en")
+    assert wb.ctx.role is None and "No role yet" in wb.picker.summary.value
+    picker = wb.picker
+    picker.combo.value = "女-小红"
+    assert picker.button.description == "Create"
+    picker.button.click()
+    assert wb.ctx.role.label == "女-小红" and "Created role" in wb.ctx.notice.value
+    ws.roles.create("男-张三")
+    picker.reload()
+    picker.combo.value = "男-张三"  # picking an existing label switches at once
+    assert wb.ctx.role.label == "男-张三"
+    assert "0 clips" in picker.summary.value
+    # a new workbench on the same workspace opens where the user left off
+    assert Workbench(ws, lang="en").ctx.role.label == "男-张三"
+
+
+def test_role_picker_bad_label_is_one_sentence(ws):
+    wb = Workbench(ws, lang="en")
+    wb.picker.combo.value = "-"
+    wb.picker.button.click()
+    assert "Error:" in wb.ctx.notice.value and wb.ctx.role is None
+
+
+def test_role_argument_and_path_argument(tmp_path):
+    with rasv.open(tmp_path / "w") as ws:
+        ws.roles.create("a-b")
+        ws.roles.create("c-d")
+    wb = Workbench(tmp_path / "w", role="c-d", lang="en")
+    assert wb.ctx.role.label == "c-d"
+    assert isinstance(wb.picker, RolePicker)
+
+
+def test_from_env(monkeypatch, tmp_path):
+    monkeypatch.delenv("RASV_WORKSPACE", raising=False)
+    with pytest.raises(InvalidInput, match="RASV_WORKSPACE"):
+        Workbench.from_env()
+    monkeypatch.setenv("RASV_WORKSPACE", str(tmp_path / "env-ws"))
+    assert Workbench.from_env(lang="en").ws.root == (tmp_path / "env-ws").resolve()

@@ -1,0 +1,185 @@
+"""What every panel of a workbench shares: the workspace, the current role, the engines, the
+interface language and one notice line for results and errors.
+
+Panels never show a traceback: a :class:`~rasv.RasvError` from the library becomes one
+sentence in the notice line (:meth:`Context.guard`), and the panel stays usable.
+
+Example:
+    >>> import rasv, tempfile
+    >>> ctx = Context(rasv.open(tempfile.mkdtemp()), lang="en")
+    >>> ctx.run(lambda: ctx.ws.roles.get("nobody"))
+    >>> ctx.notice.value
+    '<div class="rasv-notice rasv-notice-error">Error: role nobody does not exist in this workspace</div>'
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import ipywidgets as W
+import traitlets
+
+from rasv.errors import RasvError
+from rasv.records import Role
+from widgets.i18n import Translator
+
+if TYPE_CHECKING:
+    from rasv.workspace import Workspace
+
+log = logging.getLogger("rasv.widgets")
+T = TypeVar("T")
+
+_CSS = """
+<style>
+.rasv-row { gap: 6px; align-items: center; flex-wrap: wrap; }
+.rasv-col { gap: 6px; }
+.rasv-notice { padding: 4px 10px; border-radius: 4px; font-size: 13px; }
+.rasv-notice-info { background: #e8f5e9; color: #1b5e20; }
+.rasv-notice-error { background: #ffebee; color: #b71c1c; }
+.rasv-notice-warn { background: #fff8e1; color: #8d6e00; }
+</style>
+"""
+
+
+class Context(traitlets.HasTraits):
+    """Shared state of one workbench.
+
+    Traits: ``role`` (the current :class:`~rasv.Role` or None), ``engines`` (engines the Run
+    and Long text panels may use). Panels observe them, e.g.
+    ``ctx.observe(self.refresh, "role")``.
+
+    Args:
+        ws: the open workspace.
+        lang: ``zh`` / ``en`` (``None``: from the locale).
+        engines: engines available to run tasks (``rasv.Engine`` objects).
+    """
+
+    role = traitlets.Instance(Role, allow_none=True)
+    engines = traitlets.List()
+
+    def __init__(self, ws: Workspace, *, lang: str | None = None,
+                 engines: list[Any] | None = None) -> None:
+        super().__init__()
+        self.ws = ws
+        self.t = Translator(lang)
+        self.lang = self.t.lang
+        self.engines = list(engines or [])
+        self.notice = W.HTML("", layout=W.Layout(min_height="0"))
+        self.last_error: RasvError | None = None
+        self._navigator: Callable[..., Any] | None = None
+
+    # -- moving between panels -----------------------------------------------------------
+
+    def navigate(self, tab: str, **kwargs: Any) -> bool:
+        """Open another panel's tab, e.g. ``ctx.navigate("review", task=3)``.
+
+        The target panel's ``show(**kwargs)`` receives the arguments. Returns False when the
+        panel is not part of this workbench (or there is no workbench, as in a lone panel).
+        """
+        if self._navigator is None:
+            return False
+        return bool(self._navigator(tab, **kwargs))
+
+    # -- messages ------------------------------------------------------------------------
+
+    def say(self, text: str, kind: str = "info") -> None:
+        """Show a one-line message (``info``, ``warn`` or ``error``)."""
+        self.notice.value = (
+            f'<div class="rasv-notice rasv-notice-{kind}">{html.escape(text)}</div>'
+            if text else ""
+        )
+
+    def fail(self, error: RasvError) -> None:
+        """Show a library error as one sentence."""
+        self.last_error = error
+        self.say(self.t("notice.error", message=str(error)), "error")
+
+    def clear(self) -> None:
+        """Remove the message."""
+        self.notice.value = ""
+
+    def run(self, fn: Callable[[], T]) -> T | None:
+        """Call ``fn()``; a :class:`~rasv.RasvError` becomes the notice, not an exception.
+
+        Returns what ``fn`` returned, or None when it failed.
+        """
+        try:
+            return fn()
+        except RasvError as e:
+            self.fail(e)
+            return None
+
+    def guard(self, fn: Callable[..., T]) -> Callable[..., T | None]:
+        """Wrap a widget callback so library errors show in the notice line.
+
+        Errors that are bugs (anything not a ``RasvError``) are logged and shown too: a
+        dashboard user has no console to read them in.
+        """
+
+        def wrapper(*args: Any, **kwargs: Any) -> T | None:
+            try:
+                return fn(*args, **kwargs)
+            except RasvError as e:
+                self.fail(e)
+            except Exception as e:  # a bug: keep the panel alive, say what happened
+                log.exception("panel callback failed")
+                self.say(self.t("notice.error", message=f"{type(e).__name__}: {e}"), "error")
+            return None
+
+        wrapper.__name__ = getattr(fn, "__name__", "callback")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+    @staticmethod
+    def style() -> W.HTML:
+        """The panels' shared CSS (rows, notices), placed once per workbench."""
+        return W.HTML(_CSS, layout=W.Layout(display="none"))
+
+
+def row(children: list[W.Widget], **layout: Any) -> W.HBox:
+    """A horizontal box with the panels' spacing (wraps on narrow screens).
+
+    Example:
+        >>> row([W.Label("a"), W.Label("b")])._dom_classes
+        ('rasv-row',)
+    """
+    box = W.HBox(children, layout=W.Layout(**layout))
+    box.add_class("rasv-row")
+    return box
+
+
+def col(children: list[W.Widget], **layout: Any) -> W.VBox:
+    """A vertical box with the panels' spacing."""
+    box = W.VBox(children, layout=W.Layout(**layout))
+    box.add_class("rasv-col")
+    return box
+
+
+class Panel:
+    """Base of the workbench's panels: a controller with a ``widget`` to show.
+
+    Subclasses set ``tab`` (the i18n key of their tab title), build ``self.widget`` in
+    ``__init__`` and keep logic in plain methods that tests call directly.
+    """
+
+    tab = ""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.t = ctx.t
+        self.ws = ctx.ws
+
+    widget: W.Widget
+
+    @property
+    def role(self) -> Role | None:
+        return self.ctx.role
+
+    def refresh(self, *_: Any) -> None:
+        """Re-read what the panel shows from the workspace."""
+
+
+__all__ = ["Context", "Panel", "col", "row"]

@@ -1,0 +1,195 @@
+"""The workbench: a role picker over one tab per panel, the whole app in one widget.
+
+``Workbench(ws)`` shows in JupyterLab, in the Voilà dashboard (``rasv serve``) and on Colab.
+A tab's panel is built the first time the tab is opened, so the first view appears fast
+however many clips and takes the workspace holds.
+
+Example:
+    >>> import rasv, tempfile
+    >>> wb = Workbench(rasv.open(tempfile.mkdtemp()), lang="en")
+    >>> wb.tab_names()[:1]
+    ['clips']
+    >>> wb.picker.choose("男性-张三").label
+    '男性-张三'
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import os
+from typing import Any
+
+import ipywidgets as W
+
+import rasv
+from rasv.errors import InvalidInput
+from rasv.workspace import Workspace
+from widgets.context import Context, Panel
+from widgets.roles import RolePicker
+
+#: Panels in tab order: (name, module, class). A panel is listed once its library part exists.
+PANELS: tuple[tuple[str, str, str], ...] = (
+    ("clips", "widgets.clips", "ClipsPanel"),
+    ("classify", "widgets.classify", "ClassifyPanel"),
+    ("split", "widgets.split", "SplitPanel"),
+    ("longtext", "widgets.longtext", "LongTextPanel"),
+    ("products", "widgets.products", "ProductsPanel"),
+    ("engines", "widgets.engines", "EnginesPanel"),
+)
+
+#: Environment variable naming the workspace the dashboard opens.
+WORKSPACE_ENV = "RASV_WORKSPACE"
+#: Environment variable listing the dashboard's engines (``espeak``, api_v2 URLs), commas between.
+ENGINES_ENV = "RASV_ENGINES"
+
+_CSS = """
+<style>
+.rasv-workbench { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
+.rasv-header { display: flex; align-items: center; gap: 16px; padding: 4px 0 8px 0;
+               border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); margin-bottom: 6px; }
+.rasv-title { font-size: 16px; font-weight: 600; }
+.rasv-path { color: var(--jp-ui-font-color2, #777); font-size: 12px; }
+</style>
+"""
+
+
+class Workbench(W.VBox):
+    """Every panel of rasv in one widget.
+
+    Args:
+        ws: an open workspace, or a path to open (shared, so the CLI and other kernels can
+            use it at the same time).
+        engines: engines for running tasks and long texts (an engine or a list).
+        lang: ``zh`` or ``en``; ``None`` follows the locale (``$RASV_LANG`` overrides).
+        role: the role to show first (label, id or record); default: the last one used.
+        tabs: names of the panels to show (default: all of :data:`PANELS`).
+
+    Example:
+        >>> import rasv, tempfile
+        >>> ws = rasv.open(tempfile.mkdtemp()); _ = ws.roles.create("a-b")
+        >>> wb = Workbench(ws, lang="zh", role="a-b")
+        >>> wb.ctx.role.label, wb.tabs.get_title(0)
+        ('a-b', '参考音频')
+    """
+
+    def __init__(self, ws: Workspace | str | os.PathLike, *, engines: Any = None,
+                 lang: str | None = None, role: Any = None,
+                 tabs: list[str] | None = None) -> None:
+        if not isinstance(ws, Workspace):
+            ws = rasv.open(ws)
+        if engines is not None and not isinstance(engines, (list, tuple)):
+            engines = [engines]
+        self.ws = ws
+        self.ctx = Context(ws, lang=lang, engines=list(engines or []))
+        if role is not None:
+            self.ctx.role = ws.roles.get(role)
+        known = [name for name, _, _ in PANELS]
+        wanted = known if tabs is None else list(tabs)
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise InvalidInput(
+                f"no panel named {', '.join(unknown)}; the workbench has {', '.join(known)}"
+            )
+        self._specs = [spec for spec in PANELS if spec[0] in wanted]
+        self._panels: dict[str, Panel] = {}
+        t = self.ctx.t
+
+        self.ctx._navigator = self._navigate
+        self.picker = RolePicker(self.ctx)
+        header = W.HBox(
+            [
+                W.HTML(f"<span class='rasv-title'>{html.escape(t('app.title'))}</span>"),
+                self.picker.widget,
+                W.HTML(f"<span class='rasv-path' title='{html.escape(str(ws.root))}'>"
+                       f"{html.escape(t('app.workspace'))}: {html.escape(ws.root.name)}</span>"),
+            ]
+        )
+        header.add_class("rasv-header")
+        self._slots = [W.VBox([W.HTML(t("tab.loading"))]) for _ in self._specs]
+        self.tabs = W.Tab(children=self._slots)
+        for i, (name, _, _) in enumerate(self._specs):
+            self.tabs.set_title(i, t(f"tab.{name}"))
+        self.tabs.observe(self._on_tab, "selected_index")
+        super().__init__([W.HTML(_CSS), Context.style(), header, self.ctx.notice, self.tabs])
+        self.add_class("rasv-workbench")
+        if self._specs:
+            self.tabs.selected_index = 0
+            self._build(0)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Workbench:
+        """Open the workspace named by ``$RASV_WORKSPACE`` with the engines of
+        ``$RASV_ENGINES`` (what ``rasv serve`` sets).
+
+        Raises:
+            InvalidInput: the workspace variable is not set, or an engine is not understood.
+        """
+        path = os.environ.get(WORKSPACE_ENV, "").strip()
+        if not path:
+            raise InvalidInput(
+                f"set {WORKSPACE_ENV} to a workspace folder, or call Workbench('path/to/ws')"
+            )
+        if "engines" not in kwargs:
+            from widgets.engines import engines_from_env
+
+            kwargs["engines"] = engines_from_env(os.environ.get(ENGINES_ENV))
+        return cls(path, **kwargs)
+
+    # -- panels --------------------------------------------------------------------------
+
+    def tab_names(self) -> list[str]:
+        """Names of the tabs, in order."""
+        return [name for name, _, _ in self._specs]
+
+    def panel(self, name: str) -> Panel:
+        """The controller of panel ``name``, building it if its tab was never opened."""
+        names = self.tab_names()
+        if name not in names:
+            raise InvalidInput(f"no panel named {name!r}; this workbench has {', '.join(names)}")
+        return self._build(names.index(name))
+
+    def select(self, name: str) -> Panel:
+        """Open the tab of panel ``name`` and return its controller."""
+        panel = self.panel(name)
+        self.tabs.selected_index = self.tab_names().index(name)
+        return panel
+
+    def _navigate(self, name: str, **kwargs: Any) -> bool:
+        if name not in self.tab_names():
+            return False
+        panel = self.select(name)
+        show = getattr(panel, "show", None)
+        if show is not None and kwargs:
+            self.ctx.guard(show)(**kwargs)
+        return True
+
+    def _build(self, index: int) -> Panel:
+        name, module, cls_name = self._specs[index]
+        if name not in self._panels:
+            cls = getattr(importlib.import_module(module), cls_name)
+            panel = cls(self.ctx)
+            self._panels[name] = panel
+            self._slots[index].children = [panel.widget]
+        return self._panels[name]
+
+    def _on_tab(self, change: dict) -> None:
+        index = change["new"]
+        if index is None:
+            return
+        name = self._specs[index][0]
+        fresh = name not in self._panels
+        panel = self.ctx.guard(self._build)(index)
+        if panel is not None and not fresh:
+            self.ctx.guard(panel.refresh)()
+
+    def close(self) -> None:
+        """Close the widgets (the workspace stays open; close it yourself)."""
+        for panel in getattr(self, "_panels", {}).values():
+            closer = getattr(panel, "close", None)
+            if closer is not None:
+                closer()
+        super().close()
+
+
+__all__ = ["ENGINES_ENV", "PANELS", "WORKSPACE_ENV", "Workbench"]
