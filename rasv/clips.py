@@ -249,7 +249,7 @@ class Clips:
                        c.sample_rate, c.channels, c.valid, c.calibrated, c.remark, c.parent_id,
                        c.sha256, p.stars_max AS score_max, p.stars_mean AS score_mean,
                        coalesce(p.n_scores, 0) AS n_scores, coalesce(p.n_takes, 0) AS n_takes,
-                       p.lt_stars_max AS longtext_score_max, c.created_at
+                       p.longtext_stars_max AS longtext_score_max, c.created_at
                 FROM clips c LEFT JOIN per_clip p ON p.clip_id = c.id
                 WHERE {where}
             )

@@ -179,8 +179,8 @@ def clip_rollup_sql() -> str:
     """SQL of the per-clip roll-up, for ``LEFT JOIN (…) s ON s.clip_id = c.id``.
 
     Columns: clip_id, stars_max, stars_mean, n_scores (takes whose latest score has
-    stars), n_takes, lt_stars_max (best long-text score). Latest score per take; long-text
-    scores count only in ``lt_stars_max``.
+    stars), n_takes, longtext_stars_max (best long-text score). Latest score per take; long-text
+    scores count only in ``longtext_stars_max``.
 
     Example:
         >>> clip_rollup_sql().lstrip().startswith("WITH")
@@ -189,7 +189,7 @@ def clip_rollup_sql() -> str:
     return f"""
         WITH latest AS ({latest_scores_sql()}),
         lt AS (
-            SELECT t.clip_id, max(l.stars) AS lt_stars_max
+            SELECT t.clip_id, max(l.stars) AS longtext_stars_max
             FROM ({latest_scores_sql(long_text=True)}) l
             JOIN takes t ON t.id = l.take_id GROUP BY t.clip_id
         ),
@@ -200,7 +200,7 @@ def clip_rollup_sql() -> str:
             WHERE t.clip_id IS NOT NULL GROUP BY t.clip_id
         )
         SELECT per.clip_id, per.stars_max, per.stars_mean, per.n_scores, per.n_takes,
-               lt.lt_stars_max
+               lt.longtext_stars_max
         FROM per LEFT JOIN lt ON lt.clip_id = per.clip_id
     """
 
@@ -399,7 +399,7 @@ class Scores:
     def by_clip(self, role: Any) -> pd.DataFrame:
         """Per clip of a role: stars_max, stars_mean, n_scores (latest score per take).
 
-        Columns: clip_id, clip_name, stars_max, stars_mean, n_scores, n_takes, lt_stars_max.
+        Columns: clip_id, clip_name, stars_max, stars_mean, n_scores, n_takes, longtext_stars_max.
         Clips without takes are listed with n_takes 0.
 
         Example:
@@ -413,7 +413,7 @@ class Scores:
             f"""
             SELECT c.id AS clip_id, c.name AS clip_name, r.stars_max, r.stars_mean,
                    coalesce(r.n_scores, 0) AS n_scores, coalesce(r.n_takes, 0) AS n_takes,
-                   r.lt_stars_max
+                   r.longtext_stars_max
             FROM clips c LEFT JOIN ({clip_rollup_sql()}) r ON r.clip_id = c.id
             WHERE c.role_id = ?
             ORDER BY r.stars_max DESC NULLS LAST, r.stars_mean DESC NULLS LAST, c.id
