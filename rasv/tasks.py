@@ -664,7 +664,18 @@ class Tasks:
                     {**_params_of(changes.get("fixed", args["fixed"])).as_dict(), "seed": None})
         engine = changes.pop("engine", t.engine_kind)
         args.update(changes)
-        spec = self._build_spec(t.role_id, engine=engine, **args)
+        try:
+            spec = self._build_spec(t.role_id, engine=engine, **args)
+        except (ClipNotFound, ModelNotFound, AuxClipNotFound) as e:
+            kind = {ClipNotFound: "clip", ModelNotFound: "model", AuxClipNotFound: "aux"}[type(e)]
+            if e.key not in _referenced(t.spec)[kind]:
+                raise  # a new id the caller gave
+            what = {"clip": "clips= or clip_categories=", "model": "gpt= and sovits=",
+                    "aux": "aux="}[kind]
+            raise TaskError(
+                f"task {t.id} ({t.label}) uses {kind} {e.key}, which was deleted since; give "
+                f"{what} (and vary/combos without it) to edit the task"
+            ) from None
         if not new_clips:
             spec = spec.replace(clip_categories=t.spec.clip_categories)
         name = meta.get("name", t.name)
