@@ -29,7 +29,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -509,7 +509,10 @@ class Clips:
                 if not src.is_file():
                     reason = f"audio file not found: {src}"
                     if is_windows_absolute(entry.path) and os.name != "nt" and not path_map:
-                        reason += " (a Windows path: pass path_map={'D:/…/': '/…/'})"
+                        folder = str(PureWindowsPath(entry.path).parent).replace("\\", "/")
+                        reason += (f" (a Windows path: map {folder}/ to the folder that holds "
+                                   "the files now with path_map / --path-map, or give "
+                                   "audio_dir / --audio-dir)")
                     skipped.append((entry.line_no, reason))
                     continue
                 name = src.name

@@ -114,7 +114,7 @@ def test_import_relative_and_windows_paths(ws, role, src, tmp_path):
     win = write_list(tmp_path / "win.list", ["D:\\GPT-SoVITS\\slicer\\c3.wav|s|ZH|windows"],
                      newline="\r\n", encoding="utf-8", bom=True)
     rep = ws.clips.import_list(role, win)
-    assert rep.added == [] and "Windows path" in rep.skipped[0][1]
+    assert rep.added == [] and "Windows path: map D:/GPT-SoVITS/slicer/ to" in rep.skipped[0][1]
     rep = ws.clips.import_list(role, win, path_map={"D:\\GPT-SoVITS\\slicer": str(src)})
     assert len(rep.added) == 1
 
