@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -725,15 +726,20 @@ class Clips:
         audio_dir = dest / "audio"
         audio_dir.mkdir(parents=True, exist_ok=True)
         names = UniqueNames()
-        if audio_dir.exists():
-            for existing in audio_dir.iterdir():
-                names.take(existing.name)
+        on_disk = {p.name.lower(): p for p in audio_dir.iterdir()}
         spk = speaker or role_rec.name
         lines = []
         for row in df.itertuples(index=False):
-            fname = names.take(_export_name(row.name, row.path))
+            src = self._ws.abspath(row.path)
+            want = _export_name(row.name, row.path)
+            fname = names.take(want)
+            # A file an earlier export left under this name is reused when it holds the same
+            # audio (exporting again after fixing transcripts copies nothing), else skipped.
+            while fname.lower() in on_disk and not _same_bytes(on_disk[fname.lower()], src):
+                fname = names.take(want)
             target = audio_dir / fname
-            shutil.copyfile(self._ws.abspath(row.path), target)
+            if not target.exists():
+                shutil.copyfile(src, target)
             ref = str(target.resolve()) if absolute else f"audio/{fname}"
             # GPT-SoVITS's reader drops a line with a fifth field, so a '|' in the text
             # becomes the full-width '｜'; line breaks would split the line.
@@ -992,6 +998,13 @@ def _overwrite(cur: Any, clip_id: int, prep: _Prepared) -> None:
     sets = ", ".join(f"{k} = ${k}" for k in row)
     cur.execute(f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
                 {**row, "id": clip_id})
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 def _export_name(name: str, stored: str) -> str:

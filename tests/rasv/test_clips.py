@@ -350,6 +350,21 @@ def test_export_names_are_safe_and_unique(ws, role, src, tmp_path):
     assert a.name == "a:b?.wav"
 
 
+def test_exporting_again_to_the_same_folder_copies_nothing_twice(ws, role, src, tmp_path):
+    a = ws.clips.add(role, src / "c1.wav", text="旧")
+    ws.clips.add(role, src / "c2.wav")
+    ws.clips.export_list(role, tmp_path / "o")
+    ws.clips.update(a.id, text="新")
+    out = ws.clips.export_list(role, tmp_path / "o")
+    files = sorted(p.name for p in (tmp_path / "o" / "audio").iterdir())
+    assert files == ["c1.wav", "c2.wav"]
+    assert [e.text for e in parse_list(out).entries] == ["新", ""]
+    other = ws.roles.create("女-小红")  # another clip named c1.wav: a new name, not a clash
+    ws.clips.add(other, src / "c3.wav", name="c1.wav")
+    out = ws.clips.export_list(other, tmp_path / "o")
+    assert [e.path for e in parse_list(out).entries] == ["audio/c1_2.wav"]
+
+
 def test_export_zip(ws, role, filled, tmp_path):
     z = ws.clips.export_list(role, tmp_path / "pack", zip=True, valid=True)
     assert z.suffix == ".zip" and not (tmp_path / "pack").exists()
