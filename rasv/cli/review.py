@@ -162,6 +162,10 @@ def rank_cmd(workspace: str, task: str, by: str, fmt: str) -> None:
     """
     with open_workspace(workspace) as ws:
         df = ws.scores.rank(find_task_id(ws, task), by=by)
+    if fmt == "table" and not df["n"].any():
+        click.echo("no A/B votes yet for this task (vote in the Review tab's A/B mode, or "
+                   "with ws.scores.pairs)")
+        return
     print_frame(df, fmt)
 
 

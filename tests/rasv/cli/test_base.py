@@ -70,3 +70,13 @@ def test_json_output_is_plain(wsdir):
     assert rows[0]["audio_path"].startswith("audio/takes/")
     sql = run("sql", "-w", wsdir, "SELECT 'a/b' AS p", "--format", "json")
     assert json.loads(sql.output) == [{"p": "a/b"}]
+
+
+def test_rank_without_votes_says_so(wsdir):
+    out = run("rank", "-w", wsdir, "k sweep")
+    assert out.exit_code == 0 and "no A/B votes yet" in out.output
+    with rasv.open(wsdir) as ws:
+        a, b = ws.takes.df(1, sort="plan").id[:2]
+        ws.scores.vote(a, b, a, task=1)
+    out = run("rank", "-w", wsdir, "k sweep")
+    assert out.exit_code == 0 and "p_win" in out.output
