@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -321,10 +321,24 @@ class Workspace:
             "    WHERE json_extract_string(extra, '$.clip_sha256') = $sha)",
             {"p": rel, "sha": Path(rel).stem},
         )
+        if n or not _managed(self.root, rel):
+            return
         target = self.root / rel
-        if not n and self.root in target.resolve().parents and target.exists():
+        if target.exists():
             self.blobs.remove(rel)
             removed.append(rel)
+
+
+def _managed(root: Path, rel: str) -> bool:
+    """True for a file rasv itself stored: a relative path inside the workspace's ``audio/``.
+
+    Clips imported with ``copy=False`` are stored by absolute path, and may even lie inside
+    the workspace folder; they belong to the user and are never deleted.
+    """
+    if Path(rel).is_absolute() or PureWindowsPath(rel).is_absolute():
+        return False
+    audio = (root / "audio").resolve()
+    return audio in (root / rel).resolve().parents
 
 
 def open(path: str | os.PathLike, shared: bool = True, *, lock_timeout: float = 30.0) -> Workspace:  # noqa: A001

@@ -207,6 +207,16 @@ def test_import_without_copy_references_files_in_place(ws, role, src, tmp_path):
     assert (src / "c2.wav").exists(), "a file outside the workspace is never deleted"
 
 
+def test_files_kept_in_place_inside_the_workspace_folder_are_never_deleted(ws, role):
+    raw = ws.root / "raw" / "slicer_opt"  # the user keeps the slicer output in the workspace
+    files = [make_clip(raw / f"v{i}.wav", 4.0 + i, seed=40 + i) for i in range(2)]
+    lst = write_list(raw / "v.list", [(f, "s", "zh", "x") for f in files])
+    rep = ws.clips.import_list(role, lst, copy=False)
+    ws.clips.delete(rep.added[0])
+    ws.roles.delete(role)
+    assert all(Path(f).exists() for f in files), "the user's own audio was deleted"
+
+
 def test_import_progress_is_reported(ws, role, src, tmp_path):
     seen = []
     lst = write_list(tmp_path / "a.list", [(src / f"c{i}.wav", "s", "zh", str(i)) for i in range(3)])
