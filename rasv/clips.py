@@ -721,6 +721,8 @@ class Clips:
             filters["ids"] = list(ids)
         df = self.df(role_rec, sort="id", **filters)
         dest = Path(dest_dir)
+        if dest.exists() and not dest.is_dir():
+            raise InvalidInput(f"{dest} is a file; export_list writes into a folder")
         if zip and dest.exists() and any(dest.iterdir()):
             raise InvalidInput(f"{dest} is not empty; zip export needs a new folder name")
         audio_dir = dest / "audio"

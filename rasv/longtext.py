@@ -39,7 +39,7 @@ from rasv import presets
 from rasv.chunking import chunk
 from rasv.engine import Engine
 from rasv.errors import InvalidInput, LongTextNotFound
-from rasv.filenames import safe_filename
+from rasv.filenames import export_target, safe_filename
 from rasv.langs import guess_lang, normalize_lang
 from rasv.scores import Score, latest_scores_sql
 from rasv.subtitles import cues_from_durations, to_srt
@@ -476,7 +476,7 @@ class LongText:
         run = self.get(run_id)
         if run.status != "done" or not run.audio_path:
             raise InvalidInput(f"long-text run {run_id} is {run.status}; resume it first")
-        dest = Path(dest)
+        dest = export_target(dest, (".zip",))
         stem = safe_filename(f"longtext-{run.id}-{run.text[:20]}", max_len=60)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=dest.parent)

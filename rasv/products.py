@@ -33,6 +33,7 @@ import pandas as pd
 
 from rasv import presets
 from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, ProductNotFound
+from rasv.filenames import export_target
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.params import Params
@@ -497,6 +498,7 @@ class Products:
         """
         from rasv.packs import write_pack
 
+        export_target(dest, (".zip",))  # a wrong target fails before anything is read
         ids = id_list(product_ids)
         if not ids:
             raise InvalidInput("choose at least one product to export")

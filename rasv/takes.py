@@ -809,6 +809,8 @@ def write_table(df: pd.DataFrame, dest: str | os.PathLike, *, format: str | None
     import tempfile
 
     dest = Path(dest)
+    if dest.is_dir():
+        raise InvalidInput(f"{dest} is a folder; give the file to write, e.g. {dest / 'export.csv'}")
     fmt = (format or dest.suffix.lstrip(".")).lower()
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"export format must be csv or parquet, not {fmt!r}")

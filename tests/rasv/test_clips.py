@@ -375,6 +375,15 @@ def test_exporting_again_to_the_same_folder_copies_nothing_twice(ws, role, src, 
     assert [e.path for e in parse_list(out).entries] == ["audio/c1_2.wav"]
 
 
+def test_exports_to_a_folder_or_file_of_the_wrong_kind_are_refused(ws, role, filled, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(rasv.InvalidInput, match="is a file"):
+        ws.clips.export_list(role, tmp_path / "notes.txt")
+    for export in (ws.scores.export, lambda d: ws.products.export([1], d)):
+        with pytest.raises(rasv.InvalidInput, match="is a folder"):
+            export(tmp_path)
+
+
 def test_export_zip(ws, role, filled, tmp_path):
     z = ws.clips.export_list(role, tmp_path / "pack", zip=True, valid=True)
     assert z.suffix == ".zip" and not (tmp_path / "pack").exists()

@@ -151,6 +151,10 @@ def test_render_from_a_product_and_engine_kind_checks(ws, role, task):
 def test_export_and_delete(ws, task, tmp_path):
     eng = FakeEngine()
     lt = ws.longtext.render(task.take_ids[0], LONG, eng)
+    with pytest.raises(rasv.InvalidInput, match="is a folder"):
+        ws.longtext.export(lt.id, tmp_path)
+    with pytest.raises(rasv.InvalidInput, match="must end in .zip"):
+        ws.longtext.export(lt.id, tmp_path / "lt.wav")
     z = ws.longtext.export(lt.id, tmp_path / "lt.zip", chunks=True)
     with zipfile.ZipFile(z) as f:
         names = f.namelist()
