@@ -68,9 +68,12 @@ class Workspace:
         self.root = Path(root).expanduser().resolve()
         if self.root.exists() and not self.root.is_dir():
             raise WorkspaceError(f"{self.root} exists and is not a folder")
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
-        (self.root / TAKES_DIR).mkdir(parents=True, exist_ok=True)
+        try:
+            for folder in (self.root, self.root / CLIPS_DIR, self.root / TAKES_DIR):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # read-only media, a file in the way, a full disk …
+            raise WorkspaceError(
+                f"cannot create the workspace folder {self.root}: {e.strerror or e}") from None
         self.store = Store(self.root / DB_NAME, shared=shared, lock_timeout=lock_timeout)
         self.blobs = BlobStore(self.root, CLIPS_DIR)
         try:
