@@ -399,7 +399,7 @@ class Products:
             extra.update(clip_sha256=c.sha256, prompt_text=c.text, prompt_lang=c.lang)
         for key, col in (("gpt", "gpt_id"), ("sovits", "sovits_id")):
             if key in fields:
-                ref = presets.load_model(self._ws, fields[key])
+                ref = presets.load_model(self._ws, fields[key], key)
                 sets[col] = ref.id if ref else None
         if "aux" in fields:
             sets["aux_ids"] = json.dumps([a.id for a in presets.load_aux(self._ws,
