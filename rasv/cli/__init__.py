@@ -20,6 +20,7 @@ _COMMAND_MODULES = [
     "rasv.cli.workspace",
     "rasv.cli.clips",
     "rasv.cli.models",
+    "rasv.cli.classify",
     "rasv.cli.serve",
 ]
 

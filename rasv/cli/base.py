@@ -83,4 +83,28 @@ def open_workspace(path: str, *, create: bool = False, shared: bool = True) -> A
     return rasv.open(path, shared=shared)
 
 
-__all__ = ["WORKSPACE_ENV", "handle_errors", "main", "open_workspace", "workspace_option"]
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--format table|csv|json`` (as ``fmt``) for commands that print a DataFrame."""
+    return click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                        default="table", show_default=True, help="Output format.")(f)
+
+
+def print_frame(df: Any, fmt: str, empty: str = "(none)") -> None:
+    """Print a DataFrame as an aligned table, CSV or JSON records (UTF-8, ISO dates)."""
+    if fmt == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(df.to_json(orient="records", force_ascii=False, date_format="iso"))
+    else:
+        click.echo(df.to_string(index=False) if len(df) else empty)
+
+
+__all__ = [
+    "WORKSPACE_ENV",
+    "format_option",
+    "handle_errors",
+    "main",
+    "open_workspace",
+    "print_frame",
+    "workspace_option",
+]

@@ -5,26 +5,20 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
-
-
-def _print_frame(df, fmt: str) -> None:  # type: ignore[no-untyped-def]
-    if fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(df.to_json(orient="records", force_ascii=False, date_format="iso"))
-    else:
-        click.echo(df.to_string(index=False) if len(df) else "(none)")
-
-
-_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
-                       default="table", show_default=True, help="Output format.")
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 
 
 @main.command("roles")
 @workspace_option
 @click.option("--add", "add", metavar="CATEGORY-NAME", help="Create a role first.")
-@_FORMAT
+@format_option
 @handle_errors
 def roles_cmd(workspace: str, add: str | None, fmt: str) -> None:
     """List roles (voices) with their clip and task counts.
@@ -37,7 +31,7 @@ def roles_cmd(workspace: str, add: str | None, fmt: str) -> None:
         if add:
             role = ws.roles.create(add, exist_ok=True)
             click.echo(f"role {role.label} (id {role.id})", err=True)
-        _print_frame(ws.roles.list(), fmt)
+        print_frame(ws.roles.list(), fmt)
 
 
 @main.command("import-list")
@@ -108,7 +102,7 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
 @click.option("--sort", default="-duration_s", show_default=True,
               help="Column to sort by; prefix '-' for descending.")
 @click.option("--limit", type=int, help="At most this many rows.")
-@_FORMAT
+@format_option
 @handle_errors
 def clips_cmd(workspace: str, role: str, text: str | None, name: str | None,
               category: tuple[str, ...], valid: bool | None, calibrated: bool | None,
@@ -126,7 +120,7 @@ def clips_cmd(workspace: str, role: str, text: str | None, name: str | None,
     if fmt == "table":
         df = df[["id", "name", "category", "lang", "duration_s", "valid", "calibrated",
                  "score_max", "text"]].round({"duration_s": 2})
-    _print_frame(df, fmt)
+    print_frame(df, fmt)
 
 
 @main.command("export-list")
@@ -161,7 +155,7 @@ def export_list_cmd(workspace: str, role: str, dest: str, absolute: bool, as_zip
 @click.option("--lang", help="Language of the added texts (guessed when omitted).")
 @click.option("--category", default="default", show_default=True, help="Category of added texts.")
 @click.option("--long", "long_", is_flag=True, help="Added texts are long texts.")
-@_FORMAT
+@format_option
 @handle_errors
 def texts_cmd(workspace: str, add: tuple[str, ...], add_file: str | None, lang: str | None,
               category: str, long_: bool, fmt: str) -> None:
@@ -179,7 +173,7 @@ def texts_cmd(workspace: str, add: tuple[str, ...], add_file: str | None, lang: 
         df = ws.texts.df()
     if fmt == "table":
         df = df.assign(content=df.content.str.replace("\n", " ").str.slice(0, 40))
-    _print_frame(df, fmt)
+    print_frame(df, fmt)
 
 
 __all__ = ["clips_cmd", "export_list_cmd", "import_list_cmd", "roles_cmd", "texts_cmd"]

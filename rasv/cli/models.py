@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 
 _SHOWN = ["id", "kind", "version", "label", "experiment", "epoch", "step", "lora_rank",
           "pretrained", "role", "exists", "path"]
@@ -55,8 +62,7 @@ def scan_cmd(workspace: str, role: str, sources: tuple[str, ...], experiment: st
 @workspace_option
 @click.option("--role", default=None, help="Only this role's fine-tunes (plus shared bases).")
 @click.option("--kind", type=click.Choice(["gpt", "sovits"]), default=None)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@format_option
 @handle_errors
 def list_cmd(workspace: str, role: str | None, kind: str | None, fmt: str) -> None:
     """List the checkpoints the workspace knows.
@@ -67,11 +73,5 @@ def list_cmd(workspace: str, role: str | None, kind: str | None, fmt: str) -> No
     """
     with open_workspace(workspace) as ws:
         df = ws.models.df(role=role, kind=kind)
-    if fmt == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(df.to_json(orient="records", force_ascii=False, date_format="iso"))
-    elif df.empty:
-        click.echo("no checkpoints yet: run `rasv models scan ROLE GSV_ROOT`")
-    else:
-        click.echo(df[_SHOWN].to_string(index=False))
+    print_frame(df if fmt != "table" else df[_SHOWN], fmt,
+                empty="no checkpoints yet: run `rasv models scan ROLE GSV_ROOT`")

@@ -15,6 +15,14 @@ Example:
 
 from rasv.testing.checkpoints import make_checkpoint
 from rasv.testing.clips import make_clip, make_voice, write_list
+from rasv.testing.embeddings import FakeEmbeddingBackend
 from rasv.testing.fake_engine import FakeEngine
 
-__all__ = ["FakeEngine", "make_checkpoint", "make_clip", "make_voice", "write_list"]
+__all__ = [
+    "FakeEmbeddingBackend",
+    "FakeEngine",
+    "make_checkpoint",
+    "make_clip",
+    "make_voice",
+    "write_list",
+]
