@@ -168,6 +168,8 @@ class ClipsPanel(Panel):
             column("score_max", t("clips.col.score"), "stars", desc_first=True),
             column("remark", t("clips.col.remark"), "edit"),
             column("actions", t("clips.col.actions"), "buttons", actions=[
+                *[{"action": tab, "label": t(f"clips.action.{tab}")}
+                  for tab in ("classify", "split") if tab in self.ctx.tabs],
                 {"action": "delete", "label": t("action.delete"), "danger": True,
                  "confirm": t("action.confirm_delete")},
             ]),
@@ -298,6 +300,8 @@ class ClipsPanel(Panel):
     def _on_action(self, row_id: Any, action: str) -> None:
         if action == "play":
             self.play(int(row_id))
+        elif action in ("classify", "split"):
+            self.ctx.navigate(action, clip=int(row_id))
         elif action == "delete":
             row = self.table.row(row_id)
             self.delete([int(row_id)])

@@ -70,6 +70,8 @@ class Context(traitlets.HasTraits):
         self.notice = W.HTML("", layout=W.Layout(min_height="0"))
         self.last_error: RasvError | None = None
         self._navigator: Callable[..., Any] | None = None
+        #: Names of the tabs of the workbench this context belongs to (empty when alone).
+        self.tabs: tuple[str, ...] = ()
 
     # -- moving between panels -----------------------------------------------------------
 

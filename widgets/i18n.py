@@ -100,6 +100,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "clips.updated": ("已保存 {name}", "Saved {name}"),
     "clips.deleted": ("已删除 {name}", "Deleted {name}"),
     "clips.related": ("相关结果", "Related takes"),
+    "clips.action.classify": ("比对", "Similar"),
+    "clips.action.split": ("分割", "Split"),
     "clips.no_role": ("请先选择或创建角色。", "Choose or create a role first."),
     # -- import --------------------------------------------------------------------------
     "import.title": ("导入 .list", "Import a .list"),
@@ -263,6 +265,9 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.autoplay": ("切换时自动播放", "Play on move"),
     "review.advance": ("打分后跳到下一条", "Next after scoring"),
     "review.detail": ("大图", "Large spectrogram"),
+    "review.keep_name": ("成品名称", "Product name"),
+    "review.keep": ("把当前结果音频加入成品", "Keep the focused take as a product"),
+    "review.kept": ("已加入成品：{name}", "Kept as product {name}"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
 }

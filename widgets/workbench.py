@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import importlib
+import inspect
 import os
 from typing import Any
 
@@ -92,6 +93,7 @@ class Workbench(W.VBox):
         t = self.ctx.t
 
         self.ctx._navigator = self._navigate
+        self.ctx.tabs = tuple(name for name, _, _ in self._specs)
         self.picker = RolePicker(self.ctx)
         header = W.HBox(
             [
@@ -157,6 +159,10 @@ class Workbench(W.VBox):
         panel = self.select(name)
         show = getattr(panel, "show", None)
         if show is not None and kwargs:
+            # Pass what the panel's show() takes; a tab that ignores an argument still opens.
+            params = inspect.signature(show).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                kwargs = {k: v for k, v in kwargs.items() if k in params}
             self.ctx.guard(show)(**kwargs)
         return True
 
