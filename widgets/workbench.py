@@ -15,10 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib
 import inspect
 import os
+import threading
 from typing import Any
 
 import ipywidgets as W
@@ -114,6 +116,7 @@ class Workbench(W.VBox):
         if self._specs:
             self.tabs.selected_index = 0
             self._build(0)
+        self._warm_up()
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Workbench:
@@ -152,6 +155,22 @@ class Workbench(W.VBox):
         panel = self.panel(name)
         self.tabs.selected_index = self.tab_names().index(name)
         return panel
+
+    def _warm_up(self) -> None:
+        """Prepare slow imports of panels not shown yet, on a background thread."""
+        hooks = []
+        for name, module, _ in self._specs:
+            if name != self.tab_names()[0]:
+                hooks.append(module)
+
+        def work() -> None:
+            for module in hooks:
+                warm = getattr(importlib.import_module(module), "warm_up", None)
+                if warm is not None:
+                    with contextlib.suppress(Exception):  # only a speed-up; never an error
+                        warm()
+
+        threading.Thread(target=work, name="rasv-warm-up", daemon=True).start()
 
     def _navigate(self, name: str, **kwargs: Any) -> bool:
         if name not in self.tab_names():
