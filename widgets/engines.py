@@ -193,6 +193,7 @@ class EnginesPanel(Panel):
         ctx.observe(lambda _c: ctx.guard(self.refresh_models)(), "role")
         self.paint()
         self.refresh_models()
+        self._check_unknown()
 
     # -- engines ---------------------------------------------------------------------------
 
@@ -263,6 +264,23 @@ class EnginesPanel(Panel):
         else:
             threading.Thread(target=work, name="rasv-start-gsv", daemon=True).start()
         return server
+
+    def _check_unknown(self, wait: bool = False) -> None:
+        """Check the health of engines given to the workbench (a server may take seconds to
+        answer, so on a background thread unless ``wait``)."""
+        unknown = [e for e in self.ctx.engines if id(e) not in self._health]
+        if not unknown:
+            return
+
+        def work() -> None:
+            for engine in unknown:
+                self._health[id(engine)] = health(engine)
+            self.paint()
+
+        if wait:
+            work()
+        else:
+            threading.Thread(target=work, name="rasv-engine-health", daemon=True).start()
 
     def paint(self) -> None:
         rows = []
