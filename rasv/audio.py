@@ -151,10 +151,12 @@ def resample(x: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
 
 
 def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
-              subtype: str = "PCM_16") -> None:
+              subtype: str = "PCM_16", *, tmp_prefix: str = ".tmp-") -> None:
     """Write a WAV atomically: to a temporary name in the same folder, fsync, then rename.
 
-    A crash leaves either the old file or the new one, never a half-written file.
+    A crash leaves either the old file or the new one, never a half-written file (only a
+    temporary file starting with ``tmp_prefix``, which a writer may name after itself so a
+    later run can tell whose leftovers they are).
     ``samples`` is 1-D (mono) or (frames, channels).
 
     Example:
@@ -167,7 +169,7 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix, suffix=".wav", dir=p.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             data = np.asarray(samples)

@@ -140,6 +140,12 @@ class EngineUnavailable(EngineError):
     transient = True
 
 
+class TakeTimeout(EngineError):
+    """An engine gave no answer for one take within the run's ``take_timeout``."""
+
+    transient = True
+
+
 class EngineRequestError(EngineError):
     """The engine answered a request with an error or with unusable audio.
 
@@ -170,8 +176,20 @@ class TaskError(RasvError):
     """A task spec is inconsistent, or a task cannot be run or edited as asked."""
 
 
+class EmptyGrid(TaskError):
+    """A task's grid has no takes: no texts, no clips, or an empty list of values."""
+
+
+class TaskBusy(TaskError):
+    """A task cannot be changed or deleted while a run is working on it."""
+
+
 class Cancelled(RasvError):
     """A run was cancelled by the user."""
+
+
+class RasvWarning(UserWarning):
+    """A warning rasv raises where ``force=True`` turned a refusal into a warning."""
 
 
 class BackendUnavailable(RasvError):
@@ -194,6 +212,7 @@ __all__ = [
     "CapabilityError",
     "CheckpointError",
     "ClipNotFound",
+    "EmptyGrid",
     "EngineError",
     "EngineRequestError",
     "EngineUnavailable",
@@ -204,10 +223,13 @@ __all__ = [
     "NotFound",
     "ProductNotFound",
     "RasvError",
+    "RasvWarning",
     "ReferenceOutOfRange",
     "RoleNotFound",
     "ServeError",
     "TakeNotFound",
+    "TakeTimeout",
+    "TaskBusy",
     "TaskError",
     "TaskNotFound",
     "TextNotFound",

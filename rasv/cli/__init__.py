@@ -21,6 +21,7 @@ _COMMAND_MODULES = [
     "rasv.cli.clips",
     "rasv.cli.models",
     "rasv.cli.classify",
+    "rasv.cli.tasks",
     "rasv.cli.serve",
 ]
 
