@@ -31,11 +31,18 @@ from rasv.workspace import Workspace
 from widgets.context import Context, Panel
 from widgets.roles import RolePicker
 
-#: Panels in tab order: (name, module, class). A panel is listed once its library part exists.
+#: Panels: (name, module, class). A panel is listed once its library part exists; append new
+#: ones at the end (the tabs follow :data:`TAB_ORDER`, not this list).
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
+    ("tasks", "widgets.tasks", "TasksPanel"),
+    ("run", "widgets.run", "RunPanel"),
 )
+
+#: The order of the tabs (DESIGN §8); panels not named here come last.
+TAB_ORDER: tuple[str, ...] = ("clips", "classify", "split", "tasks", "run", "review", "longtext",
+                              "products", "engines")
 
 #: Environment variable naming the workspace the dashboard opens.
 WORKSPACE_ENV = "RASV_WORKSPACE"
@@ -90,7 +97,9 @@ class Workbench(W.VBox):
             raise InvalidInput(
                 f"no panel named {', '.join(unknown)}; the workbench has {', '.join(known)}"
             )
-        self._specs = [spec for spec in PANELS if spec[0] in wanted]
+        rank = {name: i for i, name in enumerate(TAB_ORDER)}
+        self._specs = sorted((spec for spec in PANELS if spec[0] in wanted),
+                             key=lambda spec: rank.get(spec[0], len(rank)))
         self._panels: dict[str, Panel] = {}
         t = self.ctx.t
 
@@ -213,4 +222,4 @@ class Workbench(W.VBox):
         super().close()
 
 
-__all__ = ["ENGINES_ENV", "PANELS", "WORKSPACE_ENV", "Workbench"]
+__all__ = ["ENGINES_ENV", "PANELS", "TAB_ORDER", "WORKSPACE_ENV", "Workbench"]

@@ -117,3 +117,11 @@ def test_clip_rows_link_to_tabs_that_exist(ws, role, tmp_path):
     cid = panel.table.rows[0]["id"]
     panel.table.action(cid, "split")
     assert opened == [("split", {"clip": cid})]
+
+
+def test_tabs_follow_the_design_order(ws):
+    from widgets.workbench import TAB_ORDER
+
+    names = Workbench(ws, lang="en").tab_names()
+    assert names == sorted(names, key=TAB_ORDER.index)
+    assert names[0] == "clips" and names[-1] == "engines"
