@@ -177,23 +177,29 @@ class RunPanel(Panel):
             elif event.kind == "engine_down":
                 st["state"] = "down"
                 st["error"] = event.error or ""
+            if event.kind == "finished":
+                for s in self._engine_state.values():
+                    if s["state"] != "down":
+                        s["state"] = "idle"
         final = event.kind == "finished"
         now = time.monotonic()
         if final or now - self._last_paint >= _PAINT_EVERY_S:
-            self.paint(force=final)
+            # "finished" is the run's last word, sent just before it marks itself finished.
+            self.paint(force=final, final=final)
 
-    def paint(self, force: bool = False) -> None:
-        """Show the run's progress, engine states and failures."""
+    def paint(self, force: bool = False, final: bool = False) -> None:
+        """Show the run's progress, engine states and failures (``final``: the run is over)."""
         self._last_paint = time.monotonic()
         t = self.t
         run = self.run
         if run is None:
             self.paint_task()
             return
+        over = final or run.finished
         p = run.progress
         self.bar.value = p.fraction
-        self.bar.bar_style = "danger" if p.failed else ("success" if run.finished else "info")
-        eta = "" if p.eta_s is None or run.finished else t("run.eta", s=f"{p.eta_s:.0f}")
+        self.bar.bar_style = "danger" if p.failed else ("success" if over else "info")
+        eta = "" if p.eta_s is None or over else t("run.eta", s=f"{p.eta_s:.0f}")
         self.status.value = html.escape(
             t("run.progress", made=p.done + p.failed, todo=p.todo, failed=p.failed,
               already=p.already_done, s=f"{p.elapsed_s:.1f}") + eta)
@@ -213,7 +219,7 @@ class RunPanel(Panel):
                 "run.col.error"))
             + f"</tr>{rows}</table>"
         ) if rows else ""
-        if run.finished:
+        if over:
             self.start_button.disabled = False
             self.cancel_button.disabled = True
             if run.error is not None:

@@ -130,7 +130,7 @@ def test_run_panel_runs_resumes_and_reports_failures(ctx, ws, role, clips):
     panel.task.value = task.id
     run = panel.start()
     run.wait()
-    panel.paint(force=True)
+    # the run's own "finished" event repainted the panel (no manual repaint here)
     assert run.progress.done == 4 and run.progress.failed == 4
     assert "4 failed" in panel.errors.value and "refused" in panel.errors.value
     assert panel.engines_table.value.count("<tr>") == 2  # header + one engine
@@ -138,8 +138,8 @@ def test_run_panel_runs_resumes_and_reports_failures(ctx, ws, role, clips):
     ctx.engines = [FakeEngine(name="good")]
     panel.retry_failed.value = True
     panel.start().wait()
-    panel.paint(force=True)
     assert ws.tasks.counts(task).done == 8 and panel.errors.value == ""
+    assert panel.bar.bar_style == "success" and "idle" in panel.engines_table.value
 
 
 def test_run_panel_cancel_keeps_what_was_made(ctx, ws, role, clips):
