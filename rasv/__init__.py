@@ -51,8 +51,12 @@ from rasv.errors import (
     WorkspaceLocked,
 )
 from rasv.langs import guess_lang, normalize_lang
+from rasv.longtext import LongTextChunk, LongTextRun
 from rasv.params import Params
+from rasv.products import Product
 from rasv.records import DEFAULT_CATEGORY, AuxClip, Clip, ImportReport, Model, Role, TextItem
+from rasv.scores import Score
+from rasv.takes import Take
 from rasv.workspace import Workspace, open  # noqa: A004
 
 __version__ = "0.1.0"
@@ -79,18 +83,23 @@ __all__ = [
     "ImportReport",
     "InvalidInput",
     "ListFormatError",
+    "LongTextChunk",
     "LongTextNotFound",
+    "LongTextRun",
     "Model",
     "ModelNotFound",
     "NotFound",
     "Params",
+    "Product",
     "ProductNotFound",
     "RasvError",
     "RasvWarning",
     "ReferenceOutOfRange",
     "Role",
     "RoleNotFound",
+    "Score",
     "SynthesisRequest",
+    "Take",
     "TakeNotFound",
     "TakeTimeout",
     "TaskBusy",

@@ -22,6 +22,7 @@ _COMMAND_MODULES = [
     "rasv.cli.models",
     "rasv.cli.classify",
     "rasv.cli.tasks",
+    "rasv.cli.review",
     "rasv.cli.serve",
 ]
 

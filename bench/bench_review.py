@@ -1,0 +1,83 @@
+"""Review speed: building spectrogram figures for 20 takes, cold and cached.
+
+Prints the time to build 20 Plotly figures (waveform + mel spectrogram) from an empty
+cache (read, compute, write the .npz, build the figure) and from a warm cache (read the
+.npz, build the figure), each as a ratio to decoding the same 20 WAV files, measured in the
+same run. Also the JSON payload size a panel would send per figure.
+
+Run: python bench/bench_review.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import rasv  # noqa: E402
+from rasv import audio as audio_io  # noqa: E402
+from rasv import presets  # noqa: E402
+from rasv.spectrogram import compute_spectrogram  # noqa: E402
+from rasv.testing import FakeEngine, make_clip  # noqa: E402
+
+N_TAKES = 20
+ROUNDS = 3
+SENTENCE = "今天的天气很好，我们一起去公园散步吧。"
+
+
+def build(root: Path) -> tuple[rasv.Workspace, list[str]]:
+    ws = rasv.open(root / "ws")
+    role = ws.roles.create("bench-voice")
+    clip = ws.clips.add(role, make_clip(root / "ref.wav", 5.0), text="参考。", lang="zh")
+    eng = FakeEngine(seconds_per_unit=0.25)  # 32 kHz takes of about 2–9 s
+    ids = []
+    for i in range(N_TAKES):
+        p = presets.from_clip(ws, clip.id, rasv.Params(seed=i), engine_kind="fake")
+        ids.append(presets.render(ws, p, SENTENCE[: 4 + i % 16] + "。" * (i % 2), "zh", eng))
+    return ws, ids
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        ws, ids = build(Path(d))
+        paths = [ws.takes.abspath(t) for t in ids]
+        seconds = sum(audio_io.info(p).duration_s for p in paths)
+        # Process warm-up (imports, the mel filterbank), so "cold" means an empty cache.
+        compute_spectrogram(np.zeros(32000, np.float32), 32000)
+        ws.takes.figure(ids[0])
+        cache_dir = ws.root / "cache"
+
+        load, cold, warm, sizes = [], [], [], []
+        for _ in range(ROUNDS):
+            load.append(timed(lambda: [audio_io.read(p) for p in paths]))
+            for f in cache_dir.rglob("*.npz"):
+                f.unlink()
+            cold.append(timed(lambda: [ws.takes.figure(t) for t in ids]))
+            warm.append(timed(lambda: [ws.takes.figure(t) for t in ids]))
+        sizes = [len(ws.takes.figure(t).to_json()) for t in ids]
+        ws.close()
+    base = statistics.median(load)
+    c, w = statistics.median(cold), statistics.median(warm)
+    print(f"{N_TAKES} takes, {seconds:.0f} s of 32 kHz audio, median of {ROUNDS} rounds")
+    print(f"load 20 WAV files (baseline)   {base * 1000:8.1f} ms   1.00x")
+    print(f"20 figures, cold cache         {c * 1000:8.1f} ms   {c / base:5.2f}x")
+    print(f"20 figures, cached arrays      {w * 1000:8.1f} ms   {w / base:5.2f}x")
+    print(f"cold / cached                                {c / w:5.2f}x")
+    print(f"figure JSON per take: median {statistics.median(sizes) / 1024:.0f} KiB, "
+          f"max {max(sizes) / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()

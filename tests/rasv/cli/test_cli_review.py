@@ -1,0 +1,105 @@
+"""The review commands, driven through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import rasv
+from rasv.cli import main
+from rasv.cli.review import parse_filter
+from tests.rasv.review_task import make_task
+
+
+@pytest.fixture
+def setup(tmp_path):
+    ws = rasv.open(tmp_path / "ws")
+    role = ws.roles.create("男-张三")
+    task = make_task(ws, role, tmp_path / "src", n_clips=2, texts=[("你好世界。", "zh")],
+                     vary={"top_k": [5, 15]}, seeds=(1,))
+    ws.close()
+    return str(tmp_path / "ws"), task
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def test_takes_lists_sorts_filters_and_exports(setup, tmp_path):
+    wsdir, task = setup
+    out = run("takes", "-w", wsdir, task.id, "--sort", "duration")
+    assert out.exit_code == 0, out.output
+    assert "params_label" in out.output and len(out.output.strip().splitlines()) == 5
+    csv = run("takes", "-w", wsdir, task.id, "--csv", "--filter", "top_k=15")
+    rows = [line for line in csv.output.splitlines()[1:] if line]
+    assert csv.exit_code == 0 and len(rows) == 2
+    path = tmp_path / "t.parquet"
+    assert run("takes", "-w", wsdir, task.id, "-o", path, "--group-by", "clip,param").exit_code == 0
+    assert path.exists()
+    bad = run("takes", "-w", wsdir, task.id, "--sort", "nonsense")
+    assert bad.exit_code == 1 and "cannot sort" in bad.output
+
+
+def test_score_rollup_conclude_and_export(setup, tmp_path):
+    wsdir, task = setup
+    out = run("score", "-w", wsdir, task.take_ids[0], "--stars", 4, "--tag", "电音",
+              "--tag", "吞字", "--remark", "buzz")
+    assert out.exit_code == 0 and "4 stars" in out.output and "电音" in out.output
+    assert run("score", "-w", wsdir, task.take_ids[0], "--stars", 9).exit_code == 2
+    missing = run("score", "-w", wsdir, "nope", "--stars", 3)
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    roll = run("rollup", "-w", wsdir, task.id)
+    assert roll.exit_code == 0 and "top_k" in roll.output
+    assert run("conclude", "-w", wsdir, task.id, "k=15 wins").exit_code == 0
+    exp = run("export-scores", "-w", wsdir, tmp_path / "s.csv", "--history")
+    assert exp.exit_code == 0
+    assert pd.read_csv(tmp_path / "s.csv", encoding="utf-8-sig").stars.tolist() == [4]
+    with rasv.open(wsdir) as ws:
+        assert ws.scores.conclusion(task.id) == "k=15 wins"
+
+
+def test_longtext_products_and_packs(setup, tmp_path):
+    wsdir, task = setup
+    out = run("longtext", "-w", wsdir, "--take", task.take_ids[0], "--text",
+              "第一句话很长很长。第二句话也不短。", "--engine", "fake", "-o", tmp_path / "lt.zip")
+    assert out.exit_code == 0, out.output
+    assert "long-text run 1" in out.output and (tmp_path / "lt.zip").exists()
+    assert run("longtext", "-w", wsdir, "--text", "x", "--engine", "fake").exit_code == 2
+    bad_engine = run("longtext", "-w", wsdir, "--take", task.take_ids[0], "--text", "好。",
+                     "--engine", "nothing")
+    assert bad_engine.exit_code == 1 and "is not an engine" in bad_engine.output
+    saved = run("save-product", "-w", wsdir, task.take_ids[0], "温柔")
+    assert saved.exit_code == 0 and "product 1" in saved.output
+    listing = run("products", "-w", wsdir)
+    assert "温柔" in listing.output
+    zip_path = tmp_path / "p.zip"
+    assert run("export-products", "-w", wsdir, 1, "-o", zip_path, "--merge").exit_code == 0
+    with zipfile.ZipFile(zip_path) as z:
+        cfg = next(n for n in z.namelist() if n.endswith("infer_config.json"))
+        assert json.loads(z.read(cfg))["product_list"][0]["name"] == "温柔"
+
+
+def test_filter_syntax():
+    assert parse_filter("stars=..3") == ("stars", (None, 3))
+    assert parse_filter("category=happy") == ("category", "happy")
+    assert parse_filter("super_sampling=true") == ("super_sampling", True)
+
+
+def test_help_has_examples():
+    for cmd in ("takes", "score", "rollup", "rank", "conclude", "longtext", "products",
+                "save-product", "export-products", "export-scores"):
+        out = run(cmd, "--help")
+        assert out.exit_code == 0 and "Example:" in out.output, cmd
+
+
+def test_json_output(setup):
+    wsdir, task = setup
+    out = run("takes", "-w", wsdir, task.id, "--format", "json")
+    rows = json.loads(out.output)
+    assert out.exit_code == 0 and len(rows) == 4 and "params_label" in rows[0]
+    assert json.loads(run("rollup", "-w", wsdir, task.id, "--format", "json").output)
