@@ -38,6 +38,7 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("engines", "widgets.engines", "EnginesPanel"),
     ("tasks", "widgets.tasks", "TasksPanel"),
     ("run", "widgets.run", "RunPanel"),
+    ("review", "widgets.review", "ReviewPanel"),
 )
 
 #: The order of the tabs (DESIGN §8); panels not named here come last.
