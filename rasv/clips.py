@@ -62,6 +62,7 @@ _COLS = (
 _SORTABLE = {
     "id", "name", "text", "lang", "category", "duration_s", "sample_rate", "valid",
     "calibrated", "remark", "created_at", "score_max", "score_mean", "n_scores", "n_takes",
+    "longtext_score_max",
 }
 _EDITABLE = {"text", "lang", "category", "remark", "calibrated", "name"}
 
@@ -217,7 +218,7 @@ class Clips:
         Columns: id, name, path (workspace-relative), text, lang, category, duration_s,
         sample_rate, channels, valid, calibrated, remark, parent_id, sha256, score_max,
         score_mean, n_scores (latest score per take, over the clip's takes), n_takes,
-        created_at.
+        longtext_score_max, created_at.
 
         Example:
             >>> import rasv, tempfile
@@ -238,23 +239,16 @@ class Clips:
             page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
         elif offset:
             page = f" OFFSET {int(offset)}"
+        from rasv.scores import clip_rollup_sql  # the one definition of the roll-up
+
         sql = f"""
-            WITH latest AS (
-                SELECT take_id, arg_max(stars, id) AS stars
-                FROM scores WHERE NOT long_text GROUP BY take_id
-            ),
-            per_clip AS (
-                SELECT t.clip_id, max(l.stars) AS score_max, avg(l.stars) AS score_mean,
-                       count(l.stars) AS n_scores, count(DISTINCT t.id) AS n_takes
-                FROM takes t LEFT JOIN latest l ON l.take_id = t.id
-                GROUP BY t.clip_id
-            ),
+            WITH per_clip AS ({clip_rollup_sql()}),
             base AS (
                 SELECT c.id, c.name, c.path, c.text, c.lang, c.category, c.duration_s,
                        c.sample_rate, c.channels, c.valid, c.calibrated, c.remark, c.parent_id,
-                       c.sha256, p.score_max, p.score_mean,
+                       c.sha256, p.stars_max AS score_max, p.stars_mean AS score_mean,
                        coalesce(p.n_scores, 0) AS n_scores, coalesce(p.n_takes, 0) AS n_takes,
-                       c.created_at
+                       p.lt_stars_max AS longtext_score_max, c.created_at
                 FROM clips c LEFT JOIN per_clip p ON p.clip_id = c.id
                 WHERE {where}
             )

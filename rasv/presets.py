@@ -234,7 +234,13 @@ def _blob_for(ws: Workspace, sha: str | None) -> str | None:
     rows = ws.store.rows(
         "SELECT path FROM clips WHERE sha256 = $s UNION ALL SELECT path FROM aux_clips "
         "WHERE sha256 = $s LIMIT 1", {"s": sha})
-    return rows[0][0] if rows else None
+    if rows:
+        return rows[0][0]
+    # The clip row may be gone while its audio is kept for takes and products
+    # (Workspace.release_files): find the content-addressed file itself.
+    shard = ws.root / ws.blobs.prefix / sha[:2]
+    found = sorted(shard.glob(f"{sha}.*")) if shard.is_dir() else []
+    return f"{ws.blobs.prefix}/{sha[:2]}/{found[0].name}" if found else None
 
 
 # -- requests and takes ----------------------------------------------------------------------

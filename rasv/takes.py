@@ -92,7 +92,8 @@ FILTER_ALIASES: dict[str, str] = {
     "steps": "sample_steps",
 }
 
-_SORT_ALIASES = {"duration": "duration_s", "score": "stars", "plan": "ord"}
+_SORT_ALIASES = {"duration": "duration_s", "score": "stars", "plan": "ord",
+                 "suspicion": "listen_rank"}
 
 _TAKE_COLS = (
     "id, status, engine_kind, clip_id, clip_sha256, gpt_id, sovits_id, aux_ids, text_id, text,"
@@ -306,8 +307,9 @@ class Takes:
                 inside the innermost group. ``df.attrs["group_by"]`` names the grouping
                 columns for ``df.groupby(..., sort=False)``.
             sort: ``"duration"`` (default), ``"score"``, ``"param"`` (the varied
-                parameters, in label order), ``"plan"`` (task order), any metric name, or
-                any column (``top_k``, ``dur_z`` …).
+                parameters, in label order), ``"plan"`` (task order), ``"suspicion"`` (the
+                listen-first order of ``ws.analysis``: likely bad takes first), any metric
+                name, or any column (``top_k``, ``dur_z`` …).
             descending: reverse the sort (groups keep their order); missing values last.
             **filters: see the module docstring.
 
@@ -317,7 +319,9 @@ class Takes:
         speed_factor, sample_steps, super_sampling, repetition_penalty, batch_size,
         fragment_interval, seed, params_label, units, dur_per_unit, dur_z, stars, tags,
         remark, rater, scored_at, n_score_events, ord, combo, engine, then one column per
-        metric. ``df.attrs["varied"]`` lists the varied dimensions.
+        metric, then for a task ``suspicion, listen_rank, flags, reason, promise`` (see
+        :meth:`rasv.analysis.Analysis.suspicion`; NaN until ``ws.analyze(task)`` ran).
+        ``df.attrs["varied"]`` lists the varied dimensions.
 
         Example:
             >>> import rasv, tempfile
@@ -330,6 +334,8 @@ class Takes:
         base["params_label"] = params_labels(base, varied)
         _add_duration_stats(base)
         base = _add_metrics(self._ws, base)
+        if task is not None:
+            base = _add_suspicion(self._ws, base, task)
         out = apply_filters(base, filters)
         out = arrange(out, group_by=group_by, sort=sort, descending=descending, varied=varied)
         return out
@@ -542,6 +548,23 @@ def _add_metrics(ws: Workspace, df: pd.DataFrame) -> pd.DataFrame:
     out = df.merge(wide, how="left", left_on="id", right_index=True)
     out.attrs = attrs
     out.attrs["metrics"] = list(rename.values())
+    return out
+
+
+def _add_suspicion(ws: Workspace, df: pd.DataFrame, task: Any) -> pd.DataFrame:
+    """The listen-first columns of :meth:`rasv.analysis.Analysis.suspicion`: ``suspicion``
+    (0–1), ``listen_rank`` (1 = hear first; what ``sort="suspicion"`` sorts by), ``flags``
+    (suggested tag keys), ``reason`` and ``promise``. Takes not analysed yet get NaN, no flags.
+    """
+    attrs = dict(df.attrs)
+    order = ws.analysis.suspicion(task)
+    cols = {"suspicion": "suspicion", "rank": "listen_rank", "flags": "flags",
+            "reason": "reason", "promise": "promise"}
+    order = order[["take_id", *cols]].rename(columns=cols)
+    out = df.merge(order, how="left", left_on="id", right_on="take_id").drop(columns="take_id")
+    out["flags"] = [f if isinstance(f, list) else [] for f in out["flags"]]
+    out["reason"] = [r if isinstance(r, str) else "" for r in out["reason"]]
+    out.attrs = attrs
     return out
 
 

@@ -276,13 +276,15 @@ class Workspace:
         return removed
 
     def _release_one(self, rel: str, removed: list[str]) -> None:
-        # A clip blob is named by its sha256; takes remember the sha of their reference, and
-        # long-text re-renders and product exports still need that audio.
+        # A clip blob is named by its sha256; takes and products remember the sha of their
+        # reference, and long-text re-renders and product exports still need that audio.
         n = self.store.scalar(
             "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
             " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
             " + (SELECT count(*) FROM takes WHERE audio_path = $p)"
-            " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)",
+            " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)"
+            " + (SELECT count(*) FROM products"
+            "    WHERE json_extract_string(extra, '$.clip_sha256') = $sha)",
             {"p": rel, "sha": Path(rel).stem},
         )
         target = self.root / rel

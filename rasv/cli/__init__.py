@@ -23,6 +23,7 @@ _COMMAND_MODULES = [
     "rasv.cli.classify",
     "rasv.cli.tasks",
     "rasv.cli.review",
+    "rasv.cli.analysis",
     "rasv.cli.serve",
 ]
 

@@ -68,7 +68,8 @@ def _task_arg(task: str) -> int:
 @click.argument("task")
 @click.option("--group-by", default="", help="Nesting order, e.g. clip,text,param.")
 @click.option("--sort", default="duration", show_default=True,
-              help="duration, score, param, plan, a metric or a column.")
+              help="duration, score, param, plan, suspicion (after rasv analyze), a metric "
+                   "or a column.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
               help="top_k=5, top_k=5,10, duration=2..6, stars=4.., category=happy, remark=breath")
@@ -86,6 +87,7 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
     \b
     Example:
       rasv takes -w voices 3 --sort duration --csv
+      rasv takes -w voices 3 --sort suspicion
       rasv takes -w voices 3 --group-by text,clip --filter top_k=5,15 -o takes.parquet
     """
     kwargs = dict(parse_filter(f) for f in filters)

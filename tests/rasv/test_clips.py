@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 import rasv
+import rasv.testing
 from rasv.audio import BlobStore
 from rasv.listfile import parse_list
 from rasv.testing import make_clip, write_list
@@ -367,3 +368,28 @@ def test_split_clip_lineage_fields_via_add(ws, role, tmp_path):
     child = ws.clips.add(role, tmp_path / "k.wav", parent_id=parent.id, segments=[[(0.0, 1.5), (2.0, 3.5)]])
     assert child.parent_id == parent.id and child.segments == (((0.0, 1.5), (2.0, 3.5)),)
     assert ws.clips.df(role, parent_id=parent.id).id.tolist() == [child.id]
+
+
+def test_deleting_a_clip_keeps_audio_a_product_still_needs(ws, role, src, tmp_path):
+    c = ws.clips.add(role, src / "c2.wav", text="参考")
+    p = ws.products.create(role, "手工", clip=c.id)
+    ws.clips.delete(c.id)
+    assert (ws.root / c.path).exists(), "the product's reference audio is kept"
+    out = ws.products.export([p.id], tmp_path / "pack.zip")
+    with zipfile.ZipFile(out) as zf:
+        assert any(n.endswith(".wav") for n in zf.namelist())
+
+
+def test_df_shows_the_latest_score_roll_up(ws, role, src):
+    c = ws.clips.add(role, src / "c2.wav", text="参考")
+    task = ws.tasks.create(role, "t", texts=["你好"], clips=[c.id], engine="fake",
+                           seeds=[1, 2])
+    ws.tasks.run(task, rasv.testing.FakeEngine())
+    a, b = ws.takes.df(task).id.tolist()
+    ws.scores.set(a, 4)
+    ws.scores.set(b, 2)
+    row = ws.clips.df(role).iloc[0]
+    assert (row.score_max, row.score_mean, row.n_scores, row.n_takes) == (4, 3.0, 2, 2)
+    ws.scores.clear(a)
+    row = ws.clips.df(role).iloc[0]
+    assert (row.score_max, row.n_scores) == (2, 1)
