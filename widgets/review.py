@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import html
 import itertools
+import threading
 from typing import Any
 
 import ipywidgets as W
 import pandas as pd
 
+from rasv.errors import RasvError
 from widgets.context import Context, Panel, col, row
 from widgets.figures import FigureView
 from widgets.keyboard import SCOPE_CLASS, Keyboard
@@ -47,7 +49,7 @@ THUMB = {"n_mels": 64, "max_frames": 400}
 CARD_TAGS = ("electric_noise", "repetition", "swallowed", "breathing", "wrong_tone",
              "long_pause", "mispronounced", "noise")
 _DIMS = ("text", "clip", "param")
-_SORTS = ("duration", "dur_z", "score", "param", "plan")
+_SORTS = ("duration", "dur_z", "suspicion", "score", "param", "plan")
 
 
 def warm_up() -> None:
@@ -134,6 +136,10 @@ class ReviewPanel(Panel):
         self.reveal_button = W.Button(description=t("review.reveal"), icon="eye",
                                       layout=W.Layout(width="auto", display="none"))
         self.reveal_button.on_click(ctx.guard(lambda _b: self.reveal()))
+        self.analyse_button = W.Button(description=t("review.analyse"), icon="stethoscope",
+                                       layout=W.Layout(width="auto"))
+        self.analyse_button.on_click(ctx.guard(lambda _b: self.analyse()))
+        self.analysis_status = W.HTML("")
         for w in (self.task, self.group_by, self.sort, self.descending, self.unscored,
                   self.blind):
             w.observe(lambda _c: ctx.guard(self.load)(), "value")
@@ -176,7 +182,8 @@ class ReviewPanel(Panel):
         self.conclusion.observe(lambda _c: ctx.guard(self._save_conclusion)(), "value")
 
         self.widget = col([
-            row([self.task, self.group_by, self.sort, self.descending]),
+            row([self.task, self.group_by, self.sort, self.descending, self.analyse_button,
+                 self.analysis_status]),
             row([self.unscored, self.blind, self.reveal_button, self.autoplay, self.advance,
                  self.detail_on]),
             row([self.player, self.where]),
@@ -314,13 +321,56 @@ class ReviewPanel(Panel):
                 groups.append({"clip": f"{r.get('clip_name', '')} [{r.get('clip_category', '')}]",
                                "text": text[:60],
                                "param": str(r.get("params_label") or "—")}[dim])
+        flags = [] if blind and not revealed else _tags(r.get("flags"))
+        hint = r.get("reason") if flags else None
         return {
             "id": str(r["id"]), "status": r.get("status"), "label": label, "detail": detail,
+            "hint": None if hint is None or (isinstance(hint, float) and pd.isna(hint)) else hint,
+            "suggested": flags,
             "groups": groups, "duration_s": r.get("duration_s"),
             "dur_z": None if blind and not revealed else r.get("dur_z"),
             "stars": _stars(r.get("stars")), "tags": _tags(r.get("tags")),
             "remark": r.get("remark") or "", "error": r.get("error"),
         }
+
+    # -- automatic analysis --------------------------------------------------------------
+
+    def analyse(self, *, wait: bool = False) -> Any:
+        """Measure the task's takes (``ws.analyze``: noise, clipping, pauses, repetition …) in
+        the background, then sort them listen-first. Suggested tags appear dashed on the
+        cards; they never become scores by themselves."""
+        task_id = self.task.value
+        if task_id is None:
+            return None
+        t = self.t
+        self.analyse_button.disabled = True
+        self.analysis_status.value = html.escape(t("review.analysing", done=0, total="…"))
+
+        def progress(done: int, total: int) -> None:
+            self.analysis_status.value = html.escape(
+                t("review.analysing", done=done, total=total))
+
+        def work() -> Any:
+            try:
+                report = self.ws.analyze(task_id, progress=progress)
+            except RasvError as e:
+                self.ctx.fail(e)
+                self.analysis_status.value = ""
+                return None
+            finally:
+                self.analyse_button.disabled = False
+            self.analysis_status.value = html.escape(str(report))
+            if self.task.value == task_id:
+                if self.sort.value == "suspicion":
+                    self.load()
+                else:
+                    self.sort.value = "suspicion"  # reloads
+            return report
+
+        if wait:
+            return work()
+        threading.Thread(target=work, name="rasv-analyse", daemon=True).start()
+        return None
 
     # -- moving and playing --------------------------------------------------------------
 

@@ -142,3 +142,15 @@ def test_review_keeps_a_take_as_a_product(ctx, done_task, ws):
     panel.keep_button.click()
     assert ws.products.df(ctx.role).name.tolist() == ["from review"]
     assert ws.products.df(ctx.role).source_take_id.tolist() == [panel.current]
+
+
+def test_analysis_sorts_listen_first_and_suggests_tags(ctx, done_task, ws):
+    panel = ReviewPanel(ctx)
+    report = panel.analyse(wait=True)
+    assert report is not None and panel.sort.value == "suspicion"
+    for _, group in panel.df.groupby("text", sort=False):  # listen-first inside each text
+        assert group.listen_rank.is_monotonic_increasing
+    flagged = [i for i in panel.list.items if i["suggested"]]
+    assert flagged and all(i["hint"] for i in flagged)
+    # suggestions are not scores
+    assert all(ws.scores.get(i["id"]) is None for i in flagged)
