@@ -99,7 +99,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "clips.filter.calibrated": ("已校对", "Checked"),
     "clips.updated": ("已保存 {name}", "Saved {name}"),
     "clips.deleted": ("已删除 {name}", "Deleted {name}"),
-    "clips.related": ("相关结果", "Related takes"),
+    "clips.related": ("关联结果", "Takes"),
     "clips.action.classify": ("比对", "Similar"),
     "clips.action.split": ("分割", "Split"),
     "clips.no_role": ("请先选择或创建角色。", "Choose or create a role first."),

@@ -120,7 +120,7 @@ class ReviewPanel(Panel):
             **lab)
         self.sort = W.Dropdown(options=[(t(f"review.sort.{s}"), s) for s in _SORTS],
                                value="duration", description=t("review.sort"),
-                               layout=W.Layout(width="200px"), **lab)
+                               layout=W.Layout(width="260px"), **lab)
         self.descending = W.Checkbox(description=t("review.desc"), indent=False,
                                      layout=W.Layout(width="auto"))
         self.unscored = W.Checkbox(description=t("review.unscored_only"), indent=False,
@@ -156,8 +156,8 @@ class ReviewPanel(Panel):
             self.keys.bind(str(n), ctx.guard(lambda n=n: self.score(n)))
         self.where = W.HTML("")
         self.list = TakeList(lang=ctx.lang)
-        self.list.tag_options = [{"key": k, "label": TAGS[k][0 if ctx.lang == "zh" else 1]}
-                                 for k in CARD_TAGS]
+        self._tag_label = {k: v[0 if ctx.lang == "zh" else 1] for k, v in TAGS.items()}
+        self.list.tag_options = self._tag_options(())
         self.list.on("focus", ctx.guard(lambda tid: self.focus_take(tid, play=False)))
         self.list.on("play", ctx.guard(self._on_card_play))
         self.list.on("stars", ctx.guard(lambda tid, v: self.score(v, take_id=tid, advance=False)))
@@ -295,6 +295,9 @@ class ReviewPanel(Panel):
             start = self.page * PAGE_SIZE
             rows = self.df.iloc[start:start + PAGE_SIZE]
             items = [self._item(start + i, r) for i, r in enumerate(rows.to_dict("records"))]
+            # Tags analysis suggests (or a listener set) beyond the usual chips get one too.
+            extra = [k for item in items for k in (*item["suggested"], *item["tags"])]
+            self.list.tag_options = self._tag_options(extra)
             spectra = {}
             for r in rows.itertuples():
                 if r.status == "done":
@@ -305,6 +308,10 @@ class ReviewPanel(Panel):
         self.page_label.value = html.escape(
             self.t("table.page", page=self.page + 1, pages=self.pages, total=len(self.df)))
         self._paint_current()
+
+    def _tag_options(self, extra: Any) -> list[dict[str, str]]:
+        keys = list(dict.fromkeys([*CARD_TAGS, *extra]))
+        return [{"key": k, "label": self._tag_label.get(k, k)} for k in keys]
 
     def _item(self, index: int, r: dict[str, Any]) -> dict[str, Any]:
         blind = self.blind_session is not None

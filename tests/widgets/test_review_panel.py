@@ -7,7 +7,7 @@ import pytest
 from rasv.testing import FakeEngine, make_clip
 from widgets.context import Context
 from widgets.player import Player
-from widgets.review import PAGE_SIZE, ReviewPanel, group_orders
+from widgets.review import CARD_TAGS, PAGE_SIZE, ReviewPanel, group_orders
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +154,13 @@ def test_analysis_sorts_listen_first_and_suggests_tags(ctx, done_task, ws):
     assert flagged and all(i["hint"] for i in flagged)
     # suggestions are not scores
     assert all(ws.scores.get(i["id"]) is None for i in flagged)
+
+
+def test_cards_offer_chips_for_tags_beyond_the_usual_ones(ctx, done_task, ws):
+    panel = ReviewPanel(ctx)
+    tid = panel.take_ids()[0]
+    ws.scores.set(tid, tags=["prompt_leak"])
+    panel.load()
+    keys = [o["key"] for o in panel.list.tag_options]
+    assert keys == [*CARD_TAGS, "prompt_leak"]
+    assert panel.list.tag_options[-1]["label"] == "prompt leak"
