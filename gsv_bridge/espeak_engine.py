@@ -156,9 +156,23 @@ class EspeakEngine:
         peak = float(np.max(np.abs(samples)))
         if peak > 0.95:
             samples = samples * (0.95 / peak)
+        samples = _soft_ending(samples, self.sample_rate)
         meta = {"engine": self.name, "voice": self.voices[lang] + variant, "pitch": pitch,
                 "rate_wpm": wpm, "ref_f0": round(f0, 1), "seed_ignored": req.seed}
         return Audio(samples.astype(np.float32), self.sample_rate, meta=meta)
+
+
+def _soft_ending(x: np.ndarray, sr: int, fade_s: float = 0.03, tail_s: float = 0.2) -> np.ndarray:
+    """Fade the last few milliseconds and add a short silent tail.
+
+    espeak-ng stops some Chinese syllables abruptly; without this every demo take would look
+    like a cut-off ending to the analysis (and click when played).
+    """
+    n = min(len(x), int(fade_s * sr))
+    y = x.astype(np.float32, copy=True)
+    if n > 1:
+        y[-n:] *= np.linspace(1.0, 0.0, n, dtype=np.float32)
+    return np.concatenate([y, np.zeros(int(tail_s * sr), dtype=np.float32)])
 
 
 def _runs(text: str, lang: str) -> list[tuple[str, str]]:
