@@ -342,10 +342,11 @@ class ReviewPanel(Panel):
 
     # -- automatic analysis --------------------------------------------------------------
 
-    def analyse(self, *, wait: bool = False) -> Any:
+    def analyse(self, *, wait: bool = False, metrics: Any = None) -> Any:
         """Measure the task's takes (``ws.analyze``: noise, clipping, pauses, repetition …) in
         the background, then sort them listen-first. Suggested tags appear dashed on the
-        cards; they never become scores by themselves."""
+        cards; they never become scores by themselves. ``metrics`` limits the detectors
+        (default: all that can run here)."""
         task_id = self.task.value
         if task_id is None:
             return None
@@ -359,7 +360,7 @@ class ReviewPanel(Panel):
 
         def work() -> Any:
             try:
-                report = self.ws.analyze(task_id, progress=progress)
+                report = self.ws.analyze(task_id, metrics=metrics, progress=progress)
             except RasvError as e:
                 self.ctx.fail(e)
                 self.analysis_status.value = ""

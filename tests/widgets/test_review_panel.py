@@ -146,7 +146,7 @@ def test_review_keeps_a_take_as_a_product(ctx, done_task, ws):
 
 def test_analysis_sorts_listen_first_and_suggests_tags(ctx, done_task, ws):
     panel = ReviewPanel(ctx)
-    report = panel.analyse(wait=True)
+    report = panel.analyse(wait=True, metrics=["silence", "clipping", "ending", "pace"])
     assert report is not None and panel.sort.value == "suspicion"
     for _, group in panel.df.groupby("text", sort=False):  # listen-first inside each text
         assert group.listen_rank.is_monotonic_increasing

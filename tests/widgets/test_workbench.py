@@ -105,7 +105,7 @@ def test_clip_rows_link_to_tabs_that_exist(ws, role, tmp_path):
     ws.clips.add(role, make_clip(tmp_path / "a.wav", 4.0))
     alone = ClipsPanel(Context(ws, lang="en"))
     actions = [a["action"] for a in alone.table.columns[-1]["actions"]]
-    assert actions == ["delete"]
+    assert actions == ["related", "delete"]
     ctx = Context(ws, lang="en")
     ctx.tabs = ("clips", "classify", "split")
     opened = []
@@ -113,7 +113,7 @@ def test_clip_rows_link_to_tabs_that_exist(ws, role, tmp_path):
     ctx.role = role
     panel = ClipsPanel(ctx)
     assert [a["action"] for a in panel.table.columns[-1]["actions"]] == [
-        "classify", "split", "delete"]
+        "related", "classify", "split", "delete"]
     cid = panel.table.rows[0]["id"]
     panel.table.action(cid, "split")
     assert opened == [("split", {"clip": cid})]
