@@ -29,6 +29,7 @@ import rasv
 from rasv.errors import InvalidInput
 from rasv.workspace import Workspace
 from widgets.context import Context, Panel
+from widgets.dashboard import ENGINES_ENV, WORKSPACE_ENV
 from widgets.roles import RolePicker
 
 #: Panels: (name, module, class). A panel is listed once its library part exists; append new
@@ -45,10 +46,6 @@ PANELS: tuple[tuple[str, str, str], ...] = (
 TAB_ORDER: tuple[str, ...] = ("clips", "classify", "split", "tasks", "run", "review", "longtext",
                               "products", "engines")
 
-#: Environment variable naming the workspace the dashboard opens.
-WORKSPACE_ENV = "RASV_WORKSPACE"
-#: Environment variable listing the dashboard's engines (``espeak``, api_v2 URLs), commas between.
-ENGINES_ENV = "RASV_ENGINES"
 
 _CSS = """
 <style>

@@ -86,3 +86,16 @@ def test_demo_builds_once_and_reuses(tmp_path):
     again = build_demo(tmp_path / "d")
     assert again["clips"] == len(DEMO_CLIPS) and again["texts"] == n_texts
     assert again["task"] == task.id and again["takes"] == counts.total
+
+
+def test_the_cli_side_never_imports_ipywidgets():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, rasv.cli, widgets.dashboard, widgets.demo; "
+            "print(sorted(m for m in ('ipywidgets', 'anywidget') if m in sys.modules))")
+    repo = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": repo}).stdout.strip()
+    assert out == "[]"
