@@ -36,6 +36,10 @@ from widgets.roles import RolePicker
 #: ones at the end (the tabs follow :data:`TAB_ORDER`, not this list).
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
+    ("classify", "widgets.classify", "ClassifyPanel"),
+    ("split", "widgets.split", "SplitPanel"),
+    ("longtext", "widgets.longtext", "LongTextPanel"),
+    ("products", "widgets.products", "ProductsPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
     ("tasks", "widgets.tasks", "TasksPanel"),
     ("run", "widgets.run", "RunPanel"),
