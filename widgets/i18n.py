@@ -271,6 +271,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.keep_name": ("成品名称", "Product name"),
     "review.keep": ("把当前结果音频加入成品", "Keep the focused take as a product"),
     "review.kept": ("已加入成品：{name}", "Kept as product {name}"),
+    "review.to_longtext": ("用这条结果做长文测试", "Try it on a long text"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------

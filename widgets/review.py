@@ -176,6 +176,11 @@ class ReviewPanel(Panel):
         self.keep_button = W.Button(description=t("review.keep"), icon="bookmark",
                                     layout=W.Layout(width="auto"))
         self.keep_button.on_click(ctx.guard(lambda _b: self.keep(self.keep_name.value)))
+        self.longtext_button = W.Button(description=t("review.to_longtext"), icon="book",
+                                        layout=W.Layout(width="auto"))
+        self.longtext_button.on_click(ctx.guard(lambda _b: self.to_longtext()))
+        if "longtext" not in ctx.tabs:
+            self.longtext_button.layout.display = "none"
         self.conclusion = W.Textarea(description=t("review.conclusion"),
                                      layout=W.Layout(width="100%", height="60px"),
                                      continuous_update=False, **lab)
@@ -191,7 +196,7 @@ class ReviewPanel(Panel):
             self.detail_box,
             self.list,
             row([self.prev_page, self.page_label, self.next_page]),
-            row([self.keep_name, self.keep_button]),
+            row([self.keep_name, self.keep_button, self.longtext_button]),
             self.conclusion,
         ])
         self.widget.add_class("rasv-review")
@@ -518,6 +523,10 @@ class ReviewPanel(Panel):
         self.keep_name.value = ""
         self.ctx.say(self.t("review.kept", name=product.name))
         return product
+
+    def to_longtext(self) -> bool:
+        """Try the focused take's configuration on a long text (the Long text tab)."""
+        return self.current is not None and self.ctx.navigate("longtext", take=self.current)
 
     def reveal(self) -> None:
         """Blind mode: show what differs about the focused take."""

@@ -164,3 +164,14 @@ def test_cards_offer_chips_for_tags_beyond_the_usual_ones(ctx, done_task, ws):
     keys = [o["key"] for o in panel.list.tag_options]
     assert keys == [*CARD_TAGS, "prompt_leak"]
     assert panel.list.tag_options[-1]["label"] == "prompt leak"
+
+
+def test_a_take_goes_to_the_long_text_tab(ws, role, clips, done_task):
+    from widgets.workbench import Workbench
+
+    wb = Workbench(ws, lang="en", role=role)
+    review = wb.select("review")
+    assert review.longtext_button.layout.display != "none"
+    assert review.to_longtext()
+    assert wb.tab_names()[wb.tabs.selected_index] == "longtext"
+    assert wb.panel("longtext").source == ("take", review.current)
