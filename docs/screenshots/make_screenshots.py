@@ -2,7 +2,8 @@
 
 Builds a fresh demo workspace, serves it, and drives headless Chromium through the Clips,
 Review (analysis, playback, keyboard scores, a tag), Tasks (a task built in the form), Run and
-Engines tabs. Look at every image before committing it.
+Engines tabs. Look at every image before committing it (docs/workbench.md shows the English
+set and the Chinese Clips and Review).
 """
 
 from __future__ import annotations
