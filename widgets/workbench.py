@@ -46,6 +46,9 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("review", "widgets.review", "ReviewPanel"),
 )
 
+#: Panel modules with a ``warm_up()`` the workbench runs in the background after it appears.
+WARM_UPS: tuple[str, ...] = ("widgets.review",)
+
 #: The order of the tabs (DESIGN §8); panels not named here come last.
 TAB_ORDER: tuple[str, ...] = ("clips", "classify", "split", "tasks", "run", "review", "longtext",
                               "products", "engines")
@@ -163,25 +166,31 @@ class Workbench(W.VBox):
 
     def select(self, name: str) -> Panel:
         """Open the tab of panel ``name`` and return its controller."""
-        panel = self.panel(name)
-        self.tabs.selected_index = self.tab_names().index(name)
-        return panel
+        names = self.tab_names()
+        if name not in names:
+            raise InvalidInput(f"no panel named {name!r}; this workbench has {', '.join(names)}")
+        index = names.index(name)
+        if self.tabs.selected_index == index:
+            return self._build(index)
+        self.tabs.selected_index = index  # builds it, or refreshes it if it was built before
+        return self._panels[name] if name in self._panels else self._build(index)
 
     def _warm_up(self) -> None:
-        """Prepare slow imports of panels not shown yet, on a background thread."""
-        hooks = []
-        for name, module, _ in self._specs:
-            if name != self.tab_names()[0]:
-                hooks.append(module)
+        """Prepare the slow first use of panels not shown yet, on a background thread.
+
+        Only the modules in :data:`WARM_UPS` are touched: importing every panel here would
+        compete with the first page for the interpreter.
+        """
+        shown = self.tab_names()[:1]
+        modules = [m for name, m, _ in self._specs if m in WARM_UPS and name not in shown]
 
         def work() -> None:
-            for module in hooks:
-                warm = getattr(importlib.import_module(module), "warm_up", None)
-                if warm is not None:
-                    with contextlib.suppress(Exception):  # only a speed-up; never an error
-                        warm()
+            for module in modules:
+                with contextlib.suppress(Exception):  # only a speed-up; never an error
+                    importlib.import_module(module).warm_up()
 
-        threading.Thread(target=work, name="rasv-warm-up", daemon=True).start()
+        if modules:
+            threading.Thread(target=work, name="rasv-warm-up", daemon=True).start()
 
     def _navigate(self, name: str, **kwargs: Any) -> bool:
         if name not in self.tab_names():

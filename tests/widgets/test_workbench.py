@@ -80,8 +80,13 @@ class Probe(Panel):
         self.widget = W.HTML("probe")
         self.seen = []
 
+        self.refreshed = 0
+
     def show(self, task=None):
         self.seen.append(task)
+
+    def refresh(self, *_):
+        self.refreshed += 1
 
 
 def test_navigation_passes_only_what_the_panel_takes(ws, monkeypatch):
@@ -93,6 +98,10 @@ def test_navigation_passes_only_what_the_panel_takes(ws, monkeypatch):
     wb = Workbench(ws, lang="en")
     assert wb.ctx.navigate("probe", task=3, clip=9)
     assert wb.panel("probe").seen == [3] and wb.ctx.notice.value == ""
+    assert wb.panel("probe").refreshed == 0  # built on opening, not built and refreshed
+    wb.select("clips")
+    wb.select("probe")
+    assert wb.panel("probe").refreshed == 1  # coming back re-reads it
     assert wb.tab_names()[wb.tabs.selected_index] == "probe"
     assert not wb.ctx.navigate("nowhere")
 
