@@ -8,9 +8,11 @@ downloaded. Everything runs on this machine: Voilà, its kernels and a headless 
 1. Voilà time to first widget: page load until the clip table shows rows on the demo
    workspace (``rasv serve``, preheated kernel), against the same server flags serving a
    notebook with a single ``ipywidgets.Label`` (the floor Voilà itself sets).
-2. Review page for 20 takes: opening the Review tab until 20 cards with spectrograms are
-   drawn, against a page of 20 ``ipywidgets.Audio`` players with a ``Label`` each (the
-   "pile of widgets" a notebook would build).
+2. Review page for 20 takes: page load until 20 cards with spectrograms are drawn, against a
+   page of 20 ``ipywidgets.Audio`` players with a ``Label`` each (the "pile of widgets" a
+   notebook would build), with the spectrogram cache warm and cold.
+3. The same inside a loaded page: opening the Review tab, and turning to the next page,
+   against a button that shows the 20 ``Audio`` widgets.
 """
 
 from __future__ import annotations
@@ -100,6 +102,143 @@ def bench_first_widget(p, tmp: Path, demo: Path, loads: int) -> None:
         browser.close()
 
 
+_AUDIO_NB = """\
+import os, rasv, ipywidgets as W
+ws = rasv.open(os.environ["RASV_WORKSPACE"])
+task = int(ws.tasks.list().id.iloc[0])
+paths = ws.takes.df(task, status="done").audio_path.tolist()[:20]
+W.VBox([W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
+                                    autoplay=False)]) for p in paths])"""
+
+_REVIEW_NB = """\
+from widgets import Workbench
+wb = Workbench.from_env()
+wb.select("review")
+wb"""
+
+
+def bench_review_page(p, tmp: Path, demo: Path, loads: int) -> None:
+    import shutil
+
+    env = dashboard_env(demo, lang="en")
+    browser, context = launch(p)
+    try:
+        rows = []
+        cases = (
+            ("baseline: 20 ipywidgets.Audio + Label", _AUDIO_NB,
+             "() => document.querySelectorAll('audio').length >= 20", False),
+            ("rasv review page, visuals cached", _REVIEW_NB,
+             "() => document.querySelectorAll('.rasv-take canvas').length >= 20", False),
+            ("rasv review page, cold (no cache)", _REVIEW_NB,
+             "() => document.querySelectorAll('.rasv-take canvas').length >= 20", True),
+        )
+        for label, source, ready, cold in cases:
+            nb = _notebook(tmp / f"review-{len(rows)}.ipynb", source)
+            times = []
+            for _ in range(loads):
+                if cold:
+                    shutil.rmtree(demo / "cache", ignore_errors=True)
+                # No preheated kernel: each load runs the notebook, as a first visit does.
+                port = pick_port(18950)
+                cmd = [c for c in voila_command(nb, port)
+                       if not c.startswith(("--preheat_kernel", "--pool_size"))]
+                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+                try:
+                    while port_free(port):
+                        time.sleep(0.05)
+                    page = context.new_page()
+                    t0 = time.perf_counter()
+                    page.goto(f"http://127.0.0.1:{port}/", wait_until="commit",
+                              timeout=120_000)
+                    page.wait_for_function(ready, timeout=120_000)
+                    times.append(time.perf_counter() - t0)
+                    page.close()
+                finally:
+                    stop(proc)
+            rows.append((label, statistics.median(times)))
+        base = rows[0][1]
+        print(f"\n2. Review page with 20 takes: page load until every take is drawn "
+              f"(median of {loads})")
+        for label, med in rows:
+            print(f"   {label:<40} {med:5.2f} s   ratio {med / base:4.2f}")
+    finally:
+        browser.close()
+
+
+_AUDIO_CLICK_NB = """\
+import os, rasv, ipywidgets as W
+ws = rasv.open(os.environ["RASV_WORKSPACE"])
+task = int(ws.tasks.list().id.iloc[0])
+paths = ws.takes.df(task, status="done").audio_path.tolist()[:20]
+box = W.VBox()
+button = W.Button(description="show takes")
+def show(_):
+    box.children = [W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
+                                               autoplay=False)]) for p in paths]
+button.on_click(show)
+W.VBox([button, box])"""
+
+
+def _click_until(page, click, ready: str) -> float:
+    t0 = time.perf_counter()
+    click()
+    page.wait_for_function(ready, timeout=120_000)
+    return time.perf_counter() - t0
+
+
+def bench_review_interaction(p, tmp: Path, demo: Path, loads: int) -> None:
+    from widgets.dashboard import dashboard_notebook
+
+    env = dashboard_env(demo, lang="en")
+    browser, context = launch(p)
+    try:
+        base, tab, flip = [], [], []
+        proc, url, _ = _serve(_notebook(tmp / "audio-click.ipynb", _AUDIO_CLICK_NB), env)
+        try:
+            for _ in range(loads):
+                time.sleep(6.0)
+                page = context.new_page()
+                page.goto(url, timeout=120_000)
+                page.wait_for_selector("button", timeout=120_000)
+                base.append(_click_until(
+                    page, lambda page=page: page.get_by_role("button", name="show takes").click(),
+                    "() => document.querySelectorAll('audio').length >= 20"))
+                page.close()
+        finally:
+            stop(proc)
+        proc, url, _ = _serve(dashboard_notebook(), env)
+        try:
+            for _ in range(loads):
+                time.sleep(6.0)
+                page = context.new_page()
+                page.goto(url, timeout=120_000)
+                page.wait_for_selector(".rasv-cliptable tbody tr[data-id]", timeout=120_000)
+                tab.append(_click_until(
+                    page,
+                    lambda page=page: page.locator(".lm-TabBar-tab", has_text="Review").click(),
+                    "() => document.querySelectorAll('.rasv-take canvas').length >= 20"))
+                first = page.locator(".rasv-take").first.get_attribute("data-id")
+                flip.append(_click_until(
+                    page, lambda page=page: page.locator(".rasv-review button").filter(
+                        has=page.locator(".fa-chevron-right")).click(),
+                    f"() => document.querySelector('.rasv-take') && "
+                    f"document.querySelector('.rasv-take').dataset.id !== '{first}' && "
+                    f"document.querySelectorAll('.rasv-take canvas').length >= 16"))
+                page.close()
+        finally:
+            stop(proc)
+        b = statistics.median(base)
+        print(f"\n3. In a loaded page: a click until 20 takes are shown (median of {loads})")
+        for label, times in (("baseline: button → 20 ipywidgets.Audio + Label", base),
+                             ("rasv: Review tab opened → 20 take cards", tab),
+                             ("rasv: next page → 16 more take cards", flip)):
+            med = statistics.median(times)
+            print(f"   {label:<48} {med:5.2f} s   ratio {med / b:4.2f}")
+    finally:
+        browser.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--loads", type=int, default=3)
@@ -116,6 +255,8 @@ def main() -> None:
     os.environ.setdefault("RASV_LANG", "en")
     with sync_playwright() as p:
         bench_first_widget(p, tmp, tmp / "demo", args.loads)
+        bench_review_page(p, tmp, tmp / "demo", args.loads)
+        bench_review_interaction(p, tmp, tmp / "demo", args.loads)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,20 @@ def task_status(total: int, pending: int, running: int, done: int, failed: int,
 
 
 @dataclass(frozen=True)
+class TaskPreview:
+    """What :meth:`Tasks.preview` found: the take count, the warnings, the resolved spec.
+
+    Example:
+        >>> TaskPreview(size=4, warnings=("x",), spec=None).size
+        4
+    """
+
+    size: int
+    warnings: tuple[str, ...]
+    spec: TaskSpec | None
+
+
+@dataclass(frozen=True)
 class Task:
     """A comparison task (one version of it). Obtain it from ``ws.tasks``.
 
@@ -337,6 +351,51 @@ class Tasks:
                 task = self._record(row[0])
                 self._materialise(task, takes)
         return task
+
+    def preview(
+        self,
+        role: Any,
+        texts: Any,
+        clips: Iterable[Any] | None = None,
+        clip_categories: str | Iterable[str] | None = None,
+        fixed: Params | Mapping[str, Any] | None = None,
+        gpt: Any = None,
+        sovits: Any = None,
+        vary: Mapping[str, Iterable[Any]] | None = None,
+        combos: Iterable[Mapping[str, Any]] | None = None,
+        seeds: Iterable[int] | None = None,
+        repeats: int | None = None,
+        *,
+        aux: Iterable[Any] | None = None,
+        engine: str = GSV_KIND,
+        force: bool = False,
+    ) -> TaskPreview:
+        """Check a task as :meth:`create` would, without creating anything.
+
+        Takes the arguments of :meth:`create` (but no name) and raises the same errors; a
+        task builder calls it on every change to show the take count and the warnings.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4.0), text="参考。")
+            >>> p = ws.tasks.preview(r, ["你好。", "再见。"], clips=[c],
+            ...                      vary={"top_k": [5, 10, 15]}, engine="fake")
+            >>> p.size, p.warnings, len(ws.tasks.list())
+            (6, (), 0)
+        """
+        with self._ws.store.session():
+            role_id = self._ws.roles.resolve_id(role)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RasvWarning)  # they are in spec.warnings
+                spec = self._build_spec(
+                    role_id, engine=engine, texts=texts, clips=clips,
+                    clip_categories=clip_categories, fixed=fixed, gpt=gpt, sovits=sovits,
+                    aux=aux, vary=vary, combos=combos, seeds=seeds, repeats=repeats,
+                    force=force,
+                )
+        return TaskPreview(size=spec.size(), warnings=tuple(spec.warnings), spec=spec)
 
     # -- read --------------------------------------------------------------------------------
 
@@ -1378,4 +1437,5 @@ def _notes_has(notes: list[str], word: str) -> bool:
     return any(word in n for n in notes)
 
 
-__all__ = ["DIMENSIONS", "TAKE_STATUSES", "Task", "TaskCounts", "Tasks", "task_status"]
+__all__ = ["DIMENSIONS", "TAKE_STATUSES", "Task", "TaskCounts", "TaskPreview", "Tasks",
+           "task_status"]

@@ -133,6 +133,23 @@ class ClipsPanel(Panel):
         self._delete_armed = False
         self.batch = row([self.b_target, self.b_move, self.b_aux, self.b_delete])
 
+        # -- takes made with one clip (across tasks) ----------------------------------------
+        self.related_title = W.HTML("")
+        self.related = Table([
+            column("play", "", "play", width="32px"),
+            column("task_id", t("review.task"), "num", digits=0),
+            column("params_label", t("review.dim.param")),
+            column("text", t("clips.col.text"), width="35%"),
+            column("duration_s", t("clips.col.duration"), "num", digits=2),
+            column("stars", t("clips.col.score"), "stars", editable=True),
+            column("remark", t("clips.col.remark"), "edit"),
+        ], lang=ctx.lang, page_size=20)
+        self.related.on_action(ctx.guard(self._on_related_action))
+        self.related.on_edit(ctx.guard(self._on_related_edit))
+        self.related_box = col([self.related_title, self.related])
+        self.related_box.layout.display = "none"
+        self._related_clip: int | None = None
+
         # -- the sections under the table ------------------------------------------------
         self.importer = ImportForm(ctx, on_done=self.refresh)
         self.categories = CategoriesBox(ctx, on_change=self._on_categories)
@@ -147,7 +164,8 @@ class ClipsPanel(Panel):
         )
         self.sections.observe(self._on_section, "selected_index")
 
-        self.widget = col([filters, self.player, self.table, self.batch, self.sections])
+        self.widget = col([filters, self.player, self.table, self.batch, self.related_box,
+                           self.sections])
         self.widget.add_class("rasv-clips")
         ctx.observe(lambda _c: ctx.guard(self.on_role)(), "role")
         self.on_role()
@@ -168,6 +186,9 @@ class ClipsPanel(Panel):
             column("score_max", t("clips.col.score"), "stars", desc_first=True),
             column("remark", t("clips.col.remark"), "edit"),
             column("actions", t("clips.col.actions"), "buttons", actions=[
+                {"action": "related", "label": t("clips.related")},
+                *[{"action": tab, "label": t(f"clips.action.{tab}")}
+                  for tab in ("classify", "split") if tab in self.ctx.tabs],
                 {"action": "delete", "label": t("action.delete"), "danger": True,
                  "confirm": t("action.confirm_delete")},
             ]),
@@ -287,6 +308,42 @@ class ClipsPanel(Panel):
         self.ctx.say(self.t("aux.added", n=len(added)))
         return len(added)
 
+    def show_related(self, clip_id: int) -> int:
+        """List the takes made with a clip, in every task (RefAudioSelectorV2's 关联结果),
+        best scored first. Returns how many."""
+        clip = self.ws.clips.get(clip_id)
+        df = self.ws.takes.df(role=clip.role_id, clip_id=clip.id, status="done",
+                              sort="score", descending=True).drop_duplicates("id")
+        self._related_clip = clip.id
+        self.related_title.value = (
+            f"<b>{html.escape(self.t('clips.related'))}</b>: {html.escape(clip.name)} "
+            f"({len(df)})")
+        self.related.set_rows(df.iloc[self.related.offset:self.related.offset
+                                      + self.related.page_size], total=len(df))
+        self.related_box.layout.display = ""
+        return len(df)
+
+    def _on_related_action(self, take_id: Any, action: str) -> None:
+        if action != "play":
+            return
+        key = f"take:{take_id}"
+        if self.player.key == key:
+            self.player.toggle()
+            return
+        row = self.related.row(take_id) or {}
+        self.player.load_file(self.ws.takes.abspath(str(take_id)), key=key,
+                              label=f"{row.get('params_label') or ''} · {row.get('text', '')}",
+                              play=True)
+
+    def _on_related_edit(self, take_id: Any, key: str, value: Any) -> None:
+        if key == "stars":
+            self.ws.scores.set(str(take_id), stars=value)
+        elif key == "remark":
+            self.ws.scores.set(str(take_id), remark=str(value))
+        if self._related_clip is not None:
+            self.show_related(self._related_clip)
+        self.refresh()  # the clip's score columns roll up from its takes
+
     # -- view glue -----------------------------------------------------------------------
 
     def _on_filter(self, _change: Any) -> None:
@@ -298,6 +355,10 @@ class ClipsPanel(Panel):
     def _on_action(self, row_id: Any, action: str) -> None:
         if action == "play":
             self.play(int(row_id))
+        elif action == "related":
+            self.show_related(int(row_id))
+        elif action in ("classify", "split"):
+            self.ctx.navigate(action, clip=int(row_id))
         elif action == "delete":
             row = self.table.row(row_id)
             self.delete([int(row_id)])
@@ -325,6 +386,7 @@ class ClipsPanel(Panel):
     def _on_playing(self, change: dict) -> None:
         key = self.player.key
         self.table.playing = int(key) if change["new"] and key.isdigit() else None
+        self.related.playing = key[5:] if change["new"] and key.startswith("take:") else None
 
     def _on_categories(self) -> None:
         self._reload_categories()

@@ -36,6 +36,8 @@ _CSS = """
 <style>
 .rasv-row { gap: 6px; align-items: center; flex-wrap: wrap; }
 .rasv-col { gap: 6px; }
+table.rasv-engines { border-collapse: collapse; font-size: 13px; }
+table.rasv-engines th, table.rasv-engines td { padding: 3px 12px 3px 0; text-align: left; }
 .rasv-notice { padding: 4px 10px; border-radius: 4px; font-size: 13px; }
 .rasv-notice-info { background: #e8f5e9; color: #1b5e20; }
 .rasv-notice-error { background: #ffebee; color: #b71c1c; }
@@ -70,6 +72,8 @@ class Context(traitlets.HasTraits):
         self.notice = W.HTML("", layout=W.Layout(min_height="0"))
         self.last_error: RasvError | None = None
         self._navigator: Callable[..., Any] | None = None
+        #: Names of the tabs of the workbench this context belongs to (empty when alone).
+        self.tabs: tuple[str, ...] = ()
 
     # -- moving between panels -----------------------------------------------------------
 

@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from rasv.errors import InvalidInput, ServeError
-from widgets.workbench import ENGINES_ENV, WORKSPACE_ENV
 
 #: The dashboard notebook's only cell. Ends with the widget so Voilà shows it.
 DASHBOARD_SOURCE = "from widgets import Workbench\n\nWorkbench.from_env()"
 
-#: Environment variable for the interface language the dashboard kernel reads.
+#: Environment variables the dashboard kernel reads: the workspace, the engines (``espeak``,
+#: api_v2 URLs, commas between) and the interface language.
+WORKSPACE_ENV = "RASV_WORKSPACE"
+ENGINES_ENV = "RASV_ENGINES"
 LANG_ENV = "RASV_LANG"
 
 DEFAULT_PORT = 8866
@@ -243,6 +245,7 @@ __all__ = [
     "DASHBOARD_SOURCE",
     "DEFAULT_PORT",
     "ENGINES_ENV",
+    "WORKSPACE_ENV",
     "LANG_ENV",
     "dashboard_env",
     "dashboard_notebook",

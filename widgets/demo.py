@@ -111,17 +111,35 @@ def write_sources(folder: str | os.PathLike, clips: tuple[DemoClip, ...] = DEMO_
     return lists
 
 
-def build_demo(path: str | os.PathLike, *, engine: Any = None,
+#: The demo task: every clip speaks two sentences at two speeds.
+DEMO_TASK = "demo: which clip, which speed"
+DEMO_TASK_TEXTS = (DEMO_TEXTS[0][0], DEMO_TEXTS[1][0])
+
+
+def default_engine() -> Any:
+    """The offline espeak engine, or None when gsv_bridge cannot load espeak-ng."""
+    try:
+        from gsv_bridge import EspeakEngine
+
+        engine = EspeakEngine()
+        engine.capabilities()
+        return engine
+    except Exception:  # no espeak-ng library: the demo still has clips and texts
+        return None
+
+
+def build_demo(path: str | os.PathLike, *, engine: Any = None, run: bool = True,
                progress: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """Create (or complete) the demo workspace at ``path``; safe to run again.
 
     Args:
         path: the workspace folder.
-        engine: the engine that renders the demo task (default: ``gsv_bridge.EspeakEngine``
-            when it is available; no task is made without an engine).
+        engine: the engine that renders the demo task (default: ``gsv_bridge.EspeakEngine``).
+        run: make the task's takes (False: create the task only).
         progress: called with a line of text per step.
 
-    Returns a summary: ``role``, ``clips``, ``texts`` and ``task`` (id or None).
+    Returns a summary: ``root``, ``role``, ``clips``, ``texts``, ``task`` (id) and ``takes``
+    (how many are made).
     """
     import rasv
 
@@ -129,26 +147,40 @@ def build_demo(path: str | os.PathLike, *, engine: Any = None,
     root = Path(path).expanduser().resolve()
     with rasv.open(root) as ws:
         role = ws.roles.create(DEMO_ROLE, exist_ok=True)
-        have = ws.clips.df(role)
-        if len(have) == 0:
+        if len(ws.clips.df(role)) == 0:
             say("speaking the demo clips with espeak-ng …")
             for lst in write_sources(root / "sources"):
                 rep = ws.clips.import_list(role, lst, category=lst.stem, on_duplicate="skip")
                 say(f"imported {lst.name}: {rep}")
         texts = ws.texts.df()
-        known = set(texts["content"]) if len(texts) else set()
+        have = dict(zip(texts["content"], texts["id"], strict=True)) if len(texts) else {}
         for content, lang, category, long in DEMO_TEXTS:
-            if content not in known:
-                ws.texts.add(content, lang=lang, category=category, long=long)
+            if content not in have:
+                have[content] = ws.texts.add(content, lang=lang, category=category, long=long).id
+        tasks = ws.tasks.list(role)
+        named = tasks[tasks["name"] == DEMO_TASK] if len(tasks) else tasks
+        if len(named):
+            task = ws.tasks.get(int(named["id"].iloc[-1]))
+        else:
+            task = ws.tasks.create(
+                role, DEMO_TASK, texts=[int(have[c]) for c in DEMO_TASK_TEXTS],
+                clip_categories=sorted({c.category for c in DEMO_CLIPS}),
+                vary={"speed_factor": [0.9, 1.1]}, engine="espeak",
+            )
+        engine = engine if engine is not None else (default_engine() if run else None)
+        if run and engine is not None and task.counts().todo:
+            say(f"rendering {task.counts().todo} takes with {engine.name} …")
+            ws.tasks.run(task, engine).wait()
         summary = {
             "root": root,
             "role": role.label,
             "clips": int(len(ws.clips.df(role))),
             "texts": int(len(ws.texts.df())),
-            "task": None,
+            "task": task.id,
+            "takes": task.counts().done,
         }
     return summary
 
 
-__all__ = ["DEMO_CLIPS", "DEMO_RATE", "DEMO_ROLE", "DEMO_TEXTS", "DemoClip", "build_demo",
-           "write_sources"]
+__all__ = ["DEMO_CLIPS", "DEMO_RATE", "DEMO_ROLE", "DEMO_TASK", "DEMO_TEXTS", "DemoClip",
+           "build_demo", "default_engine", "write_sources"]

@@ -12,7 +12,7 @@ Example:
     >>> ctx = Context(rasv.open(tempfile.mkdtemp()), lang="en")
     >>> panel = EnginesPanel(ctx)
     >>> panel.add(engine_from_spec("fake")).name, len(ctx.engines)
-    ('fake', 1)
+    ('fake-1', 1)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def engine_name(engine: Any) -> str:
 
     Example:
         >>> engine_name(engine_from_spec("fake"))
-        'fake'
+        'fake-1'
     """
     return str(getattr(engine, "name", type(engine).__name__))
 
@@ -51,38 +51,24 @@ def engine_kind(engine: Any) -> str:
         return "?"
 
 
-def engine_from_spec(spec: str) -> Any:
-    """Build an engine from a short description.
+def engine_from_spec(spec: str, index: int = 0) -> Any:
+    """Build an engine from its short form, as ``rasv run --engine`` takes it.
 
-    ``espeak`` (the offline engine), ``fake`` (rasv's deterministic test engine), or the URL
-    of a GPT-SoVITS ``api_v2.py`` server (``http://127.0.0.1:9880``).
+    ``espeak`` (the offline engine), ``fake`` or ``fake:SECONDS`` (rasv's deterministic test
+    engine, named ``fake-<index + 1>``), or the URL of a GPT-SoVITS ``api_v2.py`` server.
 
     Raises:
         InvalidInput: anything else.
 
     Example:
         >>> engine_from_spec("fake").name
-        'fake'
+        'fake-1'
         >>> engine_from_spec("http://127.0.0.1:9880").name
         'http://127.0.0.1:9880'
     """
-    text = (spec or "").strip()
-    low = text.lower()
-    if low == "espeak":
-        from gsv_bridge import EspeakEngine
+    from rasv.cli.tasks import build_engine
 
-        return EspeakEngine()
-    if low == "fake":
-        from rasv.testing import FakeEngine
-
-        return FakeEngine()
-    if low.startswith(("http://", "https://")):
-        from gsv_bridge import GsvApiV2
-
-        return GsvApiV2(text.rstrip("/"))
-    raise InvalidInput(
-        f"an engine is 'espeak', 'fake' or an api_v2 URL like http://127.0.0.1:9880, not {spec!r}"
-    )
+    return build_engine(spec, index)
 
 
 def engines_from_env(value: str | None) -> list[Any]:
@@ -90,9 +76,10 @@ def engines_from_env(value: str | None) -> list[Any]:
 
     Example:
         >>> [e.name for e in engines_from_env("fake, fake")]
-        ['fake', 'fake']
+        ['fake-1', 'fake-2']
     """
-    return [engine_from_spec(part) for part in (value or "").split(",") if part.strip()]
+    specs = [part for part in (value or "").split(",") if part.strip()]
+    return [engine_from_spec(spec, i) for i, spec in enumerate(specs)]
 
 
 def health(engine: Any) -> tuple[str, str]:
@@ -193,6 +180,7 @@ class EnginesPanel(Panel):
         ctx.observe(lambda _c: ctx.guard(self.refresh_models)(), "role")
         self.paint()
         self.refresh_models()
+        self._check_unknown()
 
     # -- engines ---------------------------------------------------------------------------
 
@@ -263,6 +251,23 @@ class EnginesPanel(Panel):
         else:
             threading.Thread(target=work, name="rasv-start-gsv", daemon=True).start()
         return server
+
+    def _check_unknown(self, wait: bool = False) -> None:
+        """Check the health of engines given to the workbench (a server may take seconds to
+        answer, so on a background thread unless ``wait``)."""
+        unknown = [e for e in self.ctx.engines if id(e) not in self._health]
+        if not unknown:
+            return
+
+        def work() -> None:
+            for engine in unknown:
+                self._health[id(engine)] = health(engine)
+            self.paint()
+
+        if wait:
+            work()
+        else:
+            threading.Thread(target=work, name="rasv-engine-health", daemon=True).start()
 
     def paint(self) -> None:
         rows = []

@@ -47,7 +47,9 @@ class TakeList(anywidget.AnyWidget):
 
     Item keys: ``id``, ``status``, ``label`` (bold, e.g. the parameter label), ``detail``
     (e.g. clip and text), ``groups`` (group headings, outermost first), ``duration_s``,
-    ``dur_z``, ``stars`` (None = not scored), ``tags`` (tag keys), ``remark``, ``error``.
+    ``dur_z``, ``stars`` (None = not scored), ``tags`` (tag keys), ``remark``, ``error``,
+    ``hint`` (what automatic analysis noticed) and ``suggested`` (tag keys it suggests, drawn
+    dashed until the listener agrees).
 
     Traits ``current`` and ``playing`` hold take ids; the browser highlights them and keeps
     the current card in view.

@@ -15,9 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib
+import inspect
 import os
+import threading
 from typing import Any
 
 import ipywidgets as W
@@ -26,9 +29,11 @@ import rasv
 from rasv.errors import InvalidInput
 from rasv.workspace import Workspace
 from widgets.context import Context, Panel
+from widgets.dashboard import ENGINES_ENV, WORKSPACE_ENV
 from widgets.roles import RolePicker
 
-#: Panels in tab order: (name, module, class). A panel is listed once its library part exists.
+#: Panels: (name, module, class). A panel is listed once its library part exists; append new
+#: ones at the end (the tabs follow :data:`TAB_ORDER`, not this list).
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("clips", "widgets.clips", "ClipsPanel"),
     ("classify", "widgets.classify", "ClassifyPanel"),
@@ -36,12 +41,18 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("longtext", "widgets.longtext", "LongTextPanel"),
     ("products", "widgets.products", "ProductsPanel"),
     ("engines", "widgets.engines", "EnginesPanel"),
+    ("tasks", "widgets.tasks", "TasksPanel"),
+    ("run", "widgets.run", "RunPanel"),
+    ("review", "widgets.review", "ReviewPanel"),
 )
 
-#: Environment variable naming the workspace the dashboard opens.
-WORKSPACE_ENV = "RASV_WORKSPACE"
-#: Environment variable listing the dashboard's engines (``espeak``, api_v2 URLs), commas between.
-ENGINES_ENV = "RASV_ENGINES"
+#: Panel modules with a ``warm_up()`` the workbench runs in the background after it appears.
+WARM_UPS: tuple[str, ...] = ("widgets.review",)
+
+#: The order of the tabs (DESIGN §8); panels not named here come last.
+TAB_ORDER: tuple[str, ...] = ("clips", "classify", "split", "tasks", "run", "review", "longtext",
+                              "products", "engines")
+
 
 _CSS = """
 <style>
@@ -91,11 +102,14 @@ class Workbench(W.VBox):
             raise InvalidInput(
                 f"no panel named {', '.join(unknown)}; the workbench has {', '.join(known)}"
             )
-        self._specs = [spec for spec in PANELS if spec[0] in wanted]
+        rank = {name: i for i, name in enumerate(TAB_ORDER)}
+        self._specs = sorted((spec for spec in PANELS if spec[0] in wanted),
+                             key=lambda spec: rank.get(spec[0], len(rank)))
         self._panels: dict[str, Panel] = {}
         t = self.ctx.t
 
         self.ctx._navigator = self._navigate
+        self.ctx.tabs = tuple(name for name, _, _ in self._specs)
         self.picker = RolePicker(self.ctx)
         header = W.HBox(
             [
@@ -116,6 +130,7 @@ class Workbench(W.VBox):
         if self._specs:
             self.tabs.selected_index = 0
             self._build(0)
+        self._warm_up()
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Workbench:
@@ -151,9 +166,31 @@ class Workbench(W.VBox):
 
     def select(self, name: str) -> Panel:
         """Open the tab of panel ``name`` and return its controller."""
-        panel = self.panel(name)
-        self.tabs.selected_index = self.tab_names().index(name)
-        return panel
+        names = self.tab_names()
+        if name not in names:
+            raise InvalidInput(f"no panel named {name!r}; this workbench has {', '.join(names)}")
+        index = names.index(name)
+        if self.tabs.selected_index == index:
+            return self._build(index)
+        self.tabs.selected_index = index  # builds it, or refreshes it if it was built before
+        return self._panels[name] if name in self._panels else self._build(index)
+
+    def _warm_up(self) -> None:
+        """Prepare the slow first use of panels not shown yet, on a background thread.
+
+        Only the modules in :data:`WARM_UPS` are touched: importing every panel here would
+        compete with the first page for the interpreter.
+        """
+        shown = self.tab_names()[:1]
+        modules = [m for name, m, _ in self._specs if m in WARM_UPS and name not in shown]
+
+        def work() -> None:
+            for module in modules:
+                with contextlib.suppress(Exception):  # only a speed-up; never an error
+                    importlib.import_module(module).warm_up()
+
+        if modules:
+            threading.Thread(target=work, name="rasv-warm-up", daemon=True).start()
 
     def _navigate(self, name: str, **kwargs: Any) -> bool:
         if name not in self.tab_names():
@@ -161,6 +198,10 @@ class Workbench(W.VBox):
         panel = self.select(name)
         show = getattr(panel, "show", None)
         if show is not None and kwargs:
+            # Pass what the panel's show() takes; a tab that ignores an argument still opens.
+            params = inspect.signature(show).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                kwargs = {k: v for k, v in kwargs.items() if k in params}
             self.ctx.guard(show)(**kwargs)
         return True
 
@@ -192,4 +233,4 @@ class Workbench(W.VBox):
         super().close()
 
 
-__all__ = ["ENGINES_ENV", "PANELS", "WORKSPACE_ENV", "Workbench"]
+__all__ = ["ENGINES_ENV", "PANELS", "TAB_ORDER", "WORKSPACE_ENV", "Workbench"]

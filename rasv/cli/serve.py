@@ -64,7 +64,8 @@ def demo_cmd(path: str, no_serve: bool, port: int | None, no_browser: bool,
 
     summary = build_demo(path, progress=click.echo)
     click.echo(f"demo workspace: {summary['root']} (role {summary['role']}, "
-               f"{summary['clips']} clips, {summary['texts']} texts)")
+               f"{summary['clips']} clips, {summary['texts']} texts, task #{summary['task']} "
+               f"with {summary['takes']} takes)")
     if no_serve:
         return
     raise SystemExit(serve(path, port=port, open_browser=not no_browser, lang=lang,

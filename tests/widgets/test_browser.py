@@ -44,3 +44,45 @@ def test_clip_table_renders_and_a_clip_plays(browser_page):
         ".some(a => !a.paused && a.currentTime > 0)", timeout=20_000)
     page.wait_for_selector(".rasv-clips tr.rasv-row-playing", timeout=10_000)
     assert errors == []
+
+
+def test_review_plays_a_take_and_scores_it_with_the_keyboard(browser_page, demo_ws):
+    import rasv
+
+    page, errors = browser_page
+    page.locator(".lm-TabBar-tab", has_text="Review").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rasv-take canvas').length >= 20", timeout=60_000)
+    first = page.locator(".rasv-take").first
+    take_id = first.get_attribute("data-id")
+    first.locator(".rasv-take-play").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.rasv-review audio')]"
+        ".some(a => !a.paused && a.currentTime > 0)", timeout=20_000)
+    page.keyboard.press("4")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.rasv-take[data-id=\"{take_id}\"] .rasv-star.on')"
+        ".length === 4", timeout=20_000)
+    with rasv.open(demo_ws) as ws:
+        assert ws.scores.get(take_id).stars == 4
+    # scoring moved on to the next take, which now plays
+    second = page.locator(".rasv-take").nth(1)
+    page.wait_for_function(
+        "() => document.querySelector('.rasv-take.current') === "
+        "document.querySelectorAll('.rasv-take')[1]", timeout=20_000)
+    # digits typed into a remark are text, not scores
+    remark = second.locator(".rasv-take-remark")
+    remark.click()
+    remark.type("5 stars later")
+    remark.press("Enter")
+    second_id = second.get_attribute("data-id")
+    page.wait_for_timeout(500)
+    with rasv.open(demo_ws) as ws:
+        score = ws.scores.get(second_id)
+        assert score is not None and score.remark == "5 stars later" and score.stars is None
+    # Enter left the remark box, so the keys work again: k goes back
+    page.keyboard.press("k")
+    page.wait_for_function(
+        "() => document.querySelector('.rasv-take.current') === "
+        "document.querySelectorAll('.rasv-take')[0]", timeout=20_000)
+    assert errors == []

@@ -191,3 +191,20 @@ def test_aux_pool_and_text_library_sections(panel, ws):
     texts.table.action(item.id, "delete")
     # its category is gone with it, so the filter falls back to all texts
     assert texts.f_category.value == "" and item.id not in {r["id"] for r in texts.table.rows}
+
+
+def test_related_takes_of_a_clip_play_and_score(panel, ws, role):
+    from rasv.testing import FakeEngine
+
+    clip_id = panel.table.rows[1]["id"]
+    task = ws.tasks.create(role, "k", ["你好。"], clips=[clip_id], vary={"top_k": [5, 15]},
+                           engine="fake")
+    ws.tasks.run(task, FakeEngine())
+    panel.table.action(clip_id, "related")
+    assert panel.related_box.layout.display == "" and len(panel.related.rows) == 2
+    take_id = panel.related.rows[0]["id"]
+    panel.related.action(take_id, "play")
+    assert panel.player.key == f"take:{take_id}" and panel.related.playing == take_id
+    panel.related.edit(take_id, "stars", 5)
+    assert ws.scores.get(take_id).stars == 5
+    assert panel.table.row(clip_id)["score_max"] == 5  # rolled up to the clip

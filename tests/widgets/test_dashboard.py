@@ -79,5 +79,23 @@ def test_demo_builds_once_and_reuses(tmp_path):
         assert (~df.valid).sum() == 2  # one too short, one too long, on purpose
         assert set(df.lang) == {"zh", "en", "ja"}
         n_texts = len(ws.texts.df())
+        task = ws.tasks.get(int(ws.tasks.list(DEMO_ROLE).id.iloc[0]))
+        counts = task.counts()
+        assert counts.done == counts.total == len(DEMO_CLIPS) * 2 * 2  # 2 texts, 2 speeds
+        assert {t.lang for t in task.spec.texts} == {"zh", "en"}
     again = build_demo(tmp_path / "d")
     assert again["clips"] == len(DEMO_CLIPS) and again["texts"] == n_texts
+    assert again["task"] == task.id and again["takes"] == counts.total
+
+
+def test_the_cli_side_never_imports_ipywidgets():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, rasv.cli, widgets.dashboard, widgets.demo; "
+            "print(sorted(m for m in ('ipywidgets', 'anywidget') if m in sys.modules))")
+    repo = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": repo}).stdout.strip()
+    assert out == "[]"

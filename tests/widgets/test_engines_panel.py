@@ -105,5 +105,14 @@ def test_workbench_takes_engines_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("RASV_WORKSPACE", str(tmp_path / "w"))
     monkeypatch.setenv("RASV_ENGINES", "fake")
     wb = Workbench.from_env(lang="en")
-    assert [e.name for e in wb.ctx.engines] == ["fake"]
-    assert "fake" in wb.panel("engines").table.rows[0]["name"]
+    assert [e.name for e in wb.ctx.engines] == ["fake-1"]
+    assert wb.panel("engines").table.rows[0]["name"] == "fake-1"
+
+
+def test_engines_given_to_the_workbench_are_checked(ws):
+    from rasv.testing import FakeEngine
+
+    ctx = Context(ws, lang="en", engines=[FakeEngine()])
+    panel = EnginesPanel(ctx)
+    panel._check_unknown(wait=True)
+    assert panel.table.rows[0]["state"] == "ok"

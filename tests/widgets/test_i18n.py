@@ -45,3 +45,17 @@ def test_default_language_follows_the_locale(monkeypatch, env, expected):
 def test_unknown_interface_language_is_a_clear_error():
     with pytest.raises(InvalidInput, match="speaks zh or en"):
         normalize_ui_lang("fr")
+
+
+def test_no_key_is_written_twice():
+    # A dict literal keeps the last of two equal keys without a word; catch it here.
+    import ast
+    import collections
+    from pathlib import Path
+
+    import widgets.i18n
+
+    tree = ast.parse(Path(widgets.i18n.__file__).read_text(encoding="utf-8"))
+    keys = [k.value for node in ast.walk(tree) if isinstance(node, ast.AnnAssign)
+            and getattr(node.target, "id", "") == "_CATALOGUE" for k in node.value.keys]
+    assert keys and [k for k, n in collections.Counter(keys).items() if n > 1] == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipywidgets as W
 import pytest
 
 import rasv
 from rasv.errors import InvalidInput
+from widgets.context import Panel
 from widgets.roles import RolePicker
 from widgets.workbench import Workbench
 
@@ -66,3 +68,69 @@ def test_from_env(monkeypatch, tmp_path):
         Workbench.from_env()
     monkeypatch.setenv("RASV_WORKSPACE", str(tmp_path / "env-ws"))
     assert Workbench.from_env(lang="en").ws.root == (tmp_path / "env-ws").resolve()
+
+
+class Probe(Panel):
+    """A panel whose show() takes only ``task``."""
+
+    tab = "tab.review"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.widget = W.HTML("probe")
+        self.seen = []
+
+        self.refreshed = 0
+
+    def show(self, task=None):
+        self.seen.append(task)
+
+    def refresh(self, *_):
+        self.refreshed += 1
+
+
+def test_navigation_passes_only_what_the_panel_takes(ws, monkeypatch):
+    import widgets.workbench as wbm
+    from widgets.i18n import MESSAGES
+
+    monkeypatch.setattr(wbm, "PANELS", (*wbm.PANELS, ("probe", __name__, "Probe")))
+    monkeypatch.setitem(MESSAGES, "tab.probe", {"zh": "探针", "en": "Probe"})
+    wb = Workbench(ws, lang="en")
+    assert wb.ctx.navigate("probe", task=3, clip=9)
+    assert wb.panel("probe").seen == [3] and wb.ctx.notice.value == ""
+    assert wb.panel("probe").refreshed == 0  # built on opening, not built and refreshed
+    wb.select("clips")
+    wb.select("probe")
+    assert wb.panel("probe").refreshed == 1  # coming back re-reads it
+    assert wb.tab_names()[wb.tabs.selected_index] == "probe"
+    assert not wb.ctx.navigate("nowhere")
+
+
+def test_clip_rows_link_to_tabs_that_exist(ws, role, tmp_path):
+    from rasv.testing import make_clip
+    from widgets.clips import ClipsPanel
+    from widgets.context import Context
+
+    ws.clips.add(role, make_clip(tmp_path / "a.wav", 4.0))
+    alone = ClipsPanel(Context(ws, lang="en"))
+    actions = [a["action"] for a in alone.table.columns[-1]["actions"]]
+    assert actions == ["related", "delete"]
+    ctx = Context(ws, lang="en")
+    ctx.tabs = ("clips", "classify", "split")
+    opened = []
+    ctx._navigator = lambda tab, **kw: opened.append((tab, kw)) or True
+    ctx.role = role
+    panel = ClipsPanel(ctx)
+    assert [a["action"] for a in panel.table.columns[-1]["actions"]] == [
+        "related", "classify", "split", "delete"]
+    cid = panel.table.rows[0]["id"]
+    panel.table.action(cid, "split")
+    assert opened == [("split", {"clip": cid})]
+
+
+def test_tabs_follow_the_design_order(ws):
+    from widgets.workbench import TAB_ORDER
+
+    names = Workbench(ws, lang="en").tab_names()
+    assert names == sorted(names, key=TAB_ORDER.index)
+    assert names[0] == "clips" and names[-1] == "engines"

@@ -23,7 +23,7 @@ function stars(value, max, onPick) {
     if (onPick) {
       s.classList.add("pick");
       s.title = String(i);
-      s.addEventListener("click", (e) => { e.stopPropagation(); onPick(i === v ? 0 : i); });
+      s.addEventListener("click", (e) => { e.stopPropagation(); onPick(i === v ? null : i); });
     }
     box.append(s);
   }

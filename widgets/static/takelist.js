@@ -113,6 +113,11 @@ function render({ model, el: root }) {
     if (item.label) head.append(el("span", "rasv-take-label", item.label));
     if (item.detail) head.append(el("span", "rasv-take-detail", item.detail));
     mid.append(head);
+    if (item.hint) {
+      const hint = el("div", "rasv-take-hint", item.hint);
+      hint.title = item.hint;
+      mid.append(hint);
+    }
     const meta = metaById.get(item.id);
     if (meta) {
       const canvas = el("canvas", "rasv-take-spec");
@@ -138,8 +143,9 @@ function render({ model, el: root }) {
     right.append(dur, starsBox(item));
     const tags = el("div", "rasv-take-tags");
     const on = new Set(item.tags || []);
+    const suggested = new Set(item.suggested || []);
     for (const t of model.get("tag_options")) {
-      const chip = el("span", "rasv-tag" + (on.has(t.key) ? " on" : ""), t.label);
+      const chip = el("span", "rasv-tag" + (on.has(t.key) ? " on" : suggested.has(t.key) ? " suggested" : ""), t.label);
       chip.addEventListener("click", (e) => { e.stopPropagation(); send({ type: "tag", id: item.id, tag: t.key, on: !on.has(t.key) }); });
       tags.append(chip);
     }
