@@ -124,6 +124,19 @@ class GsvApiV1:
             CapabilityError: one path is None and the server's current one is unknown.
             EngineRequestError: the server refused the weights (the previous pair is loaded
                 back when known).
+
+        Example:
+            >>> import os, tempfile
+            >>> from rasv.testing import make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
+            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
+            >>> from rasv.testing.fake_gsv import FakeGsvApiV1Server
+            >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
+            >>> eng = GsvApiV1(srv.url)
+            >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_model"))
+            ('v2ProPlus', 1)
+            >>> srv.stop()
         """
         cur_g, cur_s = self._loaded
         new_g = str(gpt) if gpt is not None else cur_g
@@ -180,6 +193,26 @@ class GsvApiV1:
                 silently replace, or an empty prompt text.
             EngineRequestError: an error reply, or the empty 200 that ``api.py`` sends when
                 synthesis fails.
+
+        Example:
+            >>> import os, tempfile
+            >>> from rasv.testing import make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
+            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
+            >>> from rasv.testing.fake_gsv import FakeGsvApiV1Server
+            >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
+            >>> eng = GsvApiV1(srv.url)
+            >>> from rasv import SynthesisRequest
+            >>> from rasv.testing import make_clip
+            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
+            >>> req = SynthesisRequest(text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
+            ...                        prompt_text="参考音频。", prompt_lang="zh", seed=7)
+            >>> eng.load(gpt, sovits)
+            >>> audio = eng.synthesize(req)
+            >>> audio.meta["seed_ignored"], "seed" in srv.calls_to("/")[-1].body
+            (7, False)
+            >>> srv.stop()
         """
         caps = self.capabilities()
         caps.check(req)
@@ -232,7 +265,12 @@ class GsvApiV1:
         return Audio(audio.samples, audio.sample_rate, meta=meta)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (the engine reconnects on next use).
+
+        Example:
+            >>> eng = GsvApiV1("http://127.0.0.1:9880")
+            >>> eng.close(); eng.close()   # safe to call twice
+        """
         self._client.close()
 
 

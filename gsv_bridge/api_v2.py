@@ -170,6 +170,14 @@ class GsvApiV2:
 
         Raises:
             CapabilityError: the server is the legacy ``api.py`` (use ``GsvApiV1``).
+
+        Example:
+            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
+            >>> eng = GsvApiV2(srv.url)
+            >>> eng.server_info().kind
+            'api_v2'
+            >>> srv.stop()
         """
         if self._info is None or refresh:
             with self._client.lock:
@@ -188,6 +196,19 @@ class GsvApiV2:
         Args:
             timeout: seconds before giving up with :class:`~rasv.EngineUnavailable`.
             alive: optional check that the server process still runs (stop waiting if not).
+
+        Example:
+            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
+            >>> eng = GsvApiV2(srv.url)
+            >>> eng.wait_ready(timeout=10).kind
+            'api_v2'
+            >>> srv.stop()
+            >>> try:
+            ...     eng.wait_ready(timeout=0.3, poll_s=0.1)
+            ... except EngineUnavailable:
+            ...     print("gone")
+            gone
         """
         deadline = time.monotonic() + timeout
         last: Exception | None = None
@@ -209,6 +230,14 @@ class GsvApiV2:
         GPT-SoVITS re-executes itself and comes back with the last weights set (it saves
         them in its config), so the loaded pair is kept. Useful every few hundred requests:
         the server's host memory grows with every request (GPT-SoVITS issue #1218).
+
+        Example:
+            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
+            >>> eng = GsvApiV2(srv.url)
+            >>> eng.restart(timeout=10); eng.server_info().kind
+            'api_v2'
+            >>> srv.stop()
         """
         with self._client.lock:
             # The server re-execs itself without replying.
@@ -221,7 +250,16 @@ class GsvApiV2:
         self._ref_dirty = False  # a fresh server has empty caches
 
     def close(self) -> None:
-        """Close the connection (the engine reconnects on next use)."""
+        """Close the connection (the engine reconnects on next use).
+
+        Example:
+            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
+            >>> eng = GsvApiV2(srv.url)
+            >>> eng.close(); eng.server_info().kind   # connects again
+            'api_v2'
+            >>> srv.stop()
+        """
         self._client.close()
 
     # -- engine protocol -----------------------------------------------------------------------
@@ -237,7 +275,13 @@ class GsvApiV2:
         return self._loaded["gpt"], self._loaded["sovits"]
 
     def capabilities(self) -> Capabilities:
-        """Capabilities of the loaded model version (v2-like while the version is unknown)."""
+        """Capabilities of the loaded model version (v2-like while the version is unknown).
+
+        Example:
+            >>> caps = GsvApiV2("http://127.0.0.1:9880", version="v4").capabilities()
+            >>> caps.version, caps.sample_rate, caps.aux_refs
+            ('v4', 48000, False)
+        """
         caps = capabilities_for_version(self._version, kind=KIND)
         notes = [caps.notes] if caps.notes else []
         if self._version is None:
@@ -260,6 +304,21 @@ class GsvApiV2:
             CapabilityError: a v1 GPT paired with a v2+ SoVITS, or the reverse.
             EngineRequestError: the server refused the weights.
             EngineUnavailable: the server cannot be reached.
+
+        Example:
+            >>> import os, tempfile
+            >>> from rasv.testing import make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
+            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
+            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
+            >>> eng = GsvApiV2(srv.url)
+            >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_sovits_weights"))
+            ('v2ProPlus', 1)
+            >>> eng.load(gpt, sovits); len(srv.calls_to("/set_sovits_weights"))   # no-op
+            1
+            >>> srv.stop()
         """
         g = local_checkpoint(gpt, self.path_map, "gpt") if gpt is not None else None
         s = local_checkpoint(sovits, self.path_map, "sovits") if sovits is not None else None
@@ -334,6 +393,26 @@ class GsvApiV2:
             EngineRequestError: the server refused (4xx, permanent), failed (5xx, transient)
                 or answered with failure-shaped audio.
             EngineUnavailable: unreachable, dropped connection, or no reply in time.
+
+        Example:
+            >>> import os, tempfile
+            >>> from rasv.testing import make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
+            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
+            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
+            >>> eng = GsvApiV2(srv.url)
+            >>> from rasv import SynthesisRequest
+            >>> from rasv.testing import make_clip
+            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
+            >>> req = SynthesisRequest(text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
+            ...                        prompt_text="参考音频。", prompt_lang="zh", seed=7)
+            >>> eng.load(gpt, sovits)
+            >>> audio = eng.synthesize(req)
+            >>> audio.sample_rate, audio.samples.dtype, srv.calls_to("/tts")[-1].body["seed"]
+            (32000, dtype('float32'), 7)
+            >>> srv.stop()
         """
         try:
             return self._synthesize(req)

@@ -71,7 +71,13 @@ class EspeakEngine:
         return f"EspeakEngine(sample_rate={self.sample_rate})"
 
     def capabilities(self) -> Capabilities:
-        """Honours ``speed_factor`` (and the reference's pitch); declares everything else ignored."""
+        """Honours ``speed_factor`` (and the reference's pitch); declares everything else ignored.
+
+        Example:
+            >>> caps = EspeakEngine().capabilities()
+            >>> caps.kind, sorted(caps.ignored({"top_k", "speed_factor", "seed"}))
+            ('espeak', ['seed', 'top_k'])
+        """
         return Capabilities(
             kind=self.kind,
             version=None,
@@ -87,7 +93,12 @@ class EspeakEngine:
         )
 
     def load(self, gpt: str | os.PathLike | None, sovits: str | os.PathLike | None) -> None:
-        """Nothing to load: espeak has no checkpoints (accepted so task grids still run)."""
+        """Nothing to load: espeak has no checkpoints (accepted so task grids still run).
+
+        Example:
+            >>> EspeakEngine().load(None, None) is None
+            True
+        """
 
     def reference_f0(self, path: str | os.PathLike) -> float:
         """Median F0 (Hz) of the voiced frames of a clip, cached per file version.
@@ -126,6 +137,19 @@ class EspeakEngine:
         Raises:
             EngineRequestError: the text has nothing to speak (permanent).
             AudioError: the reference clip is missing or unreadable.
+
+        Example:
+            >>> import tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> from rasv import SynthesisRequest
+            >>> ref = make_clip(os.path.join(tempfile.mkdtemp(), "r.wav"), 4.0)
+            >>> eng = EspeakEngine()
+            >>> def say(speed):
+            ...     return eng.synthesize(SynthesisRequest(
+            ...         text="我爱 Python。", text_lang="zh", ref_audio_path=ref, seed=1,
+            ...         speed_factor=speed)).duration_s
+            >>> say(1.5) < say(1.0)
+            True
         """
         text = req.text.strip()
         if not any(ch.isalnum() for ch in text):

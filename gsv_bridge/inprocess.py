@@ -135,6 +135,16 @@ class GsvInProcess:
         Raises:
             EngineUnavailable: the interpreter or ``TTS_infer_pack`` is missing, loading
                 failed, or it took longer than ``startup_timeout`` (log lines included).
+
+        Example:
+            >>> import sys, tempfile
+            >>> eng = GsvInProcess(tempfile.mkdtemp(), python=sys.executable, device="cpu")
+            >>> try:   # an empty folder has no GPT_SoVITS/TTS_infer_pack
+            ...     eng.start()
+            ... except EngineUnavailable as e:
+            ...     print("TTS_infer_pack" in str(e))
+            True
+            >>> eng.close()
         """
         with self._lock:
             if self.running:
@@ -243,7 +253,15 @@ class GsvInProcess:
             self._log = None
 
     def log_tail(self, n: int = 20) -> str:
-        """The last ``n`` lines of the child's log (GPT-SoVITS's console output)."""
+        """The last ``n`` lines of the child's log (GPT-SoVITS's console output).
+
+        Example:
+            >>> import sys, tempfile
+            >>> eng = GsvInProcess(tempfile.mkdtemp(), python=sys.executable, device="cpu")
+            >>> eng.log_tail()   # nothing started yet
+            ''
+            >>> eng.close()
+        """
         try:
             data = self.log_path.read_bytes()[-20000:]
         except OSError:
@@ -251,7 +269,15 @@ class GsvInProcess:
         return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-n:])
 
     def stop(self) -> None:
-        """Ask the child to exit, then make sure it has. Safe to repeat."""
+        """Ask the child to exit, then make sure it has. Safe to repeat.
+
+        Example:
+            >>> import sys, tempfile
+            >>> eng = GsvInProcess(tempfile.mkdtemp(), python=sys.executable, device="cpu")
+            >>> eng.stop(); eng.stop(); eng.running
+            False
+            >>> eng.close()
+        """
         with self._lock:
             if self.running:
                 with contextlib.suppress(EngineUnavailable, OSError):
@@ -259,7 +285,14 @@ class GsvInProcess:
             self._kill()
 
     def close(self) -> None:
-        """Stop the child and remove the temporary work folder (if rasv made it)."""
+        """Stop the child and remove the temporary work folder (if rasv made it).
+
+        Example:
+            >>> import sys, tempfile
+            >>> eng = GsvInProcess(tempfile.mkdtemp(), python=sys.executable, device="cpu")
+            >>> work = eng.workdir; eng.close(); work.exists()
+            False
+        """
         self.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -279,7 +312,15 @@ class GsvInProcess:
         return self._version
 
     def capabilities(self) -> Capabilities:
-        """Capabilities of the loaded model version."""
+        """Capabilities of the loaded model version.
+
+        Example:
+            >>> import sys, tempfile
+            >>> eng = GsvInProcess(tempfile.mkdtemp(), python=sys.executable, version="v3")
+            >>> caps = eng.capabilities(); eng.close()
+            >>> caps.version, caps.sample_rate, "sample_steps" in caps.params
+            ('v3', 24000, True)
+        """
         caps = capabilities_for_version(self._version, kind=KIND)
         return replace(caps, notes="; ".join(
             n for n in (caps.notes, "in-process TTS_infer_pack pipeline") if n))
@@ -292,6 +333,20 @@ class GsvInProcess:
             CapabilityError: a v1 model paired with a v2+ one.
             EngineRequestError: GPT-SoVITS failed to load it (the previous weights are
                 loaded again).
+
+        Example:
+            >>> import os, sys, tempfile
+            >>> from rasv.testing import make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
+            >>> v1 = make_checkpoint(os.path.join(d, "old_e5_s50.pth"), version="v1")
+            >>> eng = GsvInProcess(d, python=sys.executable)
+            >>> try:   # refused before any process starts
+            ...     eng.load(gpt, v1)
+            ... except CapabilityError as e:
+            ...     print("phoneme" in str(e))
+            True
+            >>> eng.close()
         """
         g = local_checkpoint(gpt, PathMap(), "gpt") if gpt is not None else None
         s = local_checkpoint(sovits, PathMap(), "sovits") if sovits is not None else None
@@ -337,6 +392,23 @@ class GsvInProcess:
                 running (permanent).
             EngineRequestError: GPT-SoVITS raised, or returned failure-shaped audio.
             EngineUnavailable: the child died or timed out (it restarts on the next call).
+
+        Example:
+            >>> import os, sys, tempfile
+            >>> from rasv import SynthesisRequest
+            >>> from rasv.testing import make_checkpoint, make_clip, make_gsv_root
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
+            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2Pro")
+            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
+            >>> with GsvInProcess(make_gsv_root(os.path.join(d, "GPT-SoVITS")),
+            ...                   python=sys.executable, device="cpu", startup_timeout=60) as eng:
+            ...     eng.load(gpt, sovits)
+            ...     a = eng.synthesize(SynthesisRequest(
+            ...         text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
+            ...         prompt_text="参考音频。", prompt_lang="zh", seed=7))
+            >>> a.sample_rate, a.meta["version"], a.duration_s > 0.5
+            (32000, 'v2Pro', True)
         """
         caps = self.capabilities()
         caps.check(req)

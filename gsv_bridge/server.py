@@ -260,7 +260,13 @@ class GsvServer:
         return self._proc.pid if self.running and self._proc else None
 
     def command(self) -> list[str]:
-        """The command line that starts the server (run from the GPT-SoVITS root)."""
+        """The command line that starts the server (run from the GPT-SoVITS root).
+
+        Example:
+            >>> import tempfile
+            >>> GsvServer(tempfile.mkdtemp(), port=9880, python="python").command()[:6]
+            ['python', 'api_v2.py', '-a', '127.0.0.1', '-p', '9880']
+        """
         return [self.python, self.script, "-a", self.host, "-p", str(self.port),
                 "-c", str(self.config_path)]
 
@@ -300,6 +306,15 @@ class GsvServer:
             EngineUnavailable: the port is taken, the script is missing, the process exited
                 during start-up, or it did not answer within ``startup_timeout`` (the log's
                 last lines are in the message).
+
+        Example:
+            >>> import sys, tempfile
+            >>> from rasv.testing import make_gsv_root   # a stand-in GPT-SoVITS folder
+            >>> srv = GsvServer(make_gsv_root(tempfile.mkdtemp()), python=sys.executable,
+            ...                 device="cpu", workdir=tempfile.mkdtemp(), startup_timeout=60)
+            >>> srv.start().running, srv.engine.server_info().kind
+            (True, 'api_v2')
+            >>> srv.stop()
         """
         with self._lock:
             if self.running:
@@ -346,6 +361,13 @@ class GsvServer:
         Called by :attr:`engine` when the server cannot be reached. Gives up (returns False)
         after ``max_restarts`` restarts, so a server that crashes on every request does not
         loop for ever.
+
+        Example:
+            >>> import sys, tempfile
+            >>> srv = GsvServer(tempfile.mkdtemp(), python=sys.executable,
+            ...                 workdir=tempfile.mkdtemp())
+            >>> srv.ensure_running()   # never started: nothing to bring back
+            False
         """
         with self._lock:
             if self._proc is None:
@@ -365,7 +387,15 @@ class GsvServer:
         return True
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """Stop the server (polite signal, then force) and close its log. Safe to repeat."""
+        """Stop the server (polite signal, then force) and close its log. Safe to repeat.
+
+        Example:
+            >>> import sys, tempfile
+            >>> srv = GsvServer(tempfile.mkdtemp(), python=sys.executable,
+            ...                 workdir=tempfile.mkdtemp())
+            >>> srv.stop(); srv.stop(); srv.running
+            False
+        """
         with self._lock:
             proc, self._proc = self._proc, None
             if proc is not None:
@@ -382,7 +412,15 @@ class GsvServer:
             self._log = None
 
     def log_tail(self, n: int = 20) -> str:
-        """The last ``n`` lines of the server log."""
+        """The last ``n`` lines of the server log ('' before the first start).
+
+        Example:
+            >>> import sys, tempfile
+            >>> srv = GsvServer(tempfile.mkdtemp(), python=sys.executable,
+            ...                 workdir=tempfile.mkdtemp())
+            >>> srv.log_tail()
+            ''
+        """
         try:
             data = self.log_path.read_bytes()[-20000:]
         except OSError:
@@ -451,7 +489,17 @@ class ServerPool:
         return [s.engine for s in self.servers]
 
     def start(self) -> ServerPool:
-        """Start every server in parallel; if one fails, stop them all and raise."""
+        """Start every server in parallel; if one fails, stop them all and raise.
+
+        Example:
+            >>> import sys, tempfile
+            >>> from rasv.testing import make_gsv_root
+            >>> pool = GsvServer.pool(2, make_gsv_root(tempfile.mkdtemp()), device="cpu",
+            ...                       python=sys.executable, startup_timeout=60)
+            >>> [s.running for s in pool.start()], len(pool.engines)
+            ([True, True], 2)
+            >>> pool.stop()
+        """
         errors: list[BaseException] = []
 
         def run(s: GsvServer) -> None:
@@ -471,7 +519,14 @@ class ServerPool:
         return self
 
     def stop(self) -> None:
-        """Stop every server."""
+        """Stop every server (safe to repeat).
+
+        Example:
+            >>> import sys, tempfile
+            >>> pool = GsvServer.pool(2, tempfile.mkdtemp(), python=sys.executable)
+            >>> pool.stop(); [s.running for s in pool]
+            [False, False]
+        """
         for s in self.servers:
             s.stop()
 

@@ -40,6 +40,16 @@ def find_weights(gsv_root: str | os.PathLike, *, with_sha256: bool = False) -> p
 
     Raises:
         CheckpointError: the folder does not exist.
+
+    Example:
+        >>> import os, tempfile
+        >>> from rasv.testing import make_checkpoint
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_checkpoint(os.path.join(root, "GPT_weights_v2", "ann-e10.ckpt"))
+        >>> _ = make_checkpoint(os.path.join(root, "SoVITS_weights_v2Pro", "ann_e8_s96.pth"),
+        ...                     version="v2Pro")
+        >>> find_weights(root)[["kind", "version", "epoch"]].values.tolist()
+        [['gpt', 'v2', 10], ['sovits', 'v2Pro', 8]]
     """
     if not os.path.isdir(gsv_root):
         raise CheckpointError(f"GPT-SoVITS folder not found: {gsv_root}")

@@ -63,6 +63,8 @@ def info(path: str | os.PathLike) -> AudioInfo:
     import soundfile as sf
 
     p = Path(path)
+    if p.is_dir():
+        raise AudioError(f"{p} is a folder, not an audio file")
     if not p.is_file():
         raise AudioError(f"audio file not found: {p}")
     try:
@@ -93,9 +95,10 @@ def _decode_fallback(p: Path) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore")
             x, sr = librosa.load(str(p), sr=None, mono=False)
     except Exception as e:
+        detail = str(e).strip() or type(e).__name__  # audioread's errors have no message
         raise AudioError(
-            f"cannot read audio {p}: {type(e).__name__}: {e}. WAV, FLAC, OGG and MP3 are read "
-            "directly; other formats need ffmpeg on the PATH"
+            f"cannot read audio {p} ({detail}); WAV, FLAC, OGG and MP3 are read directly, "
+            "other formats need ffmpeg on the PATH"
         ) from None
     if x.size == 0:
         raise AudioError(f"audio file {p} holds no samples")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from rasv import audio as audio_io
 from rasv.errors import AuxClipNotFound, InvalidInput, WorkspaceError
+from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import DEFAULT_CATEGORY, AuxClip
 
@@ -117,6 +118,14 @@ class AuxPool:
 
         Raises:
             AuxClipNotFound: no such aux clip.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> a = ws.aux.add(make_clip(os.path.join(ws.root, "f.wav"), 3.0), text="融合。")
+            >>> ws.aux.get(a.id).text
+            '融合。'
         """
         rows = self._ws.store.rows(f"SELECT {_COLS} FROM aux_clips WHERE id = ?", [int(aux_id)])
         if not rows:
@@ -126,8 +135,10 @@ class AuxPool:
     def df(self, *, name: str | None = None, text: str | None = None,
            category: str | None = None, lang: str | None = None,
            source_role: str | None = None, ids: Iterable[int] | None = None) -> pd.DataFrame:
-        """The pool as a DataFrame (id, source_role, name, path, text, lang, category,
-        duration_s, sample_rate, remark, source_clip_id, sha256).
+        """The pool as a DataFrame, filtered by substrings or values.
+
+        Columns: id, source_role, name, path, text, lang, category, duration_s, sample_rate,
+        remark, source_clip_id, sha256.
 
         Example:
             >>> import rasv, tempfile
@@ -189,17 +200,28 @@ class AuxPool:
             >>> ws.aux.delete(a.id)
             1
         """
-        ids = [int(aux_ids)] if isinstance(aux_ids, int) else [int(i) for i in aux_ids]
-        rows = self._ws.store.rows(
-            "DELETE FROM aux_clips WHERE list_contains(?, id) RETURNING id, path", [ids])
-        missing = set(ids) - {r[0] for r in rows}
-        if missing:
-            raise AuxClipNotFound(min(missing))
+        ids = id_list(aux_ids, "aux clip id")
+        with self._ws.store.transaction() as cur:  # all or nothing: a bad id deletes none
+            rows = cur.execute(
+                "DELETE FROM aux_clips WHERE list_contains(?, id) RETURNING id, path",
+                [ids]).fetchall()
+            missing = set(ids) - {r[0] for r in rows}
+            if missing:
+                raise AuxClipNotFound(min(missing))
         self._ws.release_files({r[1] for r in rows})
         return len(rows)
 
     def abspath(self, aux_id: int) -> Path:
-        """The absolute path of a pool clip's stored audio."""
+        """The absolute path of a pool clip's stored audio.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> a = ws.aux.add(make_clip(os.path.join(ws.root, "f.wav"), 3.0))
+            >>> ws.aux.abspath(a.id).exists()
+            True
+        """
         return self._ws.abspath(self.get(aux_id).path)  # type: ignore[return-value]
 
 

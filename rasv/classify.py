@@ -123,17 +123,24 @@ class ClusterFrame(pd.DataFrame):
     def _constructor(self) -> type[ClusterFrame]:
         return ClusterFrame
 
-    def representatives(self) -> list[int]:
+    def representatives(self, valid_only: bool = True) -> list[int]:
         """One clip id per cluster (largest cluster first), e.g. a task's clip set.
 
+        A representative is a 3–10 s clip wherever its cluster has one. Clusters made only
+        of clips outside 3–10 s (slicer leftovers, long takes) have no representative a
+        GPT-SoVITS task accepts; they are left out unless ``valid_only=False``.
+
         Example:
-            >>> f = ClusterFrame({"clip_id": [4, 7, 9], "cluster": [1, 0, 0],
-            ...                   "representative": [True, True, False]})
-            >>> f.representatives()
-            [7, 4]
+            >>> f = ClusterFrame({"clip_id": [4, 7, 9, 2], "cluster": [1, 0, 0, 2],
+            ...                   "valid": [True, True, True, False],
+            ...                   "representative": [True, True, False, True]})
+            >>> f.representatives(), f.representatives(valid_only=False)
+            ([7, 4], [7, 4, 2])
         """
-        reps = self[self["representative"]].sort_values("cluster")
-        return [int(i) for i in reps["clip_id"]]
+        reps = self[self["representative"]]
+        if valid_only and "valid" in reps.columns:
+            reps = reps[reps["valid"].astype(bool)]
+        return [int(i) for i in reps.sort_values("cluster")["clip_id"]]
 
     def summary(self) -> pd.DataFrame:
         """One row per cluster: cluster, size, n_valid, n_outliers, representative (clip id),
@@ -237,8 +244,9 @@ class Classifier:
 
     def vectors(self, clip_ids: Iterable[int], backend: BackendRef = "auto",
                 progress: Progress | None = None) -> tuple[list[int], np.ndarray]:
-        """``(ids, matrix)``: unit-length embeddings of the clips that have one, in the given
-        order (clips without usable audio are left out).
+        """``(ids, matrix)``: unit-length embeddings of the given clips, in their order.
+
+        Clips without usable audio (silent, unreadable) are left out of both.
 
         Example:
             >>> import rasv, tempfile, os
@@ -366,8 +374,9 @@ class Classifier:
     def assign_similar(self, seed: int, threshold: float, category: str,
                        categories: str | Iterable[str] | None = None,
                        backend: BackendRef = "auto") -> list[int]:
-        """Move every compared clip scoring at least ``threshold`` against ``seed`` into
-        ``category``; return the ids that changed (RefAudioSelectorV2's 分割值 step).
+        """Move every clip scoring at least ``threshold`` against ``seed`` into ``category``.
+
+        RefAudioSelectorV2's 分割值 step. Returns the ids of the clips that changed category.
 
         Example:
             >>> import rasv, tempfile, os
@@ -447,9 +456,12 @@ class Classifier:
         result.backend_name = b.name
         return result
 
-    def representatives(self, role: RoleRef, **options: Any) -> list[int]:
-        """One clip id per cluster (see :meth:`cluster`, which takes the same options):
-        a small, varied clip set for a task.
+    def representatives(self, role: RoleRef, *, valid_only: bool = True,
+                        **options: Any) -> list[int]:
+        """One clip id per cluster: a small, varied clip set for a task.
+
+        Takes the options of :meth:`cluster`; only 3–10 s clips unless ``valid_only=False``
+        (see :meth:`ClusterFrame.representatives`).
 
         Example:
             >>> import rasv, tempfile
@@ -458,7 +470,7 @@ class Classifier:
             >>> ws.classify.representatives(role, backend=FakeEmbeddingBackend())
             []
         """
-        return self.cluster(role, **options).representatives()
+        return self.cluster(role, **options).representatives(valid_only=valid_only)
 
 
 __all__ = ["Classifier", "ClusterFrame", "EmbedReport", "SimilarityFrame", "score_histogram"]

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -44,6 +45,7 @@ from rasv.errors import (
     WorkspaceError,
 )
 from rasv.filenames import UniqueNames, safe_filename
+from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
 from rasv.records import DEFAULT_CATEGORY, Clip, ImportReport
@@ -248,7 +250,7 @@ class Clips:
                        c.sample_rate, c.channels, c.valid, c.calibrated, c.remark, c.parent_id,
                        c.sha256, p.stars_max AS score_max, p.stars_mean AS score_mean,
                        coalesce(p.n_scores, 0) AS n_scores, coalesce(p.n_takes, 0) AS n_takes,
-                       p.lt_stars_max AS longtext_score_max, c.created_at
+                       p.longtext_stars_max AS longtext_score_max, c.created_at
                 FROM clips c LEFT JOIN per_clip p ON p.clip_id = c.id
                 WHERE {where}
             )
@@ -269,7 +271,17 @@ class Clips:
         return int(self._ws.store.scalar(f"SELECT count(*) FROM clips c WHERE {where}", params))
 
     def ids(self, role: RoleRef, **filters: Any) -> list[int]:
-        """The ids of the clips matching the filters of :meth:`df`, in id order."""
+        """The ids of the clips matching the filters of :meth:`df`, in id order.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> for i, s in enumerate([2.0, 4.0, 12.0]):
+            ...     _ = ws.clips.add(r, make_clip(os.path.join(ws.root, f"{i}.wav"), s, seed=i))
+            >>> ws.clips.ids(r, valid=True), ws.clips.ids(r, min_duration=3.0)
+            ([2], [2, 3])
+        """
         where, params = self._where(role, **filters)
         return [r[0] for r in self._ws.store.rows(
             f"SELECT id FROM clips c WHERE {where} ORDER BY id", params)]
@@ -498,7 +510,10 @@ class Clips:
                 if not src.is_file():
                     reason = f"audio file not found: {src}"
                     if is_windows_absolute(entry.path) and os.name != "nt" and not path_map:
-                        reason += " (a Windows path: pass path_map={'D:/…/': '/…/'})"
+                        folder = str(PureWindowsPath(entry.path).parent).replace("\\", "/")
+                        reason += (f" (a Windows path: map {folder}/ to the folder that holds "
+                                   "the files now with path_map / --path-map, or give "
+                                   "audio_dir / --audio-dir)")
                     skipped.append((entry.line_no, reason))
                     continue
                 name = src.name
@@ -648,7 +663,7 @@ class Clips:
             >>> ws.clips.delete(c.id), ws.clips.count(r)
             (1, 0)
         """
-        ids = [int(clip_ids)] if isinstance(clip_ids, int) else [int(i) for i in clip_ids]
+        ids = id_list(clip_ids)
         if not ids:
             return 0
         with self._ws.store.transaction() as cur:
@@ -706,20 +721,27 @@ class Clips:
             filters["ids"] = list(ids)
         df = self.df(role_rec, sort="id", **filters)
         dest = Path(dest_dir)
+        if dest.exists() and not dest.is_dir():
+            raise InvalidInput(f"{dest} is a file; export_list writes into a folder")
         if zip and dest.exists() and any(dest.iterdir()):
             raise InvalidInput(f"{dest} is not empty; zip export needs a new folder name")
         audio_dir = dest / "audio"
         audio_dir.mkdir(parents=True, exist_ok=True)
         names = UniqueNames()
-        if audio_dir.exists():
-            for existing in audio_dir.iterdir():
-                names.take(existing.name)
+        on_disk = {p.name.lower(): p for p in audio_dir.iterdir()}
         spk = speaker or role_rec.name
         lines = []
         for row in df.itertuples(index=False):
-            fname = names.take(_export_name(row.name, row.path))
+            src = self._ws.abspath(row.path)
+            want = _export_name(row.name, row.path)
+            fname = names.take(want)
+            # A file an earlier export left under this name is reused when it holds the same
+            # audio (exporting again after fixing transcripts copies nothing), else skipped.
+            while fname.lower() in on_disk and not _same_bytes(on_disk[fname.lower()], src):
+                fname = names.take(want)
             target = audio_dir / fname
-            shutil.copyfile(self._ws.abspath(row.path), target)
+            if not target.exists():
+                shutil.copyfile(src, target)
             ref = str(target.resolve()) if absolute else f"audio/{fname}"
             # GPT-SoVITS's reader drops a line with a fifth field, so a '|' in the text
             # becomes the full-width '｜'; line breaks would split the line.
@@ -749,7 +771,17 @@ class Clips:
     def split(self, clip_id: int, segments: Sequence[Sequence[tuple[float, float]]]) -> list[int]:
         """Cut a clip into new clips, each joining an ordered list of (start, end) regions.
 
-        See :func:`rasv.split.split_clip`.
+        The parent stays as it is; each new clip links back to it, keeps its language and
+        category and waits for its transcript. See :func:`rasv.split.split_clip`.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "long.wav"), 12.0))
+            >>> ids = ws.clips.split(c.id, [[(0.0, 3.5)], [(4.0, 6.0), (8.0, 10.0)]])
+            >>> [(ws.clips.get(i).duration_s, ws.clips.get(i).parent_id) for i in ids]
+            [(3.5, 1), (4.0, 1)]
         """
         from rasv.split import split_clip
 
@@ -758,7 +790,21 @@ class Clips:
     def suggest_cuts(self, clip_id: int, **options: Any) -> list[tuple[float, float]]:
         """Suggested 3–10 s pieces of a long clip, cut in silences.
 
-        See :func:`rasv.split.suggest_cuts`.
+        ``options`` are those of :func:`rasv.split.suggest_cuts` (``min_s``, ``max_s``,
+        ``min_silence_s``, ``backend``: ``"auto"``, ``"silero"`` or ``"rms"``).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> from rasv.audio import write_wav
+            >>> from rasv.testing import make_voice
+            >>> write_wav(os.path.join(ws.root, "l.wav"),
+            ...           make_voice(16.0, 16000, pause_every=12), 16000)
+            >>> c = ws.clips.add(r, os.path.join(ws.root, "l.wav"))
+            >>> pieces = ws.clips.suggest_cuts(c.id, backend="rms")
+            >>> len(pieces) >= 1 and all(3.0 <= e - s <= 10.0 for s, e in pieces)
+            True
         """
         from rasv.split import suggest_cuts
 
@@ -780,7 +826,15 @@ class Categories:
         self._ws = ws
 
     def list(self, role: RoleRef) -> list[str]:
-        """Category names: ``default`` first, then the others sorted."""
+        """Category names: ``default`` first, then the others sorted.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "愤怒"); ws.clips.categories.create(r, "温柔")
+            >>> ws.clips.categories.list(r)
+            ['default', '愤怒', '温柔']
+        """
         return self.df(role).name.tolist()
 
     def df(self, role: RoleRef) -> pd.DataFrame:
@@ -811,7 +865,15 @@ class Categories:
         )
 
     def create(self, role: RoleRef, name: str) -> None:
-        """Create a category (no error if it exists)."""
+        """Create a category (no error if it exists).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "温柔"); ws.clips.categories.create(r, "温柔")
+            >>> ws.clips.categories.list(r)
+            ['default', '温柔']
+        """
         rid = self._ws.roles.resolve_id(role)
         with self._ws.store.transaction() as cur:
             _ensure_category(cur, rid, _category_name(name))
@@ -821,6 +883,14 @@ class Categories:
 
         Raises:
             AlreadyExists: ``new`` exists already (use :meth:`merge`).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> _ = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="温柔")
+            >>> ws.clips.categories.rename(r, "温柔", "轻柔"), ws.clips.categories.list(r)
+            (1, ['default', '轻柔'])
         """
         rid = self._ws.roles.resolve_id(role)
         old, new = _category_name(old), _category_name(new)
@@ -858,7 +928,16 @@ class Categories:
         return len(n)
 
     def delete(self, role: RoleRef, name: str) -> int:
-        """Delete a category; its clips fall back to ``default``. Returns the clips moved."""
+        """Delete a category; its clips fall back to ``default``. Returns the clips moved.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="x")
+            >>> ws.clips.categories.delete(r, "x"), ws.clips.get(c.id).category
+            (1, 'default')
+        """
         name = _category_name(name)
         if name == DEFAULT_CATEGORY:
             raise InvalidInput("the default category cannot be deleted")
@@ -921,6 +1000,13 @@ def _overwrite(cur: Any, clip_id: int, prep: _Prepared) -> None:
     sets = ", ".join(f"{k} = ${k}" for k in row)
     cur.execute(f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
                 {**row, "id": clip_id})
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 def _export_name(name: str, stored: str) -> str:

@@ -13,8 +13,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
+
+from rasv.errors import InvalidInput
 
 _BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _RESERVED = {
@@ -48,6 +52,29 @@ def safe_filename(name: str, max_len: int = 120, fallback: str = "file") -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
+def export_target(dest: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
+    """Check the file an export writes: not a folder, one of ``suffixes`` (``".zip"``).
+
+    Raises:
+        InvalidInput: ``dest`` is an existing folder or has another extension.
+
+    Example:
+        >>> export_target("out/pack.ZIP", (".zip",)).name
+        'pack.ZIP'
+        >>> try:
+        ...     export_target("out/pack.tar", (".zip",))
+        ... except InvalidInput as e:
+        ...     print(e)
+        the export file must end in .zip, got pack.tar
+    """
+    p = Path(dest)
+    if p.is_dir():
+        raise InvalidInput(f"{p} is a folder; give the file to write, e.g. {p / ('export' + suffixes[0])}")
+    if p.suffix.lower() not in suffixes:
+        raise InvalidInput(f"the export file must end in {' or '.join(suffixes)}, got {p.name}")
+    return p
+
+
 class UniqueNames:
     """Hands out safe names, numbering repeats case-insensitively (``a.wav``, ``a_2.wav``).
 
@@ -73,4 +100,4 @@ class UniqueNames:
         return candidate
 
 
-__all__ = ["UniqueNames", "safe_filename"]
+__all__ = ["UniqueNames", "export_target", "safe_filename"]

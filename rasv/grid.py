@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasv.errors import EmptyGrid, InvalidInput, TaskError
+from rasv.ids import is_id
 from rasv.langs import normalize_lang
 from rasv.params import VARIABLE_PARAMS, Params
 
@@ -678,7 +679,7 @@ def _normalize(name: str, value: Any, where: str) -> Any:
             return ClipGroup(tuple(value["ids"]), value.get("label"))
         raise InvalidInput(f"{where}: clip values must be resolved to clip groups")
     if name in _MODEL_DIMS:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_id(value):
             raise InvalidInput(f"{where}: a model must be resolved to its id, got {value!r}")
         return int(value)
     if name == "aux":
@@ -700,14 +701,14 @@ def _aux_value(value: Any, where: str) -> tuple[int, ...]:
         raise InvalidInput(f"{where}: an aux set is a list of aux clip ids, got {value!r}")
     out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, int):
+        if not is_id(v):
             raise InvalidInput(f"{where}: aux clips must be resolved to their ids, got {v!r}")
         out.append(int(v))
     return tuple(sorted(set(out)))
 
 
 def _seed_value(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+    if not is_id(value) or not 0 <= value < 2**32:
         raise InvalidInput(f"{where}: a seed is a whole number in [0, 2**32), got {value!r}")
     return int(value)
 

@@ -39,7 +39,7 @@ from rasv import presets
 from rasv.chunking import chunk
 from rasv.engine import Engine
 from rasv.errors import InvalidInput, LongTextNotFound
-from rasv.filenames import safe_filename
+from rasv.filenames import export_target, safe_filename
 from rasv.langs import guess_lang, normalize_lang
 from rasv.scores import Score, latest_scores_sql
 from rasv.subtitles import cues_from_durations, to_srt
@@ -140,6 +140,21 @@ class LongText:
             InvalidInput: empty text, bad method or gap.
             EngineError: a chunk failed; the run stays ``failed`` and :meth:`resume`
                 continues it (chunks already rendered are kept).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
+            ...                         method="cut5")
+            >>> lt.status, len(lt.chunks), lt.audio_path.endswith(".wav")
+            ('done', 3, True)
+            >>> [round(ch.end_s - ch.start_s, 2) > 0 for ch in lt.chunks]
+            [True, True, True]
         """
         preset, take_id, product_id, role_id = self._source(source)
         text_id = None
@@ -169,7 +184,26 @@ class LongText:
         return self._finish(run_id, engine, progress)
 
     def resume(self, run_id: int, engine: Engine, progress: Progress | None = None) -> LongTextRun:
-        """Render the chunks of a run that are missing (after a failure) and join again."""
+        """Render the chunks of a run that are missing (after a failure) and join again.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> flaky = FakeEngine(fail=lambda req: "三" in req.text)
+            >>> try:
+            ...     ws.longtext.render(take, "一。二。三。四。", flaky, method="cut5")
+            ... except rasv.EngineError:
+            ...     print("stopped")
+            stopped
+            >>> run_id = int(ws.longtext.df().id[0])
+            >>> ws.longtext.resume(run_id, eng).status
+            'done'
+        """
         self.get(run_id)
         return self._finish(int(run_id), engine, progress)
 
@@ -177,6 +211,20 @@ class LongText:
         """Render one chunk again with another seed (default: its seed + 1) and re-join.
 
         The previous take of the chunk stays in the workspace; the run now uses the new one.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
+            ...                         method="cut5")
+            >>> again = ws.longtext.reroll(lt.id, 1, eng, seed=7)
+            >>> again.chunks[1].seed, again.chunks[1].take_id != lt.chunks[1].take_id
+            (7, True)
         """
         run = self.get(run_id)
         if not 0 <= idx < len(run.chunks):
@@ -360,6 +408,21 @@ class LongText:
 
         The score is recorded against the run's source take (or its first chunk), so it
         rolls up to the reference clip as its long-text score.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
+            ...                         method="cut5")
+            >>> ws.longtext.score(lt.id, 4, remark="自然").stars
+            4
+            >>> int(ws.clips.df(r).longtext_score_max[0])
+            4
         """
         run = self.get(run_id)
         anchor = run.source_take_id if run.source_take_id and self._ws.takes.exists(
@@ -373,7 +436,23 @@ class LongText:
         return s
 
     def score_of(self, run_id: int) -> Score | None:
-        """The current long-text score of a run, or None."""
+        """The current long-text score of a run, or None.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
+            ...                         method="cut5")
+            >>> ws.longtext.score_of(lt.id) is None
+            True
+            >>> _ = ws.longtext.score(lt.id, 3); ws.longtext.score_of(lt.id).stars
+            3
+        """
         from rasv.scores import _SCORE_COLS, _score
 
         rows = self._ws.store.rows(
@@ -397,7 +476,7 @@ class LongText:
         run = self.get(run_id)
         if run.status != "done" or not run.audio_path:
             raise InvalidInput(f"long-text run {run_id} is {run.status}; resume it first")
-        dest = Path(dest)
+        dest = export_target(dest, (".zip",))
         stem = safe_filename(f"longtext-{run.id}-{run.text[:20]}", max_len=60)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=dest.parent)
@@ -418,7 +497,23 @@ class LongText:
         return dest
 
     def delete(self, run_id: int) -> None:
-        """Delete a run, its scores and files, and chunk takes nothing else uses."""
+        """Delete a run, its scores and files, and chunk takes nothing else uses.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
+            ...                         method="cut5")
+            >>> ws.longtext.delete(lt.id); len(ws.longtext.df())
+            0
+            >>> ws.takes.exists(take)   # the source take belongs to its task: kept
+            True
+        """
         run = self.get(run_id)
         ids = [c.take_id for c in run.chunks]
         with self._ws.store.transaction() as cur:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from rasv.checkpoints import Checkpoint, discover, kind_of, sniff
 from rasv.errors import CheckpointError, InvalidInput, ModelNotFound
+from rasv.ids import is_id
 from rasv.records import Model, Role
 
 if TYPE_CHECKING:
@@ -86,6 +87,17 @@ class Models:
 
         Raises:
             CheckpointError: a source that does not exist.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_checkpoint
+            >>> gsv = tempfile.mkdtemp()
+            >>> for n in ("ann-e10.ckpt", "bob-e5.ckpt"):
+            ...     _ = make_checkpoint(os.path.join(gsv, "GPT_weights_v2", n))
+            >>> _ = make_checkpoint(os.path.join(gsv, "SoVITS_weights_v2", "ann_e8_s96.pth"))
+            >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("女声-ann")
+            >>> ws.models.scan(role, gsv, experiment="ann")[["kind", "label"]].values.tolist()
+            [['gpt', 'ann e10'], ['sovits', 'ann e8 s96']]
         """
         role_id = self._role_id(role)
         found, skipped = discover(sources)
@@ -215,9 +227,8 @@ class Models:
         """
         if isinstance(ref, Model):
             ref = ref.id
-        if isinstance(ref, bool):
-            raise InvalidInput(f"a model is an id or a path, not {ref!r}")
-        if isinstance(ref, int):
+        if is_id(ref):
+            ref = int(ref)
             rows = self._ws.store.rows(f"SELECT {_COLS} FROM models WHERE id = ?", [ref])
         elif isinstance(ref, (str, os.PathLike)):
             rows = self._ws.store.rows(f"SELECT {_COLS} FROM models WHERE path = ?", [_abs(ref)])
@@ -228,7 +239,16 @@ class Models:
         return _record(rows[0])
 
     def resolve_id(self, ref: ModelRef) -> int:
-        """The id of a model given any reference :meth:`get` accepts."""
+        """The id of a model given any reference :meth:`get` accepts.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_checkpoint
+            >>> p = make_checkpoint(os.path.join(tempfile.mkdtemp(), "ann-e10.ckpt"))
+            >>> ws = rasv.open(tempfile.mkdtemp()); m = ws.models.add(p)
+            >>> ws.models.resolve_id(p) == ws.models.resolve_id(m) == m.id
+            True
+        """
         if isinstance(ref, Model):
             return ref.id
         return self.get(ref).id
@@ -319,6 +339,14 @@ class Models:
 
         Raises:
             InvalidInput: takes or products use it and ``force`` is False.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_checkpoint
+            >>> p = make_checkpoint(os.path.join(tempfile.mkdtemp(), "ann-e10.ckpt"))
+            >>> ws = rasv.open(tempfile.mkdtemp()); m = ws.models.add(p)
+            >>> ws.models.delete(m.id); len(ws.models.df()), os.path.exists(p)
+            (0, True)
         """
         mid = self.resolve_id(ref)
         with self._ws.store.transaction() as cur:

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rasv import presets
-from rasv.errors import InvalidInput, ModelNotFound
-from rasv.filenames import UniqueNames, safe_filename
+from rasv.errors import ModelNotFound
+from rasv.filenames import UniqueNames, export_target, safe_filename
 from rasv.listfile import list_lang
 
 if TYPE_CHECKING:
@@ -103,9 +103,7 @@ def write_pack(ws: Workspace, products: list[Product], dest: Path, *,
     Everything is checked before the first byte is written (a missing model file with
     ``include_models`` is an error, not a half pack); the zip appears atomically.
     """
-    dest = Path(dest)
-    if dest.suffix.lower() != ".zip":
-        raise InvalidInput(f"the export file must end in .zip, got {dest.name}")
+    dest = export_target(dest, (".zip",))
     roles = {r.id: r for r in (ws.roles.get(p.role_id) for p in products)}
     folders: dict[Any, _Folder] = {}
     top = UniqueNames()

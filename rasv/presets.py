@@ -146,11 +146,30 @@ class Preset:
 # -- building presets ------------------------------------------------------------------------
 
 
-def load_model(ws: Workspace, model_id: int | None) -> ModelRef | None:
-    """A checkpoint of the ``models`` table as a :class:`ModelRef` (None for None)."""
+def load_model(ws: Workspace, model_id: int | None, kind: str | None = None) -> ModelRef | None:
+    """A checkpoint of the ``models`` table as a :class:`ModelRef` (None for None).
+
+    Raises:
+        InvalidInput: ``kind`` (``"gpt"`` or ``"sovits"``) is given and the model is the other.
+
+    Example:
+        >>> import rasv, tempfile, os
+        >>> from rasv.testing import make_checkpoint
+        >>> ws = rasv.open(tempfile.mkdtemp())
+        >>> m = ws.models.add(make_checkpoint(os.path.join(ws.root, "a_e1_s2.pth")))
+        >>> load_model(ws, m.id).kind
+        'sovits'
+        >>> try:
+        ...     load_model(ws, m.id, "gpt")
+        ... except rasv.InvalidInput as e:
+        ...     print(e)
+        model 1 is a sovits checkpoint, not a gpt one
+    """
     if model_id is None:
         return None
-    m = ws.models.get(int(model_id))
+    m = ws.models.get(model_id)
+    if kind is not None and m.kind != kind:
+        raise InvalidInput(f"model {m.id} is a {m.kind} checkpoint, not a {kind} one")
     return ModelRef(m.id, m.kind, m.path, m.sha256, m.version)
 
 
@@ -191,7 +210,7 @@ def from_clip(ws: Workspace, clip_id: int, params: Params, *, engine_kind: str =
         engine_kind=engine_kind, clip_id=clip.id, clip_sha256=clip.sha256, clip_path=clip.path,
         prompt_text=clip.text, prompt_lang=clip.lang, params=params, clip_name=clip.name,
         clip_category=clip.category, role_id=clip.role_id, aux=load_aux(ws, list(aux)),
-        gpt=load_model(ws, gpt), sovits=load_model(ws, sovits),
+        gpt=load_model(ws, gpt, "gpt"), sovits=load_model(ws, sovits, "sovits"),
     )
 
 

@@ -33,6 +33,8 @@ import pandas as pd
 
 from rasv import presets
 from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, ProductNotFound
+from rasv.filenames import export_target
+from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.params import Params
 from rasv.records import DEFAULT_CATEGORY
@@ -125,6 +127,16 @@ class Products:
         Raises:
             AlreadyExists: the role has a product of that name.
             ClipNotFound, ModelNotFound, AuxClipNotFound: an id does not exist.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
+            >>> p = ws.products.create(r, "温柔", clip=c.id, engine_kind="fake",
+            ...                        params=rasv.Params(top_k=10, seed=42))
+            >>> p.category, p.params.top_k, p.prompt_text
+            ('温柔', 10, '参考。')
         """
         rid = self._ws.roles.resolve_id(role)
         c = self._ws.clips.get(int(clip))
@@ -161,8 +173,24 @@ class Products:
 
     def create_from_longtext(self, run_id: int, name: str, *, category: str | None = None,
                              score: int | None = None, remark: str | None = None) -> Product:
-        """Save the configuration a long-text run used; ``score`` defaults to its long-text
-        stars and ``remark`` to its remark."""
+        """Save the configuration a long-text run used as a product.
+
+        ``score`` defaults to the run's long-text stars and ``remark`` to its remark.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> lt = ws.longtext.render(take, "第一句。第二句。", eng)
+            >>> _ = ws.longtext.score(lt.id, 5, remark="稳")
+            >>> p = ws.products.create_from_longtext(lt.id, "长文")
+            >>> p.score, p.remark, p.seed
+            (5, '稳', 7)
+        """
         lt = self._ws.longtext
         run = lt.get(run_id)
         preset = lt._preset(run)
@@ -286,7 +314,20 @@ class Products:
         return out
 
     def preset(self, product_id: int) -> presets.Preset:
-        """The product as a :class:`rasv.presets.Preset` (what renders and exports use)."""
+        """The product as a :class:`rasv.presets.Preset` (what renders and exports use).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> pre = ws.products.preset(ws.products.create_from_take(take, "p").id)
+            >>> pre.engine_kind, pre.seed, pre.clip_path == c.path
+            ('fake', 7, True)
+        """
         p = self.get(product_id)
         clip_path, clip_name, category = "", "", p.category
         if p.clip_id is not None:
@@ -313,8 +354,10 @@ class Products:
     # -- editing -----------------------------------------------------------------------------
 
     def update(self, product_id: int, **fields: Any) -> Product:
-        """Edit a product: name, category, score, remark, params (a Params or a dict of
-        changes), clip, gpt, sovits, aux, prompt_text, prompt_lang.
+        """Edit a product's name, category, score, remark, settings or reference.
+
+        Fields: name, category, score, remark, params (a Params or a dict of changes), clip,
+        gpt, sovits, aux, prompt_text, prompt_lang.
 
         Changing the clip takes its transcript as the prompt unless ``prompt_text`` is given.
 
@@ -356,7 +399,7 @@ class Products:
             extra.update(clip_sha256=c.sha256, prompt_text=c.text, prompt_lang=c.lang)
         for key, col in (("gpt", "gpt_id"), ("sovits", "sovits_id")):
             if key in fields:
-                ref = presets.load_model(self._ws, fields[key])
+                ref = presets.load_model(self._ws, fields[key], key)
                 sets[col] = ref.id if ref else None
         if "aux" in fields:
             sets["aux_ids"] = json.dumps([a.id for a in presets.load_aux(self._ws,
@@ -377,8 +420,21 @@ class Products:
         return self.get(p.id)
 
     def delete(self, product_ids: int | Iterable[int]) -> int:
-        """Delete products (their source takes and runs stay). Returns how many."""
-        ids = [int(product_ids)] if isinstance(product_ids, int) else [int(i) for i in product_ids]
+        """Delete products (their source takes and runs stay). Returns how many.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> p = ws.products.create_from_take(take, "p")
+            >>> ws.products.delete(p.id), ws.takes.exists(take)
+            (1, True)
+        """
+        ids = id_list(product_ids)
         with self._ws.store.transaction() as cur:
             found = {r[0] for r in cur.execute(
                 "SELECT id FROM products WHERE list_contains(?, id)", [ids]).fetchall()}
@@ -398,6 +454,19 @@ class Products:
 
         ``text`` and ``text_lang`` fill the request's text; the language defaults to the
         reference's.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> p = ws.products.create_from_take(take, "p")
+            >>> body = ws.products.export_request(p.id, "Good night.", "en")
+            >>> body["text_lang"], body["prompt_text"], body["seed"], body["media_type"]
+            ('en', '参考。', 7, 'wav')
         """
         preset = self.preset(product_id)
         lang = normalize_lang(text_lang) if text_lang else (preset.prompt_lang or "zh")
@@ -412,10 +481,25 @@ class Products:
             dest: the zip file to write (replaced atomically).
             include_models: copy the GPT and SoVITS files into the pack.
             merge: one folder per (GPT, SoVITS) pair instead of one per product.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
+            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> take = ws.takes.df(t).id[0]
+            >>> import zipfile
+            >>> p = ws.products.create_from_take(take, "温柔")
+            >>> z = zipfile.ZipFile(ws.products.export([p.id], ws.root / "out" / "pack.zip"))
+            >>> sorted(n.rsplit("/", 1)[-1] for n in z.namelist() if n.endswith(".json"))
+            ['infer_config.json', 'provenance.json']
         """
         from rasv.packs import write_pack
 
-        ids = [int(product_ids)] if isinstance(product_ids, int) else [int(i) for i in product_ids]
+        export_target(dest, (".zip",))  # a wrong target fails before anything is read
+        ids = id_list(product_ids)
         if not ids:
             raise InvalidInput("choose at least one product to export")
         return write_pack(self._ws, [self.get(i) for i in ids], Path(dest),

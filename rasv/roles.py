@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.errors import AlreadyExists, InvalidInput, RoleNotFound
+from rasv.ids import is_id
 from rasv.records import DEFAULT_CATEGORY, Role
 
 if TYPE_CHECKING:
@@ -128,7 +129,8 @@ class Roles:
         cols = "id, category, name, created_at"
         if isinstance(ref, Role):
             ref = ref.id
-        if isinstance(ref, int) and not isinstance(ref, bool):
+        if is_id(ref):
+            ref = int(ref)
             rows = self._ws.store.rows(f"SELECT {cols} FROM roles WHERE id = ?", [ref])
             if not rows:
                 raise RoleNotFound(ref)
@@ -219,7 +221,14 @@ class Roles:
         self._ws.release_files(set(paths) | {p for p in take_paths if p})
 
     def resolve_id(self, ref: RoleRef) -> int:
-        """The id of a role given any reference accepted by :meth:`get`."""
+        """The id of a role given any reference accepted by :meth:`get`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); _ = ws.roles.create("男性-张三")
+            >>> ws.roles.resolve_id("张三")
+            1
+        """
         if isinstance(ref, Role):
             return ref.id
         return self.get(ref).id

@@ -688,7 +688,10 @@ class Run:
             msg = (f"{name} ignores {', '.join(sorted(ignored))}, which this task varies, "
                    "so those takes would sound alike")
             if not self.task.spec.force:
-                raise CapabilityError(msg + "; create the task with force=True to run it anyway")
+                raise CapabilityError(
+                    msg + f"; to run it anyway, ws.tasks.edit({self.task.id}, force=True) "
+                    "(or create it with force=True / rasv task create --force)"
+                )
             self._emit("warning", engine=name, error=msg)
 
     def _prepare(self) -> list[_Job]:

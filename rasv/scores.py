@@ -179,8 +179,8 @@ def clip_rollup_sql() -> str:
     """SQL of the per-clip roll-up, for ``LEFT JOIN (…) s ON s.clip_id = c.id``.
 
     Columns: clip_id, stars_max, stars_mean, n_scores (takes whose latest score has
-    stars), n_takes, lt_stars_max (best long-text score). Latest score per take; long-text
-    scores count only in ``lt_stars_max``.
+    stars), n_takes, longtext_stars_max (best long-text score). Latest score per take; long-text
+    scores count only in ``longtext_stars_max``.
 
     Example:
         >>> clip_rollup_sql().lstrip().startswith("WITH")
@@ -189,7 +189,7 @@ def clip_rollup_sql() -> str:
     return f"""
         WITH latest AS ({latest_scores_sql()}),
         lt AS (
-            SELECT t.clip_id, max(l.stars) AS lt_stars_max
+            SELECT t.clip_id, max(l.stars) AS longtext_stars_max
             FROM ({latest_scores_sql(long_text=True)}) l
             JOIN takes t ON t.id = l.take_id GROUP BY t.clip_id
         ),
@@ -200,7 +200,7 @@ def clip_rollup_sql() -> str:
             WHERE t.clip_id IS NOT NULL GROUP BY t.clip_id
         )
         SELECT per.clip_id, per.stars_max, per.stars_mean, per.n_scores, per.n_takes,
-               lt.lt_stars_max
+               lt.longtext_stars_max
         FROM per LEFT JOIN lt ON lt.clip_id = per.clip_id
     """
 
@@ -260,7 +260,21 @@ class Scores:
         return self._record(str(take_id), stars, tags, remark, rater)
 
     def clear(self, take_id: str, rater: str = "") -> Score:
-        """Record an empty score (no stars, tags or remark): the take is unrated again."""
+        """Record an empty score (no stars, tags or remark): the take is unrated again.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> _ = ws.scores.set(a, stars=4, tags=["电音"])
+            >>> ws.scores.clear(a).stars, len(ws.scores.history(a))   # history keeps both
+            (None, 2)
+        """
         with self._ws.store.transaction() as cur:
             self._check_take(cur, str(take_id))
             return self._insert(cur, str(take_id), None, (), "", rater)
@@ -385,7 +399,7 @@ class Scores:
     def by_clip(self, role: Any) -> pd.DataFrame:
         """Per clip of a role: stars_max, stars_mean, n_scores (latest score per take).
 
-        Columns: clip_id, clip_name, stars_max, stars_mean, n_scores, n_takes, lt_stars_max.
+        Columns: clip_id, clip_name, stars_max, stars_mean, n_scores, n_takes, longtext_stars_max.
         Clips without takes are listed with n_takes 0.
 
         Example:
@@ -399,7 +413,7 @@ class Scores:
             f"""
             SELECT c.id AS clip_id, c.name AS clip_name, r.stars_max, r.stars_mean,
                    coalesce(r.n_scores, 0) AS n_scores, coalesce(r.n_takes, 0) AS n_takes,
-                   r.lt_stars_max
+                   r.longtext_stars_max
             FROM clips c LEFT JOIN ({clip_rollup_sql()}) r ON r.clip_id = c.id
             WHERE c.role_id = ?
             ORDER BY r.stars_max DESC NULLS LAST, r.stars_mean DESC NULLS LAST, c.id
@@ -452,6 +466,9 @@ class Scores:
                 })
         out = pd.DataFrame(rows, columns=["dimension", "value", "label", "n_takes", "n_scored",
                                           "mean", "sd", "ci_low", "ci_high"])
+        # One column holds clip ids, speeds and cut methods: keep each value's own type, or
+        # pandas turns clip 12 into 12.0 as soon as a float parameter shares the column.
+        out["value"] = pd.Series([r["value"] for r in rows], dtype=object)
         if out.empty:
             out["best"] = pd.Series(dtype=bool)
             return out
@@ -477,7 +494,22 @@ class Scores:
         return self._ws.tasks.edit(task_id_of(task), conclusion=str(text).strip()).conclusion
 
     def conclusion(self, task: Any) -> str:
-        """A task's saved conclusion ('' when none)."""
+        """A task's saved conclusion ('' when none).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> ws.scores.conclusion(t)
+            ''
+            >>> _ = ws.scores.conclude(t, "clip 1 wins"); ws.scores.conclusion(t)
+            'clip 1 wins'
+        """
         return self._ws.tasks.get(task_id_of(task)).conclusion or ""
 
     # -- blind review and A/B votes ----------------------------------------------------------
@@ -514,6 +546,21 @@ class Scores:
 
         ``by``: ``"clip"``, ``"param"`` (the whole parameter label) or a varied dimension
         (``top_k``, ``gpt`` …).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> s = ws.scores.pairs(t, by="clip")
+            >>> len(s), s.current.revealed
+            (1, False)
+            >>> _ = s.vote("a"); len(ws.scores.votes(t))
+            1
         """
         from rasv.blind import PairSession
 
@@ -532,6 +579,18 @@ class Scores:
         """Record one A/B vote; ``winner`` is ``take_a``, ``take_b`` or ``"tie"``.
 
         Returns the vote id.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> ws.scores.vote(a, b, b, task=t), ws.scores.vote(a, b, "tie", task=t)
+            (1, 2)
         """
         take_a, take_b, winner = str(take_a), str(take_b), str(winner)
         if take_a == take_b:
@@ -548,8 +607,23 @@ class Scores:
         return int(row[0][0])
 
     def votes(self, task: Any = None) -> pd.DataFrame:
-        """The recorded votes (of one task, or all): id, task_id, take_a, take_b, winner,
-        rater, created_at."""
+        """The recorded A/B votes, of one task or of all.
+
+        Columns: id, task_id, take_a, take_b, winner, rater, created_at.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> _ = ws.scores.vote(a, b, a, task=t, rater="me")
+            >>> ws.scores.votes(t)[["winner", "rater"]].values.tolist() == [[a, "me"]]
+            True
+        """
         if task is None:
             return self._ws.store.df("SELECT * FROM votes ORDER BY id")
         return self._ws.store.df("SELECT * FROM votes WHERE task_id = ? ORDER BY id",
@@ -562,6 +636,21 @@ class Scores:
         A vote between two takes counts for their ``by`` values (votes between takes with
         the same value are ignored). Returns :func:`rasv.ranking.bradley_terry`'s table with
         ``item`` holding the values (clip ids for ``"clip"``), plus ``label``.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> for _ in range(3):
+            ...     _ = ws.scores.vote(a, b, b, task=t)
+            >>> ranked = ws.scores.rank(t, by="clip")
+            >>> ranked.item.tolist(), ranked.wins.tolist()   # clip 2 first
+            ([2, 1], [3.0, 0.0])
         """
         tid = task_id_of(task)
         takes = self._ws.takes.df(tid, sort="plan")

@@ -227,7 +227,19 @@ class Takes:
         return _take_from_row(rows[0])
 
     def exists(self, take_id: str) -> bool:
-        """True when a take with this id exists (in any state)."""
+        """True when a take with this id exists (in any state).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> take = ws.takes.df(t).id[0]
+            >>> ws.takes.exists(take), ws.takes.exists("0" * 32)
+            (True, False)
+        """
         return bool(self._ws.store.scalar("SELECT count(*) FROM takes WHERE id = ?",
                                           [str(take_id)]))
 
@@ -236,6 +248,17 @@ class Takes:
 
         Raises:
             AudioError: the take has no audio yet (pending, failed) or its file is missing.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> take = ws.takes.df(t).id[0]
+            >>> ws.takes.abspath(take).relative_to(ws.root).as_posix() == f"audio/takes/{take}.wav"
+            True
         """
         take = self.get(take_id)
         if take.status != "done" or not take.audio_path:
@@ -247,7 +270,20 @@ class Takes:
         return path
 
     def audio(self, take_id: str) -> Audio:
-        """Load a take's audio as :class:`~rasv.Audio` (float32 mono, its own rate)."""
+        """Load a take's audio as :class:`~rasv.Audio` (float32 mono, its own rate).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> take = ws.takes.df(t).id[0]
+            >>> a = ws.takes.audio(take)
+            >>> a.samples.dtype, a.sample_rate
+            (dtype('float32'), 32000)
+        """
         from rasv import audio as audio_io
 
         x, sr = audio_io.read(self.abspath(take_id))
@@ -269,17 +305,57 @@ class Takes:
 
         ``opts`` are the display settings of :func:`rasv.spectrogram.compute_spectrogram`
         (``n_mels``, ``max_frames``, ``top_db``).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> take = ws.takes.df(t).id[0]
+            >>> spec = ws.takes.spectrogram(take, n_mels=64)
+            >>> spec.db.shape[0], spec.sample_rate   # mel bands, the take's own rate
+            (64, 32000)
         """
         return self._visuals(take_id, **opts)[0]
 
     def waveform(self, take_id: str, **opts: Any) -> Envelope:
-        """The take's waveform envelope (min/max per column), cached with the spectrogram."""
+        """The take's waveform envelope (min/max per column), cached with the spectrogram.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> take = ws.takes.df(t).id[0]
+            >>> env = ws.takes.waveform(take)
+            >>> bool((env.lo <= env.hi).all())
+            True
+        """
         return self._visuals(take_id, **opts)[1]
 
     def figure(self, take_id: str, show: str = "both", *, title: str | None = None,
                **opts: Any) -> Any:
-        """A Plotly figure of the take: ``show`` = ``"spectrogram"``, ``"waveform"`` or
-        ``"both"`` (waveform above spectrogram on one time axis)."""
+        """A Plotly figure of the take's waveform, spectrogram or both.
+
+        ``show`` is ``"spectrogram"``, ``"waveform"`` or ``"both"`` (waveform above the
+        spectrogram on one time axis).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> take = ws.takes.df(t).id[0]
+            >>> fig = ws.takes.figure(take, show="spectrogram", title="你好。")
+            >>> type(fig).__name__, fig.layout.title.text
+            ('Figure', '你好。')
+        """
         from rasv.spectrogram import show as draw
 
         return draw(*self._visuals(take_id, **opts), show, title=title)
@@ -733,6 +809,8 @@ def write_table(df: pd.DataFrame, dest: str | os.PathLike, *, format: str | None
     import tempfile
 
     dest = Path(dest)
+    if dest.is_dir():
+        raise InvalidInput(f"{dest} is a folder; give the file to write, e.g. {dest / 'export.csv'}")
     fmt = (format or dest.suffix.lstrip(".")).lower()
     if fmt not in ("csv", "parquet"):
         raise InvalidInput(f"export format must be csv or parquet, not {fmt!r}")

@@ -61,6 +61,7 @@ from rasv.grid import (
     TextRef,
     expand,
 )
+from rasv.ids import is_id
 from rasv.langs import guess_lang, normalize_lang
 from rasv.params import VARIABLE_PARAMS, Params
 from rasv.records import Model
@@ -722,7 +723,18 @@ class Tasks:
                     {**_params_of(changes.get("fixed", args["fixed"])).as_dict(), "seed": None})
         engine = changes.pop("engine", t.engine_kind)
         args.update(changes)
-        spec = self._build_spec(t.role_id, engine=engine, **args)
+        try:
+            spec = self._build_spec(t.role_id, engine=engine, **args)
+        except (ClipNotFound, ModelNotFound, AuxClipNotFound) as e:
+            kind = {ClipNotFound: "clip", ModelNotFound: "model", AuxClipNotFound: "aux"}[type(e)]
+            if e.key not in _referenced(t.spec)[kind]:
+                raise  # a new id the caller gave
+            what = {"clip": "clips= or clip_categories=", "model": "gpt= and sovits=",
+                    "aux": "aux="}[kind]
+            raise TaskError(
+                f"task {t.id} ({t.label}) uses {kind} {e.key}, which was deleted since; give "
+                f"{what} (and vary/combos without it) to edit the task"
+            ) from None
         if not new_clips:
             spec = spec.replace(clip_categories=t.spec.clip_categories)
         name = meta.get("name", t.name)
@@ -759,8 +771,10 @@ class Tasks:
         return rewritten
 
     def delete(self, task: Task | int, force: bool = False) -> dict[str, int]:
-        """Delete a task; its takes go too unless another task, a long-text run, a product
-        or (without ``force``) a score still needs them.
+        """Delete a task and the takes nothing else needs.
+
+        A take stays when another task, a long-text run, a product or (without ``force``) a
+        score still needs it.
 
         Returns ``{"takes_deleted": n, "takes_kept": m}``.
 
@@ -945,8 +959,10 @@ class Tasks:
                                for n, v in row.items()})
         if combos is not None and not combos_out:
             raise EmptyGrid("combos is empty; give at least one row or leave it out")
-        if isinstance(seeds, int):
+        if is_id(seeds):
             seeds = [seeds]
+        if seeds is not None:
+            seeds = [int(s) if is_id(s) else s for s in seeds]
         spec = TaskSpec(
             texts=text_refs,
             clips=clip_ids,
@@ -1181,7 +1197,7 @@ class Tasks:
         return value
 
     def _resolve_model(self, ref: Any, kind: str) -> int:
-        if isinstance(ref, bool) or not isinstance(ref, (int, str, os.PathLike, Model)):
+        if not (is_id(ref) or isinstance(ref, (str, os.PathLike, Model))):
             raise InvalidInput(f"a {kind} model is a model id, a Model or a path, not {ref!r}")
         try:
             model = self._ws.models.get(ref)
@@ -1389,8 +1405,7 @@ def _task_id(ref: Task | int) -> int:
     raise InvalidInput(f"a task is a Task or a task id, not {ref!r}")
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+_is_int = is_id
 
 
 def _is_pair(x: Any) -> bool:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.errors import InvalidInput, TextNotFound
+from rasv.ids import id_list
 from rasv.langs import guess_lang, normalize_lang
 from rasv.listfile import decode
 from rasv.records import DEFAULT_CATEGORY, TextItem
@@ -155,6 +156,13 @@ class Texts:
 
         Raises:
             TextNotFound: no such text.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> t = ws.texts.add("Nice to meet you.", category="greeting")
+            >>> ws.texts.get(t.id).lang, ws.texts.get(t.id).category
+            ('en', 'greeting')
         """
         rows = self._ws.store.rows(f"SELECT {_COLS} FROM texts WHERE id = ?", [int(text_id)])
         if not rows:
@@ -196,7 +204,14 @@ class Texts:
         )
 
     def categories(self) -> list[str]:
-        """The categories in use, sorted."""
+        """The categories in use, sorted.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> "daily" in ws.texts.categories()   # the starter set's
+            True
+        """
         return [r[0] for r in self._ws.store.rows(
             "SELECT DISTINCT category FROM texts ORDER BY category")]
 
@@ -242,12 +257,13 @@ class Texts:
             >>> ws.texts.delete(ws.texts.add("x").id)
             1
         """
-        ids = [int(text_ids)] if isinstance(text_ids, int) else [int(i) for i in text_ids]
-        rows = self._ws.store.rows(
-            "DELETE FROM texts WHERE list_contains(?, id) RETURNING id", [ids])
-        missing = set(ids) - {r[0] for r in rows}
-        if missing:
-            raise TextNotFound(min(missing))
+        ids = id_list(text_ids, "text id")
+        with self._ws.store.transaction() as cur:  # all or nothing: a bad id deletes none
+            rows = cur.execute(
+                "DELETE FROM texts WHERE list_contains(?, id) RETURNING id", [ids]).fetchall()
+            missing = set(ids) - {r[0] for r in rows}
+            if missing:
+                raise TextNotFound(min(missing))
         return len(rows)
 
 

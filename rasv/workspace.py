@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -68,9 +68,12 @@ class Workspace:
         self.root = Path(root).expanduser().resolve()
         if self.root.exists() and not self.root.is_dir():
             raise WorkspaceError(f"{self.root} exists and is not a folder")
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
-        (self.root / TAKES_DIR).mkdir(parents=True, exist_ok=True)
+        try:
+            for folder in (self.root, self.root / CLIPS_DIR, self.root / TAKES_DIR):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # read-only media, a file in the way, a full disk …
+            raise WorkspaceError(
+                f"cannot create the workspace folder {self.root}: {e.strerror or e}") from None
         self.store = Store(self.root / DB_NAME, shared=shared, lock_timeout=lock_timeout)
         self.blobs = BlobStore(self.root, CLIPS_DIR)
         try:
@@ -82,7 +85,15 @@ class Workspace:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the database. Safe to call twice."""
+        """Release the database. Safe to call twice.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.close(); ws.close()
+            >>> repr(ws).endswith("(closed)>")
+            True
+        """
         self.store.close()
 
     def __enter__(self) -> Workspace:
@@ -201,7 +212,18 @@ class Workspace:
         return Analysis(self)
 
     def analyze(self, task: Any, metrics: Any = None, **kwargs: Any) -> Any:
-        """Compute automatic metrics for a task's takes (see :mod:`rasv.analysis`)."""
+        """Compute automatic metrics for a task's takes (same as ``ws.analysis.run``).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> print(ws.analyze(t, metrics=["clipping", "ending"]))
+            task 1: 1 takes, 1 analysed, 0 cached, 0 failed
+        """
         return self.analysis.run(task, metrics=metrics, **kwargs)
 
     # -- SQL ---------------------------------------------------------------------------------
@@ -252,7 +274,14 @@ class Workspace:
         return default if raw is None else json.loads(raw)
 
     def set_setting(self, key: str, value: Any) -> None:
-        """Save a JSON-serialisable value under ``key``."""
+        """Save a JSON-serialisable value under ``key``.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.set_setting("review.last_task", {"id": 3}); ws.get_setting("review.last_task")
+            {'id': 3}
+        """
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
@@ -268,6 +297,14 @@ class Workspace:
 
         Returns the paths removed. Called after deletes, inside nothing: the rows are gone
         first, so a crash in between leaves an orphan file, never a row without its file.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0))
+            >>> ws.release_files([c.path])   # the clip still uses it: kept
+            []
         """
         removed: list[str] = []
         with self.store.session():  # one attach for the whole loop
@@ -287,10 +324,24 @@ class Workspace:
             "    WHERE json_extract_string(extra, '$.clip_sha256') = $sha)",
             {"p": rel, "sha": Path(rel).stem},
         )
+        if n or not _managed(self.root, rel):
+            return
         target = self.root / rel
-        if not n and self.root in target.resolve().parents and target.exists():
+        if target.exists():
             self.blobs.remove(rel)
             removed.append(rel)
+
+
+def _managed(root: Path, rel: str) -> bool:
+    """True for a file rasv itself stored: a relative path inside the workspace's ``audio/``.
+
+    Clips imported with ``copy=False`` are stored by absolute path, and may even lie inside
+    the workspace folder; they belong to the user and are never deleted.
+    """
+    if Path(rel).is_absolute() or PureWindowsPath(rel).is_absolute():
+        return False
+    audio = (root / "audio").resolve()
+    return audio in (root / rel).resolve().parents
 
 
 def open(path: str | os.PathLike, shared: bool = True, *, lock_timeout: float = 30.0) -> Workspace:  # noqa: A001

@@ -169,7 +169,13 @@ class Analysis:
 
     @staticmethod
     def detector_names() -> list[str]:
-        """Every detector name ``metrics=`` accepts (metric names are accepted too)."""
+        """Every detector name ``metrics=`` accepts (metric names are accepted too).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> "dnsmos" in rasv.open(tempfile.mkdtemp()).analysis.detector_names()
+            True
+        """
         return list(DETECTORS)
 
     def detectors(self, metrics: Sequence[str] | str | None = None, *, asr: Any = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rasv.cli.base import (
+    find_task_id,
     format_option,
     handle_errors,
     main,
@@ -16,7 +17,7 @@ from rasv.cli.base import (
 
 @main.command("analyze")
 @workspace_option
-@click.argument("task", type=int)
+@click.argument("task")
 @click.option("-m", "--metric", "metrics", multiple=True,
               help="Detector or metric to compute (repeatable; default: all available).")
 @click.option("--asr", "asr", default=None,
@@ -29,9 +30,9 @@ from rasv.cli.base import (
                    "json print them all).")
 @format_option
 @handle_errors
-def analyze_cmd(workspace: str, task: int, metrics: tuple[str, ...], asr: str | None,
+def analyze_cmd(workspace: str, task: str, metrics: tuple[str, ...], asr: str | None,
                 force: bool, vad: str, top: int, fmt: str) -> None:
-    """Analyse the finished takes of TASK and list the ones to listen to first.
+    """Analyse the finished takes of TASK (id or name) and list the ones to listen to first.
 
     Metrics already stored with the same detector version are reused.
 
@@ -44,6 +45,7 @@ def analyze_cmd(workspace: str, task: int, metrics: tuple[str, ...], asr: str | 
     from tqdm import tqdm
 
     with open_workspace(workspace) as ws:
+        t = find_task_id(ws, task)
         bar = tqdm(total=0, unit="take", disable=fmt != "table", leave=False)
 
         def progress(done: int, total: int) -> None:
@@ -52,11 +54,11 @@ def analyze_cmd(workspace: str, task: int, metrics: tuple[str, ...], asr: str | 
             bar.refresh()
 
         try:
-            report = ws.analysis.run(task, list(metrics) or None, progress=progress, asr=asr,
+            report = ws.analysis.run(t, list(metrics) or None, progress=progress, asr=asr,
                                      vad=vad, force=force)
         finally:
             bar.close()
-        order = ws.analysis.suspicion(task)
+        order = ws.analysis.suspicion(t)
     if fmt != "table":
         if fmt == "csv":
             order = order.assign(flags=order["flags"].map(" ".join)).drop(columns=["reasons"])

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -27,8 +28,16 @@ class _Group(click.Group):
         return list(self.commands)
 
 
+def _version() -> str:
+    from rasv import __version__
+
+    return __version__
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="rasv")
+# The version comes from the package itself, not from the installed distribution's
+# metadata, so `python -m rasv --version` also works from a source checkout.
+@click.version_option(version=_version(), prog_name="rasv")
 def main() -> None:
     """rasv: choose the reference audio, checkpoints and settings that make a GPT-SoVITS
     voice sound best.
@@ -83,6 +92,63 @@ def open_workspace(path: str, *, create: bool = False, shared: bool = True) -> A
     return rasv.open(path, shared=shared)
 
 
+def find_task_id(ws: Any, ref: str | int) -> int:
+    """The id of a task given as an id or by name (the only current task with that name).
+
+    Raises:
+        TaskNotFound: no task has this id or name, or several current tasks share the name.
+    """
+    from rasv.errors import TaskNotFound
+
+    text = str(ref).strip()
+    if text.isdigit():
+        if not ws.store.scalar("SELECT count(*) FROM tasks WHERE id = ?", [int(text)]):
+            raise TaskNotFound(int(text))
+        return int(text)
+    rows = ws.store.rows("SELECT id FROM tasks WHERE name = ? AND NOT archived ORDER BY id",
+                         [text])
+    if len(rows) == 1:
+        return int(rows[0][0])
+    if len(rows) > 1:
+        ids = ", ".join(str(r[0]) for r in rows)
+        raise TaskNotFound(text, f"several tasks are named so (ids {ids}); give the id")
+    raise TaskNotFound(text)
+
+
+def find_task(ws: Any, ref: str | int) -> Any:
+    """The :class:`rasv.tasks.Task` given as an id or by name (see :func:`find_task_id`)."""
+    return ws.tasks.get(find_task_id(ws, ref))
+
+
+#: Shortest take-id prefix the CLI accepts (tables print 12 characters).
+MIN_TAKE_PREFIX = 6
+
+
+def find_take(ws: Any, ref: str) -> str:
+    """The full id of a take given its id or a unique prefix (tables show 12 characters).
+
+    Raises:
+        TakeNotFound: no take starts with ``ref``.
+        InvalidInput: the prefix is too short or several takes share it.
+    """
+    from rasv.errors import InvalidInput, TakeNotFound
+
+    text = str(ref).strip().lower()
+    if ws.takes.exists(text):
+        return text
+    if len(text) < MIN_TAKE_PREFIX:
+        raise TakeNotFound(ref, f"give the take id or at least {MIN_TAKE_PREFIX} of its first "
+                                "characters")
+    hits = ws.store.rows("SELECT id FROM takes WHERE starts_with(id, ?) ORDER BY id LIMIT 3",
+                         [text])
+    if not hits:
+        raise TakeNotFound(ref)
+    if len(hits) > 1:
+        raise InvalidInput(f"several takes start with {ref!r} ({', '.join(h[0] for h in hits)}"
+                           " …); give more characters")
+    return str(hits[0][0])
+
+
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--format table|csv|json`` (as ``fmt``) for commands that print a DataFrame."""
     return click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
@@ -94,13 +160,19 @@ def print_frame(df: Any, fmt: str, empty: str = "(none)") -> None:
     if fmt == "csv":
         click.echo(df.to_csv(index=False), nl=False)
     elif fmt == "json":
-        click.echo(df.to_json(orient="records", force_ascii=False, date_format="iso"))
+        # pandas writes "/" as "\\/"; a round trip through json gives plain, valid JSON.
+        records = json.loads(df.to_json(orient="records", date_format="iso"))
+        click.echo(json.dumps(records, ensure_ascii=False))
     else:
         click.echo(df.to_string(index=False) if len(df) else empty)
 
 
 __all__ = [
+    "MIN_TAKE_PREFIX",
     "WORKSPACE_ENV",
+    "find_take",
+    "find_task",
+    "find_task_id",
     "format_option",
     "handle_errors",
     "main",

@@ -142,7 +142,7 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
 @_backend_options
 @click.option("--summary", is_flag=True, help="One line per cluster instead of per clip.")
 @click.option("--representatives", "reps_only", is_flag=True,
-              help="Print only the representative clip ids, one per line.")
+              help="Print only the representative clip ids (3–10 s clips), one per line.")
 @format_option
 @handle_errors
 def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
@@ -253,6 +253,13 @@ def suggest_cuts_cmd(workspace: str, clip_id: int, min_s: float, max_s: float,
             return
         for s, e in pieces:
             click.echo(f"{s:.3f}-{e:.3f}  ({e - s:.2f} s)")
+        total = ws.clips.get(clip_id).duration_s
+        covered = sum(e - s for s, e in pieces)
+        if total - covered > max_s:
+            # Speech with no long enough pause cannot be cut into pieces: say so, and how.
+            click.echo(f"the pieces cover {covered:.1f} of {total:.1f} s: stretches longer "
+                       f"than {max_s:g} s without a {min_silence:g} s pause are left out; try "
+                       f"--min-silence {min_silence / 2:g}", err=True)
         if do_split:
             ids = ws.clips.split(clip_id, [[p] for p in pieces])
             click.echo(f"split into clips {', '.join(map(str, ids))}")

@@ -13,6 +13,7 @@ from rasv.cli.base import (
     print_frame,
     workspace_option,
 )
+from rasv.errors import RoleNotFound
 
 
 @main.command("roles")
@@ -70,7 +71,15 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
         src, dst = item.split("=", 1)
         mapping[src] = dst
     with open_workspace(workspace) as ws:
-        target = ws.roles.create(role, exist_ok=True) if create_role else ws.roles.get(role)
+        # Find the role the way every other command does (a unique bare name like 张三
+        # means 男性-张三); only a role that does not exist at all is created.
+        created = False
+        try:
+            target = ws.roles.get(role)
+        except RoleNotFound:
+            if not create_role:
+                raise
+            target, created = ws.roles.create(role), True
         bar = tqdm(total=0, unit="line", disable=None, leave=False)
 
         def progress(done: int, total: int) -> None:
@@ -83,8 +92,14 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
                                        path_map=mapping or None, audio_dir=audio_dir,
                                        category=category, calibrated=calibrated,
                                        copy=not no_copy, progress=progress)
+        except BaseException:
+            if created:  # an import that could not start leaves no empty role behind
+                ws.roles.delete(target)
+            raise
         finally:
             bar.close()
+    if created:
+        click.echo(f"created role {target.label}", err=True)
     click.echo(f"{target.label}: {rep}")
     for line_no, reason in rep.skipped:
         click.echo(f"  line {line_no}: {reason}")

@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from rasv.cli.base import (
+    find_take,
+    find_task_id,
     format_option,
     handle_errors,
     main,
@@ -56,13 +58,6 @@ def parse_filter(expr: str) -> tuple[str, Any]:
     return name, parse_value(value)
 
 
-def _task_arg(task: str) -> int:
-    try:
-        return int(task)
-    except ValueError:
-        raise click.BadParameter(f"TASK is a task id (a number), not {task!r}") from None
-
-
 @main.command("takes")
 @workspace_option
 @click.argument("task")
@@ -80,7 +75,7 @@ def _task_arg(task: str) -> int:
 @handle_errors
 def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
               filters: tuple[str, ...], fmt: str, as_csv: bool, output: str | None) -> None:
-    """List a task's takes for review, shortest first (outliers at both ends).
+    """List the takes of TASK (id or name) for review, shortest first (outliers at both ends).
 
     The table shows the main columns; CSV, JSON and -o files hold every column.
 
@@ -93,7 +88,8 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
     kwargs = dict(parse_filter(f) for f in filters)
     groups = [g.strip() for g in group_by.split(",") if g.strip()]
     with open_workspace(workspace) as ws:
-        df = ws.takes.df(_task_arg(task), group_by=groups, sort=sort, descending=desc, **kwargs)
+        df = ws.takes.df(find_task_id(ws, task), group_by=groups, sort=sort, descending=desc,
+                         **kwargs)
         if output:
             from rasv.takes import write_table
 
@@ -120,14 +116,16 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
 @handle_errors
 def score_cmd(workspace: str, take: str, stars: int | None, tags: tuple[str, ...],
               remark: str | None, rater: str) -> None:
-    """Score a take (history is kept; unchanged fields carry over).
+    """Score TAKE (its id, or the first 12 characters the tables show; history is kept,
+    unchanged fields carry over).
 
     \b
     Example:
       rasv score -w voices 3f2a9c... --stars 4 --tag 电音 --remark "buzz at 1.2 s"
     """
     with open_workspace(workspace) as ws:
-        s = ws.scores.set(take, stars, list(tags) if tags else None, remark, rater=rater)
+        s = ws.scores.set(find_take(ws, take), stars, list(tags) if tags else None, remark,
+                          rater=rater)
     click.echo(f"take {s.take_id}: {s.stars if s.stars is not None else '-'} stars"
                + (f", tags {', '.join(s.labels())}" if s.tags else ""))
 
@@ -138,14 +136,14 @@ def score_cmd(workspace: str, take: str, stars: int | None, tags: tuple[str, ...
 @format_option
 @handle_errors
 def rollup_cmd(workspace: str, task: str, fmt: str) -> None:
-    """Mean stars per value of each varied dimension of a task, with 95 % intervals.
+    """Mean stars per value of each varied dimension of TASK (id or name), with 95 % intervals.
 
     \b
     Example:
       rasv rollup -w voices 3
     """
     with open_workspace(workspace) as ws:
-        df = ws.scores.by_param(_task_arg(task))
+        df = ws.scores.by_param(find_task_id(ws, task))
     print_frame(df, fmt, empty="nothing varies in this task")
 
 
@@ -163,7 +161,11 @@ def rank_cmd(workspace: str, task: str, by: str, fmt: str) -> None:
       rasv rank -w voices 3 --by top_k
     """
     with open_workspace(workspace) as ws:
-        df = ws.scores.rank(_task_arg(task), by=by)
+        df = ws.scores.rank(find_task_id(ws, task), by=by)
+    if fmt == "table" and not df["n"].any():
+        click.echo("no A/B votes yet for this task (vote in the Review tab's A/B mode, or "
+                   "with ws.scores.pairs)")
+        return
     print_frame(df, fmt)
 
 
@@ -173,20 +175,21 @@ def rank_cmd(workspace: str, task: str, by: str, fmt: str) -> None:
 @click.argument("text")
 @handle_errors
 def conclude_cmd(workspace: str, task: str, text: str) -> None:
-    """Save a task's conclusion.
+    """Save the conclusion of TASK (id or name).
 
     \b
     Example:
       rasv conclude -w voices 3 "k=15 wins; clip 12 is the keeper"
     """
     with open_workspace(workspace) as ws:
-        ws.scores.conclude(_task_arg(task), text)
+        ws.scores.conclude(find_task_id(ws, task), text)
     click.echo("saved")
 
 
 @main.command("longtext")
 @workspace_option
-@click.option("--take", "take_id", help="Render with this take's exact configuration.")
+@click.option("--take", "take_id",
+              help="Render with this take's exact configuration (id or a 12-character prefix).")
 @click.option("--product", "product_id", type=int, help="…or with this product's.")
 @click.option("--text", help="The long text.")
 @click.option("--text-id", type=int, help="…or a text-library id.")
@@ -227,7 +230,8 @@ def longtext_cmd(workspace: str, take_id: str | None, product_id: int | None, te
         def progress(done: int, total: int) -> None:
             click.echo(f"\rchunk {done}/{total}", nl=False, err=True)
 
-        lt = ws.longtext.render(take_id if take_id is not None else product_id, body, engine,
+        source = find_take(ws, take_id) if take_id is not None else product_id
+        lt = ws.longtext.render(source, body, engine,
                                 method=method, lang=lang, gap_s=gap_s, progress=progress)
         click.echo("", err=True)
         click.echo(f"long-text run {lt.id}: {len(lt.chunks)} chunks, {lt.duration_s:.1f} s")
@@ -264,14 +268,14 @@ def products_cmd(workspace: str, role: str | None, fmt: str) -> None:
 @click.option("--category", help="Default: the clip's category.")
 @handle_errors
 def save_product_cmd(workspace: str, take: str, name: str, category: str | None) -> None:
-    """Save a take's exact configuration as a named product.
+    """Save the exact configuration of TAKE (id or prefix) as a product called NAME.
 
     \b
     Example:
       rasv save-product -w voices 3f2a9c... 温柔
     """
     with open_workspace(workspace) as ws:
-        p = ws.products.create_from_take(take, name, category=category)
+        p = ws.products.create_from_take(find_take(ws, take), name, category=category)
     click.echo(f"product {p.id}: {p.name}")
 
 
@@ -299,10 +303,10 @@ def export_products_cmd(workspace: str, ids: tuple[int, ...], output: str, merge
 @main.command("export-scores")
 @workspace_option
 @click.argument("output", type=click.Path(dir_okay=False))
-@click.option("--task", "task", type=int, help="Only this task's takes.")
+@click.option("--task", "task", help="Only this task's takes (id or name).")
 @click.option("--history", is_flag=True, help="Every score event, not only the latest.")
 @handle_errors
-def export_scores_cmd(workspace: str, output: str, task: int | None, history: bool) -> None:
+def export_scores_cmd(workspace: str, output: str, task: str | None, history: bool) -> None:
     """Export scores to a .csv or .parquet file.
 
     \b
@@ -310,7 +314,8 @@ def export_scores_cmd(workspace: str, output: str, task: int | None, history: bo
       rasv export-scores -w voices scores.parquet --history
     """
     with open_workspace(workspace) as ws:
-        path = ws.scores.export(output, task=task, history=history)
+        path = ws.scores.export(output, task=find_task_id(ws, task) if task else None,
+                                history=history)
     click.echo(f"written {path}")
 
 

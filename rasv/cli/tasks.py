@@ -31,6 +31,7 @@ from typing import Any
 import click
 
 from rasv.cli.base import (
+    find_task,
     format_option,
     handle_errors,
     main,
@@ -38,7 +39,7 @@ from rasv.cli.base import (
     print_frame,
     workspace_option,
 )
-from rasv.errors import InvalidInput, RasvError, TaskNotFound
+from rasv.errors import InvalidInput, RasvError
 
 #: Keys a spec file may hold (the arguments of ``ws.tasks.create`` besides the role).
 SPEC_KEYS = (
@@ -118,21 +119,6 @@ def _bridge(name: str) -> Any:
     if cls is None:
         raise InvalidInput(f"gsv_bridge.{name} is not available in this installation")
     return cls
-
-
-def find_task(ws: Any, ref: str) -> Any:
-    """A task by id, or by name (the newest version of the only task with that name)."""
-    text = str(ref).strip()
-    if text.isdigit():
-        return ws.tasks.get(int(text))
-    df = ws.tasks.list()
-    hits = df[df.name == text]
-    if len(hits) == 1:
-        return ws.tasks.get(int(hits.id.iloc[0]))
-    if len(hits) > 1:
-        ids = ", ".join(str(i) for i in hits.id)
-        raise TaskNotFound(text, f"several tasks are named so (ids {ids}); give the id")
-    raise TaskNotFound(text)
 
 
 @main.group("task")

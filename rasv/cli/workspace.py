@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from rasv.cli.base import handle_errors, main, open_workspace, workspace_option
+from rasv.cli.base import (
+    format_option,
+    handle_errors,
+    main,
+    open_workspace,
+    print_frame,
+    workspace_option,
+)
 
 
 @main.command("init")
@@ -24,9 +31,10 @@ def init_cmd(path: str) -> None:
 @main.command("sql")
 @workspace_option
 @click.argument("query")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+@format_option
+@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @handle_errors
-def sql_cmd(workspace: str, query: str, as_csv: bool) -> None:
+def sql_cmd(workspace: str, query: str, fmt: str, as_csv: bool) -> None:
     """Run a read-only SQL query against the workspace.
 
     \b
@@ -35,4 +43,4 @@ def sql_cmd(workspace: str, query: str, as_csv: bool) -> None:
     """
     with open_workspace(workspace) as ws:
         df = ws.sql(query)
-    click.echo(df.to_csv(index=False) if as_csv else df.to_string(index=False))
+    print_frame(df, "csv" if as_csv else fmt, empty="(no rows)")

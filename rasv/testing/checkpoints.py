@@ -64,10 +64,13 @@ def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: 
         state["lora_rank"] = int(lora_rank)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pickle.dumps(state, protocol=2))
-        z.writestr("archive/version", "3\n")
+        # A fixed timestamp: the same arguments give the same bytes (and the same sha256),
+        # whenever they are written; zipfile would stamp each entry with the current time.
+        entries = {"archive/data.pkl": pickle.dumps(state, protocol=2), "archive/version": b"3\n"}
         if pad_to:
-            z.writestr("archive/data/0", b"\0" * max(0, pad_to - 600))
+            entries["archive/data/0"] = b"\0" * max(0, pad_to - 600)
+        for name, payload in entries.items():
+            z.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), payload)
     data = buf.getvalue()
     if kind == "sovits" and tagged:
         lora = bool(lora_rank)

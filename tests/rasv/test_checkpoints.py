@@ -186,3 +186,13 @@ def test_discover_plain_folder_and_missing_source(tmp_path):
     assert [c.name for c in found] == ["x_e1_s2.pth"]
     with pytest.raises(rasv.CheckpointError, match="not found"):
         ck.discover(tmp_path / "nope")
+
+
+def test_fabricated_checkpoints_do_not_depend_on_the_clock(tmp_path, monkeypatch):
+    import time
+
+    real = time.time
+    a = make_checkpoint(tmp_path / "a" / "x.ckpt")
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # an hour later
+    b = make_checkpoint(tmp_path / "b" / "x.ckpt")
+    assert Path(a).read_bytes() == Path(b).read_bytes()

@@ -273,3 +273,23 @@ def test_histogram_bins():
     assert score_histogram(np.array([])).shape[0] == 13
     with pytest.raises(InvalidInput):
         score_histogram(np.array([0.5]), width=0)
+
+
+def test_representatives_are_a_clip_set_a_task_accepts(ws, role, tmp_path):
+    fake = FakeEmbeddingBackend()
+    low = [ws.clips.add(role, make_clip(tmp_path / f"l{i}.wav", 4.0 + i, f0=100, seed=i),
+                        text="参考。").id for i in range(3)]
+    short = [ws.clips.add(role, make_clip(tmp_path / f"s{i}.wav", 1.0, f0=300, seed=9 + i)).id
+             for i in range(2)]  # slicer leftovers: a cluster with no 3–10 s clip
+    cl = ws.classify.cluster(role, backend=fake)
+    assert cl.cluster.nunique() == 2
+    reps = cl.representatives()
+    assert len(reps) == 1 and reps[0] in low
+    assert len(cl.representatives(valid_only=False)) == 2
+    assert set(cl.representatives(valid_only=False)) - set(reps) <= set(short)
+    assert ws.classify.representatives(role, backend=fake) == reps
+    from tests.rasv.taskkit import model
+
+    task = ws.tasks.create(role, "reps", ["你好。"], clips=reps, gpt=model(ws, "gpt"),
+                           sovits=model(ws, "sovits"))  # GPT-SoVITS: the 3–10 s rule applies
+    assert len(task.plan()) == 1

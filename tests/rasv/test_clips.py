@@ -114,7 +114,7 @@ def test_import_relative_and_windows_paths(ws, role, src, tmp_path):
     win = write_list(tmp_path / "win.list", ["D:\\GPT-SoVITS\\slicer\\c3.wav|s|ZH|windows"],
                      newline="\r\n", encoding="utf-8", bom=True)
     rep = ws.clips.import_list(role, win)
-    assert rep.added == [] and "Windows path" in rep.skipped[0][1]
+    assert rep.added == [] and "Windows path: map D:/GPT-SoVITS/slicer/ to" in rep.skipped[0][1]
     rep = ws.clips.import_list(role, win, path_map={"D:\\GPT-SoVITS\\slicer": str(src)})
     assert len(rep.added) == 1
 
@@ -205,6 +205,16 @@ def test_import_without_copy_references_files_in_place(ws, role, src, tmp_path):
     assert ws.clips.abspath(c.id) == (src / "c2.wav").resolve()
     ws.clips.delete(c.id)
     assert (src / "c2.wav").exists(), "a file outside the workspace is never deleted"
+
+
+def test_files_kept_in_place_inside_the_workspace_folder_are_never_deleted(ws, role):
+    raw = ws.root / "raw" / "slicer_opt"  # the user keeps the slicer output in the workspace
+    files = [make_clip(raw / f"v{i}.wav", 4.0 + i, seed=40 + i) for i in range(2)]
+    lst = write_list(raw / "v.list", [(f, "s", "zh", "x") for f in files])
+    rep = ws.clips.import_list(role, lst, copy=False)
+    ws.clips.delete(rep.added[0])
+    ws.roles.delete(role)
+    assert all(Path(f).exists() for f in files), "the user's own audio was deleted"
 
 
 def test_import_progress_is_reported(ws, role, src, tmp_path):
@@ -348,6 +358,30 @@ def test_export_names_are_safe_and_unique(ws, role, src, tmp_path):
     assert files == ["_CON.wav", "a_b_.wav", "a_b__2.wav"]
     assert all(Path(e.path).is_absolute() for e in parse_list(out).entries)
     assert a.name == "a:b?.wav"
+
+
+def test_exporting_again_to_the_same_folder_copies_nothing_twice(ws, role, src, tmp_path):
+    a = ws.clips.add(role, src / "c1.wav", text="旧")
+    ws.clips.add(role, src / "c2.wav")
+    ws.clips.export_list(role, tmp_path / "o")
+    ws.clips.update(a.id, text="新")
+    out = ws.clips.export_list(role, tmp_path / "o")
+    files = sorted(p.name for p in (tmp_path / "o" / "audio").iterdir())
+    assert files == ["c1.wav", "c2.wav"]
+    assert [e.text for e in parse_list(out).entries] == ["新", ""]
+    other = ws.roles.create("女-小红")  # another clip named c1.wav: a new name, not a clash
+    ws.clips.add(other, src / "c3.wav", name="c1.wav")
+    out = ws.clips.export_list(other, tmp_path / "o")
+    assert [e.path for e in parse_list(out).entries] == ["audio/c1_2.wav"]
+
+
+def test_exports_to_a_folder_or_file_of_the_wrong_kind_are_refused(ws, role, filled, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(rasv.InvalidInput, match="is a file"):
+        ws.clips.export_list(role, tmp_path / "notes.txt")
+    for export in (ws.scores.export, lambda d: ws.products.export([1], d)):
+        with pytest.raises(rasv.InvalidInput, match="is a folder"):
+            export(tmp_path)
 
 
 def test_export_zip(ws, role, filled, tmp_path):

@@ -124,7 +124,7 @@ def test_scores_history_and_roll_up_to_the_clip(ws, role, task):
     assert run.stars == 4 and run.remark == "一处吞字"
     assert ws.longtext.df(role).stars.tolist() == [4]
     roll = ws.scores.by_clip(role).set_index("clip_id")
-    assert roll.loc[task.clips[0].id, "lt_stars_max"] == 4
+    assert roll.loc[task.clips[0].id, "longtext_stars_max"] == 4
     assert roll.loc[task.clips[0].id, "n_scores"] == 0  # long-text stars stay apart
     assert ws.scores.get(task.take_ids[0]) is None
 
@@ -151,6 +151,10 @@ def test_render_from_a_product_and_engine_kind_checks(ws, role, task):
 def test_export_and_delete(ws, task, tmp_path):
     eng = FakeEngine()
     lt = ws.longtext.render(task.take_ids[0], LONG, eng)
+    with pytest.raises(rasv.InvalidInput, match="is a folder"):
+        ws.longtext.export(lt.id, tmp_path)
+    with pytest.raises(rasv.InvalidInput, match="must end in .zip"):
+        ws.longtext.export(lt.id, tmp_path / "lt.wav")
     z = ws.longtext.export(lt.id, tmp_path / "lt.zip", chunks=True)
     with zipfile.ZipFile(z) as f:
         names = f.namelist()

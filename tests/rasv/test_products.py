@@ -183,3 +183,14 @@ def test_models_merge_and_missing_files(ws, role, task, tmp_path):
         ws.products.export([a.id], tmp_path / "x.tar")
     with pytest.raises(rasv.InvalidInput, match="at least one"):
         ws.products.export([], tmp_path / "y.zip")
+
+
+def test_a_gpt_slot_takes_only_a_gpt_checkpoint(ws, role, task, tmp_path):
+    g = add_model(ws, tmp_path, "gpt", "ann-e10.ckpt")
+    s = add_model(ws, tmp_path, "sovits", "ann_e8_s96.pth")
+    with pytest.raises(rasv.InvalidInput, match="is a sovits checkpoint, not a gpt one"):
+        ws.products.create(role, "swapped", clip=task.clips[0].id, gpt=s, sovits=g)
+    p = ws.products.create(role, "right", clip=task.clips[0].id, gpt=g, sovits=s)
+    with pytest.raises(rasv.InvalidInput, match="not a sovits one"):
+        ws.products.update(p.id, sovits=g)
+    assert ws.products.get(p.id).sovits_id == s

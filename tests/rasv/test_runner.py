@@ -383,6 +383,13 @@ def test_engines_are_checked_before_anything_runs(ws, role):
                              vary={"top_p": [0.5, 1.0]}, engine="fake", force=True)
     run = ws.tasks.run(forced, NoTopP())
     assert any(e.kind == "warning" for e in run.events) and run.progress.done == 2
+    # The refusal names the way out, and it works on the task the user already has.
+    refused = ws.tasks.create(role, "g", ["y。"], clips=[task.spec.clips[0]],
+                              vary={"top_p": [0.5, 1.0]}, engine="fake")
+    with pytest.raises(rasv.CapabilityError, match=rf"ws.tasks.edit\({refused.id}, force=True\)"):
+        ws.tasks.run(refused, NoTopP())
+    edited = ws.tasks.edit(refused, force=True)
+    assert edited.id == refused.id and ws.tasks.run(edited, NoTopP()).progress.done == 2
 
 
 def test_requests_use_absolute_paths_of_stored_files(ws, role):

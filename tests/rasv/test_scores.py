@@ -148,3 +148,13 @@ def test_checkpoints_roll_up_by_id_with_their_labels(ws, role, tmp_path):
         p.vote("a" if ws.takes.get(item.take_a).gpt_id == g2 else "b")
     ranked = ws.scores.rank(t.id, by="gpt")
     assert ranked.item.tolist() == [g2, g1] and ranked.label.tolist()[0] == "voice e10"
+
+
+def test_by_param_keeps_each_value_in_its_own_type(ws, role, tmp_path):
+    t = make_task(ws, role, tmp_path / "s3", n_clips=2, texts=[("好的。", "zh")],
+                  vary={"speed_factor": [0.8, 1.25]})
+    table = ws.scores.by_param(t.id)
+    clips = table[table.dimension == "clip"].value.tolist()
+    assert clips == [c.id for c in t.clips] and all(type(v) is int for v in clips)
+    assert table[table.dimension == "speed_factor"].value.tolist() == [0.8, 1.25]
+    assert "1.0" not in table.to_csv(index=False).split("\n")[1]  # clip 1, not 1.0

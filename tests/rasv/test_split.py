@@ -187,3 +187,17 @@ def test_cli_split_and_suggest_cuts(ws, role, long_speech):
     res = runner.invoke(main, ["suggest-cuts", "-w", str(ws.root), str(clip.id), "--vad", "rms",
                                "--split"])
     assert res.exit_code == 0 and "split into clips" in res.output
+
+
+def test_cli_says_when_pieces_leave_speech_out(ws, role, tmp_path):
+    sr = 16000
+    t = np.arange(int(12 * sr)) / sr  # 12 s of speech with no pause: no piece fits in 10 s
+    talk = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    x = np.concatenate([talk, np.zeros(sr, np.float32), talk[: 4 * sr]])
+    sf.write(tmp_path / "run_on.wav", x, sr)
+    clip = ws.clips.add(role, tmp_path / "run_on.wav")
+    ws.close()
+    res = CliRunner().invoke(main, ["suggest-cuts", "-w", str(ws.root), str(clip.id),
+                                    "--vad", "rms"])
+    assert res.exit_code == 0, res.output
+    assert "cover 4.2 of 17.0 s" in res.output and "--min-silence 0.15" in res.output

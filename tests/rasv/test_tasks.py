@@ -337,3 +337,15 @@ def test_records_work_without_warnings_for_a_clean_task(ws, role, gsv):
     with pytest.raises(rasv.CapabilityError, match="'gpt-sovits' engines"):
         ws.tasks.run(t, Recorder())
     assert ws.tasks.run(t, GsvRecorder()).progress.done == 2
+
+
+def test_editing_a_task_whose_clip_was_deleted_says_how(ws, role):
+    keep, gone = clip(ws, role), clip(ws, role, 5.0)
+    task = ws.tasks.create(role, "x", ["a"], clips=[keep, gone], engine="fake")
+    ws.clips.delete(gone.id)
+    with pytest.raises(rasv.TaskError, match=rf"uses clip {gone.id}, which was deleted.*clips="):
+        ws.tasks.edit(task, texts=["b"])
+    edited = ws.tasks.edit(task, texts=["b"], clips=[keep])
+    assert edited.spec.clips == (keep.id,)
+    with pytest.raises(rasv.ClipNotFound):  # a wrong id the caller gives stays ClipNotFound
+        ws.tasks.edit(edited, clips=[99999])

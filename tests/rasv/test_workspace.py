@@ -44,3 +44,9 @@ def test_a_file_in_place_of_the_folder_is_refused(tmp_path):
     p.write_text("x")
     with pytest.raises(rasv.WorkspaceError):
         rasv.open(p)
+
+
+def test_a_folder_that_cannot_be_made_is_a_workspace_error(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(rasv.WorkspaceError, match="cannot create the workspace folder"):
+        rasv.open(tmp_path / "a_file" / "ws")

@@ -48,3 +48,10 @@ def test_analyze_json_keeps_lists(ws, eval_set, add_task):
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
     assert len(rows) == 2 and isinstance(rows[0]["flags"], list)
+
+
+def test_analyze_takes_a_task_name(ws, eval_set, add_task):
+    add_task(ws, eval_set[:2], name="by name")
+    res = CliRunner().invoke(main, ["analyze", "-w", str(ws.root), "by_name", "-m", "clipping"])
+    assert res.exit_code == 0, res.output
+    assert "2 takes, 2 analysed" in res.output

@@ -63,6 +63,8 @@ def test_errors_are_one_sentence_and_exit_1(setup, tmp_path):
     runner = CliRunner()
     res = runner.invoke(main, ["import-list", "-w", str(wsdir), "a-b", str(tmp_path / "none.list")])
     assert res.exit_code == 1 and res.output.startswith("error: ") and "file not found" in res.output
+    with rasv.open(wsdir) as ws:
+        assert ws.roles.list().empty  # the failed import created no role
     res = runner.invoke(main, ["clips", "-w", str(tmp_path / "not-a-ws"), "a-b"])
     assert res.exit_code == 2 and "not a rasv workspace" in res.output
     res = runner.invoke(main, ["import-list", "-w", str(wsdir), "x", "y", "--path-map", "nope"])
@@ -112,3 +114,19 @@ print('reads', len(seen), 'last', seen[-1])
     assert "added 120" in imp.stdout
     assert reader.returncode == 0, err
     assert "last 120" in out
+
+
+def test_import_list_into_a_role_named_without_its_category(setup):
+    wsdir, lst = setup
+    runner = CliRunner()
+    first = runner.invoke(main, ["import-list", "-w", str(wsdir), "男性-张三", lst])
+    assert "created role 男性-张三" in first.output
+    again = runner.invoke(main, ["import-list", "-w", str(wsdir), "张三", lst,
+                                 "--on-duplicate", "rename"])
+    assert again.exit_code == 0, again.output
+    assert "男性-张三: added 3" in again.output and "created role" not in again.output
+    with rasv.open(wsdir) as ws:
+        assert ws.roles.list().label.tolist() == ["男性-张三"]
+    missing = runner.invoke(main, ["import-list", "-w", str(wsdir), "李四", lst,
+                                   "--no-create-role"])
+    assert missing.exit_code == 1 and "role 李四 does not exist" in missing.output

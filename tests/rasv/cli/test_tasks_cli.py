@@ -154,7 +154,8 @@ def test_ctrl_c_stops_a_cli_run_cleanly(wsdir):
                                repeats=5, engine="fake")
     proc = subprocess.Popen(
         [sys.executable, "-m", "rasv", "run", "-w", str(wsdir), str(task.id),
-         "--engine", "fake:0.05", "--quiet"],
+         "--engine", "fake:0.2", "--quiet"],  # 20 s of work: a loaded CI box cannot finish
+                                                # it before the signal lands
         env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )
