@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import json
 import warnings
 
@@ -311,9 +313,9 @@ def test_a_running_task_cannot_be_deleted_or_edited(ws, role):
     t = ws.tasks.create(role, "x", ["a"], clips=[c], repeats=30, engine="fake")
     run = ws.tasks.run(t, Recorder(latency_s=0.02), background=True)
     try:
-        deadline = __import__("time").monotonic() + 5
-        while t.counts().running == 0 and __import__("time").monotonic() < deadline:
-            pass
+        deadline = time.monotonic() + 5
+        while t.counts().running == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
         with pytest.raises(rasv.TaskBusy):
             ws.tasks.delete(t)
         with pytest.raises(rasv.TaskBusy):
