@@ -650,7 +650,10 @@ class Clips:
         return len(ids)
 
     def delete(self, clip_ids: int | Iterable[int]) -> int:
-        """Delete clips. Done takes and their scores stay; pending takes are cancelled.
+        """Delete clips. Their made takes and scores stay; takes not made yet leave the tasks.
+
+        A task planned with a deleted clip then counts only what can still be made, so it
+        can finish instead of failing on a reference that is gone.
 
         The stored audio is removed only when no other clip, aux clip or take still
         references it. Returns how many clips were deleted.
@@ -672,11 +675,7 @@ class Clips:
             missing = set(ids) - {r[0] for r in rows}
             if missing:
                 raise ClipNotFound(min(missing))
-            cur.execute(
-                "UPDATE takes SET status = 'cancelled', error = 'reference clip deleted' "
-                "WHERE list_contains(?, clip_id) AND status IN ('pending', 'failed')",
-                [ids],
-            )
+            _drop_unmade_takes(cur, ids)
             cur.execute("DELETE FROM clips WHERE list_contains(?, id)", [ids])
         self._ws.release_files({r[1] for r in rows})
         return len(rows)
@@ -962,6 +961,22 @@ def _ensure_category(cur: Any, role_id: int, name: str) -> None:
         "SELECT 1 FROM categories WHERE role_id = ? AND name = ?", [role_id, name]).fetchall()
     if not exists:
         cur.execute("INSERT INTO categories(role_id, name) VALUES (?, ?)", [role_id, name])
+
+
+def _drop_unmade_takes(cur: Any, clip_ids: list[int]) -> None:
+    """Remove the pending, failed and cancelled takes of these clips from every plan."""
+    # Long-text chunks keep theirs: a long-text run re-renders from its own configuration.
+    unmade = [r[0] for r in cur.execute(
+        "SELECT id FROM takes t WHERE list_contains(?, clip_id) "
+        "AND status IN ('pending', 'failed', 'cancelled') "
+        "AND NOT EXISTS (SELECT 1 FROM longtext_chunks c WHERE c.take_id = t.id)",
+        [clip_ids]).fetchall()]
+    if not unmade:
+        return
+    cur.execute("DELETE FROM task_takes WHERE list_contains(?, take_id)", [unmade])
+    for table in ("scores", "metrics"):
+        cur.execute(f"DELETE FROM {table} WHERE list_contains(?, take_id)", [unmade])
+    cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [unmade])
 
 
 def _numbered(name: str, taken: set[str]) -> str:

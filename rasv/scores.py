@@ -246,7 +246,8 @@ class Scores:
 
         Raises:
             TakeNotFound: no such take.
-            InvalidInput: stars outside 0–5, an empty or overlong tag.
+            InvalidInput: stars outside 0–5, stars on a take that is not made yet, an empty
+                or overlong tag.
 
         Example:
             >>> import rasv, tempfile
@@ -284,7 +285,12 @@ class Scores:
         stars = check_stars(stars)
         new_tags = None if tags is None else _clean_tags(tags)
         with self._ws.store.transaction() as cur:
-            self._check_take(cur, take_id)
+            status = self._check_take(cur, take_id)
+            if stars is not None and not long_text and status != "done":
+                # Stars on a take nobody could hear would skew every roll-up.
+                raise InvalidInput(
+                    f"take {take_id} is {status}: there is no audio to score yet "
+                    "(a remark can still be saved)")
             if long_text:
                 prev_rows = cur.execute(
                     f"SELECT {_SCORE_COLS} FROM scores WHERE long_text AND longtext_id = ? "
@@ -302,9 +308,11 @@ class Scores:
                                 long_text=long_text, longtext_id=longtext_id)
 
     @staticmethod
-    def _check_take(cur: Any, take_id: str) -> None:
-        if not cur.execute("SELECT count(*) FROM takes WHERE id = ?", [take_id]).fetchall()[0][0]:
+    def _check_take(cur: Any, take_id: str) -> str:
+        rows = cur.execute("SELECT status FROM takes WHERE id = ?", [take_id]).fetchall()
+        if not rows:
             raise TakeNotFound(take_id)
+        return str(rows[0][0])
 
     @staticmethod
     def _insert(cur: Any, take_id: str, stars: int | None, tags: Sequence[str], remark: str,

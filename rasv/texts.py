@@ -87,7 +87,7 @@ class Texts:
 
     def add(self, content: str, lang: str | None = None, category: str = DEFAULT_CATEGORY,
             long: bool | None = None) -> TextItem:
-        """Add a sentence or a long text.
+        """Add a sentence or a long text; the same text in the same language is kept once.
 
         Args:
             content: the text.
@@ -95,19 +95,30 @@ class Texts:
             category: a free label for grouping (e.g. ``question``, ``数字``).
             long: a long text for long-text tests; defaults to True for 120+ characters.
 
+        Returns the new item, or the existing one when the library already has this text in
+        this language (so adding a text file twice does not double the library).
+
         Example:
             >>> import rasv, tempfile
             >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> ws.texts.add("Hello there.").lang
-            'en'
+            >>> t = ws.texts.add("Hello there.")
+            >>> t.lang, ws.texts.add("Hello there.").id == t.id
+            ('en', True)
         """
         text = _clean(content)
         code = normalize_lang(lang) if lang else guess_lang(text)
         is_long = len(text) >= LONG_CHARS if long is None else bool(long)
-        row = self._ws.store.rows(
-            f"INSERT INTO texts(category, lang, content, long) VALUES (?, ?, ?, ?) RETURNING {_COLS}",
-            [_cat(category), code, text, is_long],
-        )
+        with self._ws.store.transaction() as cur:
+            same = cur.execute(
+                f"SELECT {_COLS} FROM texts WHERE content = ? AND lang = ? ORDER BY id LIMIT 1",
+                [text, code]).fetchall()
+            if same:
+                return _item(same[0])
+            row = cur.execute(
+                f"INSERT INTO texts(category, lang, content, long) VALUES (?, ?, ?, ?) "
+                f"RETURNING {_COLS}",
+                [_cat(category), code, text, is_long],
+            ).fetchall()
         return _item(row[0])
 
     def add_many(self, contents: Iterable[str], lang: str | None = None,

@@ -427,3 +427,15 @@ def test_df_shows_the_latest_score_roll_up(ws, role, src):
     ws.scores.clear(a)
     row = ws.clips.df(role).iloc[0]
     assert (row.score_max, row.n_scores) == (2, 1)
+
+
+def test_deleting_a_clip_takes_its_unmade_takes_out_of_tasks(ws, role, src):
+    a = ws.clips.add(role, src / "c2.wav", text="一")
+    b = ws.clips.add(role, src / "c3.wav", text="二")
+    task = ws.tasks.create(role, "t", texts=["你好"], clips=[a.id, b.id], engine="fake")
+    ws.tasks.run(task, rasv.testing.FakeEngine(fail=lambda r: r.ref_audio_path.endswith(b.path.split("/")[-1])))
+    assert task.counts().failed == 1
+    ws.clips.delete(b.id)
+    counts = task.counts()
+    assert (counts.total, counts.done, counts.failed, counts.status) == (1, 1, 0, "done")
+    assert ws.takes.df(task).clip_id.tolist() == [a.id]

@@ -158,3 +158,17 @@ def test_by_param_keeps_each_value_in_its_own_type(ws, role, tmp_path):
     assert clips == [c.id for c in t.clips] and all(type(v) is int for v in clips)
     assert table[table.dimension == "speed_factor"].value.tolist() == [0.8, 1.25]
     assert "1.0" not in table.to_csv(index=False).split("\n")[1]  # clip 1, not 1.0
+
+
+def test_stars_need_a_made_take_but_a_remark_does_not(ws, role):
+    from rasv.testing import FakeEngine, make_clip
+
+    c = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
+    t = ws.tasks.create(role, "pending", ["你好。"], clips=[c.id], engine="fake",
+                        seeds=[1, 2])
+    ws.tasks.run(t, FakeEngine(fail=lambda r: r.seed == 2))
+    done, failed = ws.takes.df(t, sort="plan").id
+    assert ws.scores.set(done, 3).stars == 3
+    with pytest.raises(rasv.InvalidInput, match="is failed: there is no audio"):
+        ws.scores.set(failed, 4)
+    assert ws.scores.set(failed, remark="服务器报错").remark == "服务器报错"

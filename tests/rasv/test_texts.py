@@ -51,3 +51,12 @@ def test_add_file_lines_and_long(ws, tmp_path):
     assert long_item.long and "二句" in long_item.content
     with pytest.raises(rasv.InvalidInput, match="cannot read"):
         ws.texts.add_file(tmp_path / "missing.txt")
+
+
+def test_the_same_text_is_kept_once(ws, tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text("一句。\n二句。\n", encoding="utf-8")
+    first = ws.texts.add_file(p)
+    again = ws.texts.add_file(p)
+    assert [t.id for t in again] == [t.id for t in first]
+    assert ws.texts.add("一句。", lang="ja").id != first[0].id, "another language is another text"
