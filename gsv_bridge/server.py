@@ -286,8 +286,15 @@ class GsvServer:
             import yaml
 
             old = (yaml.safe_load(self.config_path.read_text(encoding="utf-8")) or {}).get("custom", {})
-            gpt = gpt or old.get("t2s_weights_path")
-            sovits = sovits or old.get("vits_weights_path")
+
+            def still_there(key: str) -> str | None:
+                # A config left by an earlier session may name weights deleted since; GPT-SoVITS
+                # would then fail to start, so fall back to its pretrained defaults instead.
+                value = old.get(key)
+                return value if value and (self.gsv_root / value).is_file() else None
+
+            gpt = gpt or still_there("t2s_weights_path")
+            sovits = sovits or still_there("vits_weights_path")
         version = self.version
         if sovits:
             from rasv.checkpoints import sniff

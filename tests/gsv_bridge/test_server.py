@@ -152,3 +152,20 @@ def test_default_python_prefers_the_bundled_runtime(tmp_path):
     exe.write_text("")
     assert GsvServer(root).python == str(exe)
     assert GsvServer(root, python=sys.executable).python == sys.executable
+
+
+def test_weights_deleted_since_the_last_session_are_not_reloaded(tmp_path, ckpts):
+    import shutil
+
+    root = make_root(tmp_path)
+    gone = tmp_path / "old.pth"
+    shutil.copy(ckpts["sovits2"], gone)
+    srv = server(root, tmp_path)
+    srv.workdir.mkdir(parents=True)
+    srv.config_path.write_text(yaml.safe_dump({"custom": {
+        "t2s_weights_path": ckpts["gpt"], "vits_weights_path": str(gone)}}), encoding="utf-8")
+    gone.unlink()
+    srv._write_config()
+    custom = yaml.safe_load(srv.config_path.read_text())["custom"]
+    assert custom["t2s_weights_path"] == ckpts["gpt"], "weights still on disk are kept"
+    assert custom["vits_weights_path"] != str(gone)
