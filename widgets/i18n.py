@@ -54,7 +54,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "role.created": ("已创建角色 {label}", "Created role {label}"),
     "role.switched": ("当前角色：{label}", "Current role: {label}"),
     "role.summary": ("{n_clips} 条参考音频（{n_valid} 条 3–10 秒），{n_tasks} 个任务",
-                     "{n_clips} clips ({n_valid} within 3–10 s), {n_tasks} tasks"),
+                     "clips: {n_clips} ({n_valid} within 3–10 s) · tasks: {n_tasks}"),
     "notice.error": ("出错了：{message}", "Error: {message}"),
     "notice.dismiss": ("关闭", "Dismiss"),
     # -- player and keys -----------------------------------------------------------------
