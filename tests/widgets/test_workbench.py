@@ -41,7 +41,7 @@ def test_role_picker_creates_switches_and_remembers(ws, tmp_path):
     picker.reload()
     picker.combo.value = "男-张三"  # picking an existing label switches at once
     assert wb.ctx.role.label == "男-张三"
-    assert "0 clips" in picker.summary.value
+    assert "clips: 0" in picker.summary.value
     # a new workbench on the same workspace opens where the user left off
     assert Workbench(ws, lang="en").ctx.role.label == "男-张三"
 
