@@ -239,6 +239,30 @@ class TasksPanel(Panel):
         self._reload_choices()
         self.refresh()
 
+    def show(self, clips: list[int] | None = None, **_: Any) -> None:
+        """Open the builder with these clips chosen one by one (e.g. a cluster's
+        representatives sent from the Classify tab).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import make_clip
+            >>> from widgets.context import Context
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(ws.root / "c.wav", 4.0), text="参考。")
+            >>> ctx = Context(ws, lang="en"); ctx.role = r
+            >>> panel = TasksPanel(ctx)
+            >>> panel.show(clips=[c.id])
+            >>> panel.clip_mode.value, panel.clips.value, panel.sections.selected_index
+            ('clips', (1,), 0)
+        """
+        if clips is None:
+            return
+        self._reload_choices()
+        known = {value for _label, value in self.clips.options}
+        self.clip_mode.value = "clips"
+        self.clips.value = tuple(int(c) for c in clips if int(c) in known)
+        self.sections.selected_index = 0
+
     def _on_action(self, task_id: Any, action: str) -> None:
         if action in ("run", "review"):
             self.ctx.navigate(action, task=int(task_id))

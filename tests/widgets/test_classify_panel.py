@@ -236,6 +236,17 @@ def test_in_the_workbench_representatives_open_the_tasks_tab(ws, role, tones, mo
     wb.ctx.navigate("classify", seed=tones[3])
 
 
+def test_representatives_prefill_the_task_builder(ws, role, tones):
+    wb = Workbench(ws, lang="en", role=role)
+    panel = wb.select("classify")
+    panel.backend_name.value = FAKE
+    panel.cluster(wait=True)
+    ids = panel.use_representatives()
+    tasks = wb.select("tasks")
+    assert wb.tab_names()[wb.tabs.selected_index] == "tasks"
+    assert tasks.clip_mode.value == "clips" and list(tasks.clips.value) == ids
+
+
 def test_navigation_opens_with_a_seed(ws, role, tones):
     wb = Workbench(ws, lang="en", role=role)
     assert wb.ctx.navigate("classify", seed=tones[3])
