@@ -34,7 +34,7 @@ import json
 import os
 import tempfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -250,7 +250,7 @@ def _plan(ws: Workspace, folder: _Folder, roles: dict[int, Any],
 
     provenance = {
         "generator": f"rasv {__version__}",
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "models_included": include_models,
         "products": prov,
     }
