@@ -1,8 +1,13 @@
-"""Fixtures for the widget tests: the demo workspace, built once per session."""
+"""Fixtures for the widget tests: the demo workspace (once per session), and clips, a
+context and a run task for the Review, Tasks and Run panels (a test module may shadow them)."""
 
 from __future__ import annotations
 
 import pytest
+
+from rasv.testing import FakeEngine, make_clip
+from widgets.context import Context
+from widgets.player import Player
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +18,36 @@ def demo_ws(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "ws"
     build_demo(path)
     return path
+
+
+@pytest.fixture
+def no_player_messages(monkeypatch):
+    """Player messages go nowhere (no browser is attached in these tests)."""
+    monkeypatch.setattr(Player, "send", lambda self, msg, buffers=None: None)
+
+
+@pytest.fixture
+def clips(ws, role, tmp_path):
+    """Four clips of 3.5–12 s in two categories (soft, bright)."""
+    out = []
+    for i, d in enumerate([3.5, 4.5, 6.0, 12.0]):
+        out.append(ws.clips.add(role, make_clip(tmp_path / f"r{i}.wav", d, f0=120 + 30 * i),
+                                text=f"参考{i}。", category="soft" if i < 2 else "bright"))
+    return out
+
+
+@pytest.fixture
+def ctx(ws, role, clips):
+    """A panel context on ``role`` with a FakeEngine."""
+    c = Context(ws, lang="en", engines=[FakeEngine()])
+    c.role = role
+    return c
+
+
+@pytest.fixture
+def done_task(ws, role, clips):
+    """A top_k sweep over three clips and two texts, already run."""
+    task = ws.tasks.create(role, "k sweep", ["你好。", "今天天气很好。"], clips=clips[:3],
+                           vary={"top_k": [5, 15]}, repeats=2, engine="fake")
+    ws.tasks.run(task, FakeEngine())
+    return task

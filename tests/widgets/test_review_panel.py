@@ -4,40 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rasv.testing import FakeEngine, make_clip
-from widgets.context import Context
-from widgets.player import Player
+from rasv.testing import FakeEngine
 from widgets.review import CARD_TAGS, PAGE_SIZE, ReviewPanel, group_orders
 
-
-@pytest.fixture(autouse=True)
-def _no_browser(monkeypatch):
-    monkeypatch.setattr(Player, "send", lambda self, msg, buffers=None: None)
-
-
-@pytest.fixture
-def clips(ws, role, tmp_path):
-    out = []
-    for i, d in enumerate([3.5, 4.5, 6.0, 12.0]):
-        out.append(ws.clips.add(role, make_clip(tmp_path / f"r{i}.wav", d, f0=120 + 30 * i),
-                                text=f"参考{i}。", category="soft" if i < 2 else "bright"))
-    return out
-
-
-@pytest.fixture
-def ctx(ws, role, clips):
-    c = Context(ws, lang="en", engines=[FakeEngine()])
-    c.role = role
-    return c
-
-
-@pytest.fixture
-def done_task(ws, role, clips):
-    task = ws.tasks.create(role, "k sweep", ["你好。", "今天天气很好。"], clips=clips[:3],
-                           vary={"top_k": [5, 15]}, repeats=2, engine="fake")
-    ws.tasks.run(task, FakeEngine())
-    return task
-
+pytestmark = pytest.mark.usefixtures("no_player_messages")
 
 # -- Review ------------------------------------------------------------------------------
 
