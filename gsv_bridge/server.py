@@ -156,28 +156,17 @@ def terminate(proc: subprocess.Popen[Any], grace_s: float = 10.0) -> int | None:
     """
     if proc.poll() is not None:
         return proc.returncode
-    try:
-        if os.name == "nt":
-            proc.terminate()
-        else:
-            os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-    try:
-        return proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        if os.name == "nt":
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-    try:
-        return proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        return None
+    # Politely first (SIGTERM / terminate), then firmly (SIGKILL / kill), each with a grace.
+    for posix_signal, windows_call in ((signal.SIGTERM, proc.terminate),
+                                       (getattr(signal, "SIGKILL", signal.SIGTERM), proc.kill)):
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            if os.name == "nt":
+                windows_call()
+            else:
+                os.killpg(proc.pid, posix_signal)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return proc.wait(timeout=grace_s)
+    return None
 
 
 class GsvServer:
