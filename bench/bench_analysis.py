@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import rasv  # noqa: E402
-from rasv.analysis.run import DEFAULT_DETECTORS  # noqa: E402
+from rasv.analysis.namespace import DEFAULT_DETECTORS  # noqa: E402
 from rasv.analysis.take_signal import TakeSignal  # noqa: E402
-from rasv.audio import read  # noqa: E402
+from rasv.audio.files import read  # noqa: E402
 from rasv.testing.evalset import add_eval_task, build_eval_set  # noqa: E402
 
 

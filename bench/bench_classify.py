@@ -5,7 +5,7 @@ Run: python bench/bench_classify.py [--clips 1000] [--backend auto]
 Generates espeak speech (five voices, ~3 s clips), imports it into a fresh workspace, then
 times, each also as a ratio to the baseline measured in this run:
 
-- baseline: decoding every clip at 16 kHz with ``rasv.audio.read`` (what embedding must do);
+- baseline: decoding every clip at 16 kHz with ``rasv.audio.files.read`` (what embedding must do);
 - the first ``ws.classify.embed`` (decode + model + cache writes), also in audio-seconds per
   second;
 - the cached re-run of ``embed`` (hash lookups only), then ``similar_to`` and ``cluster`` on
@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rasv  # noqa: E402
 from gsv_bridge.espeak import synth  # noqa: E402
-from rasv import vad  # noqa: E402
-from rasv.audio import read, write_wav  # noqa: E402
-from rasv.embeddings import get_backend  # noqa: E402
+from rasv.audio import vad  # noqa: E402
+from rasv.audio.files import read, write_wav  # noqa: E402
+from rasv.classify.embeddings import get_backend  # noqa: E402
 from rasv.testing import write_list  # noqa: E402
 
 VOICES = ["cmn+f3", "cmn+klatt4", "en-us+m7", "en-us+f5", "en-us+klatt"]

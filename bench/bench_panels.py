@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import rasv  # noqa: E402
-from rasv.audio import read, write_wav  # noqa: E402
+from rasv.audio.files import read, write_wav  # noqa: E402
 from rasv.testing import FakeEmbeddingBackend, FakeEngine, make_voice, write_list  # noqa: E402
 from widgets.classify import ClassifyPanel  # noqa: E402
 from widgets.context import Context  # noqa: E402

@@ -24,7 +24,7 @@ from gsv_bridge.api_v2 import _check_pair, detect_server
 from gsv_bridge.client import HttpClient, raise_for_reply
 from gsv_bridge.common import check_output, check_text, local_checkpoint, read_timeout, server_paths
 from gsv_bridge.paths import PathMap
-from rasv.checkpoints import Checkpoint
+from rasv.models.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import AudioError, CapabilityError, EngineRequestError, EngineUnavailable
 

@@ -41,7 +41,7 @@ from gsv_bridge.common import (
     server_paths,
 )
 from gsv_bridge.paths import PathMap
-from rasv.checkpoints import Checkpoint
+from rasv.models.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import (
     AudioError,

@@ -38,7 +38,7 @@ from gsv_bridge.server import (
     terminate,
     write_tts_config,
 )
-from rasv.checkpoints import Checkpoint
+from rasv.models.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import CapabilityError, EngineRequestError, EngineUnavailable, InvalidInput
 

@@ -286,7 +286,7 @@ class GsvServer:
             sovits = sovits or still_there("vits_weights_path")
         version = self.version
         if sovits:
-            from rasv.checkpoints import sniff
+            from rasv.models.checkpoints import sniff
             from rasv.errors import CheckpointError
 
             with contextlib.suppress(CheckpointError):

@@ -1,6 +1,6 @@
 """``find_weights``: the GPT and SoVITS checkpoints of a GPT-SoVITS install, as a table.
 
-Built on :mod:`rasv.checkpoints` (torch-free): versions come from file headers, not folder
+Built on :mod:`rasv.models.checkpoints` (torch-free): versions come from file headers, not folder
 names; experiment, epoch and step from the end of each file name.
 
 Example:
@@ -19,7 +19,7 @@ import os
 
 import pandas as pd
 
-from rasv.checkpoints import Checkpoint, discover
+from rasv.models.checkpoints import Checkpoint, discover
 from rasv.errors import CheckpointError
 
 COLUMNS = ["kind", "name", "version", "version_source", "experiment", "epoch", "step",

@@ -51,12 +51,12 @@ from rasv.errors import (
     WorkspaceLocked,
 )
 from rasv.langs import guess_lang, normalize_lang
-from rasv.longtext import LongTextChunk, LongTextRun
+from rasv.longtext.namespace import LongTextChunk, LongTextRun
 from rasv.params import Params
-from rasv.products import Product
+from rasv.products.namespace import Product
 from rasv.records import DEFAULT_CATEGORY, AuxClip, Clip, ImportReport, Model, Role, TextItem
-from rasv.scores import Score
-from rasv.takes import Take
+from rasv.scores.namespace import Score
+from rasv.takes.namespace import Take
 from rasv.workspace import Workspace, open  # noqa: A004
 
 __version__ = "0.1.0"

@@ -353,7 +353,7 @@ def check_reference(path: str | Path, caps: Capabilities) -> float | None:
 
     Example:
         >>> import tempfile, os
-        >>> from rasv.audio import write_wav
+        >>> from rasv.audio.files import write_wav
         >>> p = os.path.join(tempfile.mkdtemp(), "r.wav")
         >>> write_wav(p, np.zeros(16000 * 2, dtype=np.float32), 16000)
         >>> check_reference(p, capabilities_for_version("v2"))
@@ -361,7 +361,7 @@ def check_reference(path: str | Path, caps: Capabilities) -> float | None:
         ...
         rasv.errors.ReferenceOutOfRange: reference clip r.wav is 2.00 s long; GPT-SoVITS takes 3-10 s references (silence included)
     """
-    from rasv.audio import info
+    from rasv.audio.files import info
 
     if caps.ref_duration_s is None:
         return None

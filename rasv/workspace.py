@@ -21,24 +21,24 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from rasv.audio import BlobStore
+from rasv.audio.files import BlobStore
 from rasv.errors import InvalidInput, WorkspaceError
-from rasv.migrations import migrate
-from rasv.store import Store
+from rasv.store.migrations import migrate
+from rasv.store.db import Store
 
 if TYPE_CHECKING:  # the namespaces import the workspace; keep the import graph one-way
     from rasv.analysis import Analysis
-    from rasv.auxpool import AuxPool
-    from rasv.classify import Classifier
-    from rasv.clips import Clips
-    from rasv.longtext import LongText
-    from rasv.models import Models
-    from rasv.products import Products
-    from rasv.roles import Roles
-    from rasv.scores import Scores
-    from rasv.takes import Takes
-    from rasv.tasks import Tasks
-    from rasv.texts import Texts
+    from rasv.clips.aux import AuxPool
+    from rasv.classify.namespace import Classifier
+    from rasv.clips.namespace import Clips
+    from rasv.longtext.namespace import LongText
+    from rasv.models.namespace import Models
+    from rasv.products.namespace import Products
+    from rasv.roles.namespace import Roles
+    from rasv.scores.namespace import Scores
+    from rasv.takes.namespace import Takes
+    from rasv.tasks.namespace import Tasks
+    from rasv.texts.namespace import Texts
 
 DB_NAME = "rasv.duckdb"
 CLIPS_DIR = "audio/clips"
@@ -52,7 +52,7 @@ class Workspace:
 
     Args:
         root: the workspace folder.
-        shared: hold the database file only during operations (see :class:`rasv.store.Store`).
+        shared: hold the database file only during operations (see :class:`rasv.store.db.Store`).
         lock_timeout: seconds to wait for another process before :class:`~rasv.WorkspaceLocked`.
 
     Example:
@@ -130,77 +130,77 @@ class Workspace:
     @cached_property
     def roles(self) -> Roles:
         """Roles (voices): create, list, get, rename, delete."""
-        from rasv.roles import Roles
+        from rasv.roles.namespace import Roles
 
         return Roles(self)
 
     @cached_property
     def clips(self) -> Clips:
         """The reference-clip catalogue of each role, ``.list`` import and export, categories."""
-        from rasv.clips import Clips
+        from rasv.clips.namespace import Clips
 
         return Clips(self)
 
     @cached_property
     def texts(self) -> Texts:
         """The text library shared by all roles."""
-        from rasv.texts import Texts
+        from rasv.texts.namespace import Texts
 
         return Texts(self)
 
     @cached_property
     def aux(self) -> AuxPool:
         """The auxiliary ("fusion") reference pool shared by all roles."""
-        from rasv.auxpool import AuxPool
+        from rasv.clips.aux import AuxPool
 
         return AuxPool(self)
 
     @cached_property
     def models(self) -> Models:
         """GPT and SoVITS checkpoints: scan, add, list."""
-        from rasv.models import Models
+        from rasv.models.namespace import Models
 
         return Models(self)
 
     @cached_property
     def classify(self) -> Classifier:
         """Speaker embeddings, similarity to a seed clip, clustering."""
-        from rasv.classify import Classifier
+        from rasv.classify.namespace import Classifier
 
         return Classifier(self)
 
     @cached_property
     def tasks(self) -> Tasks:
         """Comparison tasks and running them."""
-        from rasv.tasks import Tasks
+        from rasv.tasks.namespace import Tasks
 
         return Tasks(self)
 
     @cached_property
     def takes(self) -> Takes:
         """Synthesised results of tasks, for review."""
-        from rasv.takes import Takes
+        from rasv.takes.namespace import Takes
 
         return Takes(self)
 
     @cached_property
     def scores(self) -> Scores:
         """Stars, tags and remarks on takes, and their roll-ups."""
-        from rasv.scores import Scores
+        from rasv.scores.namespace import Scores
 
         return Scores(self)
 
     @cached_property
     def longtext(self) -> LongText:
         """Long-text tests rendered chunk by chunk."""
-        from rasv.longtext import LongText
+        from rasv.longtext.namespace import LongText
 
         return LongText(self)
 
     @cached_property
     def products(self) -> Products:
         """Finished products (saved presets) and their export."""
-        from rasv.products import Products
+        from rasv.products.namespace import Products
 
         return Products(self)
 

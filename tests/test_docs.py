@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import tempfile
 from functools import cached_property
 from typing import Any
 
@@ -20,34 +21,36 @@ import gsv_bridge
 import rasv
 from rasv.workspace import Workspace
 
-#: ``ws.<name>`` -> the class its lazy property builds (see rasv/workspace.py).
-NAMESPACES = {
-    "roles": "rasv.roles.Roles",
-    "clips": "rasv.clips.Clips",
-    "clips.categories": "rasv.clips.Categories",
-    "texts": "rasv.texts.Texts",
-    "aux": "rasv.auxpool.AuxPool",
-    "models": "rasv.models.Models",
-    "classify": "rasv.classify.Classifier",
-    "tasks": "rasv.tasks.Tasks",
-    "takes": "rasv.takes.Takes",
-    "scores": "rasv.scores.Scores",
-    "longtext": "rasv.longtext.LongText",
-    "products": "rasv.products.Products",
-    "analysis": "rasv.analysis.Analysis",
-}
+def _namespaces() -> dict[str, type]:
+    """``ws.<name>`` -> the class its lazy property builds, read off a real workspace.
+
+    Each namespace class also has to be a public name of ``rasv.<name>`` (``ws.aux`` lives in
+    ``rasv.clips``), so the layout and the workspace cannot drift apart unnoticed.
+    """
+    with tempfile.TemporaryDirectory() as tmp, rasv.open(tmp) as ws:
+        found = {name: type(getattr(ws, name)) for name, raw in vars(Workspace).items()
+                 if isinstance(raw, cached_property)}
+        found["clips.categories"] = type(ws.clips.categories)
+    return found
+
+
+NAMESPACES = _namespaces()
+
+
+def test_namespaces_live_in_their_subpackage() -> None:
+    for label, cls in NAMESPACES.items():
+        home = "clips" if label in ("aux", "clips.categories") else label
+        package = importlib.import_module(f"rasv.{home}")
+        assert getattr(package, cls.__name__, None) is cls, f"ws.{label}: rasv.{home}.{cls.__name__}"
+        assert cls.__name__ in package.__all__, f"rasv.{home}.__all__ lacks {cls.__name__}"
+
 
 ENGINES = ["GsvApiV2", "GsvApiV1", "GsvServer", "ServerPool", "GsvInProcess", "EspeakEngine"]
 
 
-def _class(path: str) -> type:
-    module, name = path.rsplit(".", 1)
-    return getattr(importlib.import_module(module), name)
-
-
 def _classes() -> dict[str, type]:
     out: dict[str, type] = {"Workspace": Workspace}
-    out.update({f"ws.{k}": _class(v) for k, v in NAMESPACES.items()})
+    out.update({f"ws.{k}": v for k, v in NAMESPACES.items()})
     out.update({f"gsv_bridge.{n}": getattr(gsv_bridge, n) for n in ENGINES})
     return out
 

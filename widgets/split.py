@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rasv.clips import is_valid_reference
+from rasv.clips.namespace import is_valid_reference
 from rasv.engine import Audio
 from rasv.errors import InvalidInput
-from rasv.split import region_samples
+from rasv.clips.split import region_samples
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
 from widgets.figure_fit import FitFigures, fill_width
@@ -52,7 +52,7 @@ SEGMENT_COLOURS = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#0089
                    "#6d4c41", "#d81b60")
 
 def clip_figure(ws: Any, clip_id: int) -> go.Figure:
-    """The clip's waveform over its mel spectrogram (:mod:`rasv.spectrogram`, cached per
+    """The clip's waveform over its mel spectrogram (:mod:`rasv.audio.spectrogram`, cached per
     audio content), with each waveform column's time as ``customdata`` so that a click on
     the waveform says where it fell.
 
@@ -65,7 +65,7 @@ def clip_figure(ws: Any, clip_id: int) -> go.Figure:
         >>> [t.type for t in fig.data], float(fig.data[1].customdata[-1]) < 2.0
         (['scatter', 'scatter', 'heatmap'], True)
     """
-    from rasv import spectrogram
+    from rasv.audio import spectrogram
 
     spec, env = spectrogram.clip_visuals(ws, int(clip_id))
     fig = spectrogram.figure(spec, env, height=330)
@@ -328,7 +328,7 @@ class SplitPanel(Panel):
         if self.clip_id is None:
             raise InvalidInput(self.t("split.no_clip"))
         if self._audio is None or self._audio[0] != self.clip_id:
-            from rasv.audio import read
+            from rasv.audio.files import read
 
             x, rate = read(self.ws.clips.abspath(self.clip_id), sr=None)
             self._audio = (self.clip_id, x, int(rate))

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from rasv.analysis.measure import Detector, Measurement
-from rasv.analysis.run import (
+from rasv.analysis.namespace import (
     DEFAULT_DETECTORS,
     Analysis,
     AnalysisReport,

@@ -1,7 +1,7 @@
 """Speaker similarity of a take to its reference clip and to the role's centroid.
 
 A take that drifts away from the voice it should clone (音色不像) is worth a listen. The
-embedding model is the classification one (``rasv.embeddings``: Resemblyzer by default, or
+embedding model is the classification one (``rasv.classify.embeddings``: Resemblyzer by default, or
 CAM++/ERes2Net/GPT-SoVITS's ERes2NetV2 where their weights are on disk), so the numbers
 agree with what ``ws.classify`` shows; tests pass ``rasv.testing.FakeEmbeddingBackend``.
 
@@ -88,7 +88,7 @@ def resolve_model(model: Any = "auto") -> Any:
         >>> resolve_model(FakeEmbeddingBackend()).name
         'fake-spectrum'
     """
-    from rasv.embeddings import get_backend
+    from rasv.classify.embeddings import get_backend
 
     return get_backend(model)
 
@@ -97,7 +97,7 @@ def for_task(ws: Any, task_id: int, model: Any = "auto") -> SpeakerSimilarity:
     """Build the detector for one task: its clips' vectors and its role's centroid.
 
     The task's reference clips are embedded through the classification cache
-    (:func:`rasv.embeddings.cache.ensure_vectors`), so they are computed once for both
+    (:func:`rasv.classify.embeddings.cache.ensure_vectors`), so they are computed once for both
     features; the centroid also uses every cached vector of the role's other clips.
 
     Example:
@@ -111,7 +111,7 @@ def for_task(ws: Any, task_id: int, model: Any = "auto") -> SpeakerSimilarity:
         >>> det.references, det.centroid is None
         ({}, True)
     """
-    from rasv.embeddings.cache import ensure_vectors, load_vectors
+    from rasv.classify.embeddings.cache import ensure_vectors, load_vectors
 
     m = resolve_model(model)
     role_id = ws.store.scalar("SELECT role_id FROM tasks WHERE id = ?", [task_id])

@@ -4,7 +4,7 @@ The silence, pace, noise, ending and repetition detectors all need to know which
 take are speech. This module gives them one function, :func:`speech_segments`, with two
 voice-activity detectors:
 
-- ``"silero"``: silero-vad's neural model through :mod:`rasv.vad` (the classification VAD),
+- ``"silero"``: silero-vad's neural model through :mod:`rasv.audio.vad` (the classification VAD),
   which tells speech from hum, hiss and breaths; used by default where it is installed;
 - ``"energy"``: an adaptive energy segmenter (threshold between the take's own noise floor
   and its peak), numpy only; the fallback. It suits clean TTS output, but a loud noise floor
@@ -72,7 +72,7 @@ def resolve_vad(vad: str = "auto") -> str:
         return "energy"
     if vad not in VADS:
         raise InvalidInput(f"unknown VAD {vad!r}; use one of {', '.join(VADS)}")
-    from rasv.vad import resolve_backend
+    from rasv.audio.vad import resolve_backend
 
     return "silero" if resolve_backend(vad) == "silero" else "energy"
 
@@ -95,7 +95,7 @@ def speech_segments(samples: np.ndarray, sample_rate: int, *, vad: str = "auto",
         []
     """
     if resolve_vad(vad) == "silero":
-        from rasv.vad import speech_segments as silero_segments
+        from rasv.audio.vad import speech_segments as silero_segments
 
         return [(round(a, 3), round(b, 3)) for a, b in
                 silero_segments(samples, sample_rate, backend="silero", min_silence_s=0.15,

@@ -50,7 +50,7 @@ class Tag:
 
 
 #: The tags analysis may suggest, by key: the keys and labels of the review vocabulary
-#: (``rasv.scores``), so a suggestion can be accepted as it is with ``ws.scores.set``.
+#: (``rasv.scores.namespace``), so a suggestion can be accepted as it is with ``ws.scores.set``.
 TAGS: dict[str, Tag] = {t.key: t for t in (
     Tag("electric_noise", "电音", "electric noise"),
     Tag("repetition", "复读", "repetition"),

@@ -18,7 +18,7 @@ from functools import cached_property
 
 import numpy as np
 
-from rasv.audio import resample
+from rasv.audio.files import resample
 from rasv.errors import AudioError
 
 #: Rate every detector works at (DNSMOS's rate; plenty for speech up to 8 kHz).

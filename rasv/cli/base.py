@@ -116,7 +116,7 @@ def find_task_id(ws: Any, ref: str | int) -> int:
 
 
 def find_task(ws: Any, ref: str | int) -> Any:
-    """The :class:`rasv.tasks.Task` given as an id or by name (see :func:`find_task_id`)."""
+    """The :class:`rasv.tasks.namespace.Task` given as an id or by name (see :func:`find_task_id`)."""
     return ws.tasks.get(find_task_id(ws, ref))
 
 

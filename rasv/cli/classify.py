@@ -33,7 +33,7 @@ def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _backend(backend: str, gsv_root: str | None, model_dir: str | None, device: str) -> Any:
-    from rasv.embeddings import get_backend
+    from rasv.classify.embeddings import get_backend
 
     return get_backend(backend, gsv_root=gsv_root, model_dir=model_dir,
                        device=None if device == "auto" else device)

@@ -91,7 +91,7 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
         df = ws.takes.df(find_task_id(ws, task), group_by=groups, sort=sort, descending=desc,
                          **kwargs)
         if output:
-            from rasv.takes import write_table
+            from rasv.takes.namespace import write_table
 
             path = write_table(df, output)
             click.echo(f"{len(df)} takes written to {path}")

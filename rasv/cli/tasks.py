@@ -1,6 +1,6 @@
 """``rasv task create|delete``, ``rasv run`` and ``rasv status``: comparison tasks from a shell.
 
-A task spec is a YAML file whose keys mirror :meth:`rasv.tasks.Tasks.create` (see
+A task spec is a YAML file whose keys mirror :meth:`rasv.tasks.namespace.Tasks.create` (see
 ``docs/comparisons.md``)::
 
     name: top_k sweep

@@ -2,12 +2,12 @@
 
 A real checkpoint is a torch zip whose ``data.pkl`` holds ``weight``, ``config`` and
 ``info``; trained SoVITS files have their first two bytes replaced by a version tag. These
-files have the same layout with a tiny plain-Python pickle, so :mod:`rasv.checkpoints` and
+files have the same layout with a tiny plain-Python pickle, so :mod:`rasv.models.checkpoints` and
 the fake servers read them like real ones (torch cannot load them, by design).
 
 Example:
     >>> import tempfile, os
-    >>> from rasv.checkpoints import sniff
+    >>> from rasv.models.checkpoints import sniff
     >>> d = tempfile.mkdtemp()
     >>> sniff(make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v4",
     ...                       lora_rank=32)).version
@@ -24,7 +24,7 @@ import pickle
 import zipfile
 from pathlib import Path
 
-from rasv.checkpoints import SOVITS_HEADER_TAGS
+from rasv.models.checkpoints import SOVITS_HEADER_TAGS
 
 _TAG = {(v, lora): tag for tag, (v, lora) in SOVITS_HEADER_TAGS.items()}
 
@@ -46,7 +46,7 @@ def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: 
 
     Returns the path as a string.
     """
-    from rasv.checkpoints import kind_of, parse_name
+    from rasv.models.checkpoints import kind_of, parse_name
 
     p = Path(path)
     kind = kind_of(p)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rasv.embeddings.base import SAMPLE_RATE, EmbeddingBackend
-from rasv.embeddings.fbank import fbank
+from rasv.classify.embeddings.base import SAMPLE_RATE, EmbeddingBackend
+from rasv.classify.embeddings.fbank import fbank
 
 _BANDS = 12
 

@@ -211,7 +211,7 @@ def add_eval_task(ws: Any, takes: Sequence[EvalTake], name: str = "evaluation", 
     """
     import json
 
-    from rasv.audio import write_wav
+    from rasv.audio.files import write_wav
 
     role = ws.roles.create(f"eval-{name}")
     with ws.store.transaction() as cur:

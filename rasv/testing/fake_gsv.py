@@ -556,7 +556,7 @@ class FakeGsvServer(_FakeBase):
                                     encoding="utf-8")
 
     def _sniff_version(self, path: str) -> str | None:
-        from rasv.checkpoints import sniff
+        from rasv.models.checkpoints import sniff
         from rasv.errors import CheckpointError
 
         try:
@@ -576,7 +576,7 @@ class FakeGsvServer(_FakeBase):
 
     def _try_load(self, kind: str, path: str) -> str | None:
         """Load a checkpoint; return an error text, or None on success."""
-        from rasv.checkpoints import sniff
+        from rasv.models.checkpoints import sniff
         from rasv.errors import CheckpointError
 
         if self.switch_latency_s:
@@ -653,7 +653,7 @@ class FakeGsvServer(_FakeBase):
         return _json(200, {"message": "success"})
 
     def _check_ref(self, path: str) -> str | None:
-        from rasv.audio import info
+        from rasv.audio.files import info
         from rasv.errors import AudioError
 
         p = self._resolve(path)
@@ -954,7 +954,7 @@ class FakeGsvApiV1Server(_FakeBase):
         gpt, sovits = args.get("gpt_model_path"), args.get("sovits_model_path")
         if not gpt or not sovits:
             return _json(400, {"code": 400, "message": "gpt_model_path or sovits_model_path is empty"})
-        from rasv.checkpoints import sniff
+        from rasv.models.checkpoints import sniff
         from rasv.errors import CheckpointError
 
         if self.switch_latency_s:

@@ -44,7 +44,7 @@ _TTS = """\
 import numpy as np
 import yaml
 
-from rasv.checkpoints import sniff
+from rasv.models.checkpoints import sniff
 from rasv.langs import count_units
 from rasv.testing.fake_gsv import _rate_for
 

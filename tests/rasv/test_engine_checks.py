@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rasv
-from rasv.audio import write_wav
+from rasv.audio.files import write_wav
 from rasv.engine import Capabilities, capabilities_for_version, check_reference, is_transient
 
 

@@ -262,7 +262,7 @@ def test_figures_alone():
     import numpy as np
     import pandas as pd
 
-    from rasv.classify import score_histogram
+    from rasv.classify.namespace import score_histogram
 
     fig = histogram_figure(score_histogram(np.array([1.0, 0.95, -0.5])))
     assert fig.data[0].y[0] == 2 and fig.data[0].x[-1] == "-0.5–-0.4"

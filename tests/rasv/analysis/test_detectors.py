@@ -183,7 +183,7 @@ def test_ending_of_silence_is_none():
 
 
 def test_clipping_found_after_resampling_smeared_the_flat_tops(eval_set):
-    from rasv.audio import resample
+    from rasv.audio.files import resample
 
     for t in eval_set:
         m = clipping(resample(t.samples, t.sample_rate, 32000), 32000)

@@ -7,7 +7,7 @@ import pytest
 
 from rasv.analysis.dnsmos import WINDOW, Dnsmos, dnsmos, model_dir, windows
 from rasv.analysis.take_signal import TakeSignal
-from rasv.audio import resample
+from rasv.audio.files import resample
 
 
 def test_windows_are_non_overlapping_and_short_takes_repeat():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rasv.analysis.speaker import for_task, resolve_model
-from rasv.audio import write_wav
+from rasv.audio.files import write_wav
 from rasv.errors import InvalidInput
 from rasv.testing import FakeEmbeddingBackend
 

@@ -1,0 +1,1034 @@
+"""The reference-clip catalogue of each role: add, import, list, edit, delete, export.
+
+Clips are stored content-addressed under ``audio/clips`` (DESIGN §2), so one file is kept
+once however often it is imported, and a path always names the same bytes. Writes happen in
+two steps: files first (outside the database), then one short transaction; if anything fails
+the files this call created are removed again, so nothing is left half-written.
+
+Example:
+    >>> import rasv, tempfile, os
+    >>> from rasv.testing import make_clip, write_list
+    >>> d = tempfile.mkdtemp()
+    >>> ws = rasv.open(os.path.join(d, "ws"))
+    >>> role = ws.roles.create("男性-张三")
+    >>> wav = make_clip(os.path.join(d, "a.wav"), 4.0)
+    >>> lst = write_list(os.path.join(d, "x.list"), [(wav, "zs", "ZH", "你好。")])
+    >>> rep = ws.clips.import_list(role, lst)
+    >>> print(rep)
+    added 1, overwritten 0, skipped 0
+    >>> ws.clips.df(role)[["name", "lang", "valid"]].values.tolist()
+    [['a.wav', 'zh', True]]
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from rasv.audio import files as audio_io
+from rasv.engine import REF_MAX_S, REF_MIN_S
+from rasv.errors import (
+    AlreadyExists,
+    AudioError,
+    ClipNotFound,
+    InvalidInput,
+    WorkspaceError,
+)
+from rasv.filenames import UniqueNames, safe_filename
+from rasv.ids import id_list
+from rasv.langs import normalize_lang
+from rasv.clips.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
+from rasv.records import DEFAULT_CATEGORY, Clip, ImportReport
+
+if TYPE_CHECKING:
+    from rasv.roles.namespace import RoleRef
+    from rasv.workspace import Workspace
+
+ON_DUPLICATE = ("skip", "overwrite", "rename")
+
+_COLS = (
+    "id, role_id, name, path, sha256, text, lang, category, duration_s, sample_rate, channels,"
+    " valid, calibrated, remark, source_path, speaker, parent_id, segments, list_file,"
+    " list_line, format, size_bytes, created_at"
+)
+_SORTABLE = {
+    "id", "name", "text", "lang", "category", "duration_s", "sample_rate", "valid",
+    "calibrated", "remark", "created_at", "score_max", "score_mean", "n_scores", "n_takes",
+    "longtext_score_max",
+}
+_EDITABLE = {"text", "lang", "category", "remark", "calibrated", "name"}
+
+
+def is_valid_reference(duration_s: float) -> bool:
+    """GPT-SoVITS's reference rule: 3.0 s ≤ duration ≤ 10.0 s, inclusive.
+
+    Example:
+        >>> is_valid_reference(3.0), is_valid_reference(10.0001), is_valid_reference(2.99)
+        (True, False, False)
+    """
+    # The server counts 16 kHz samples (48000..160000); allow float noise of a header read.
+    return REF_MIN_S - 1e-6 <= duration_s <= REF_MAX_S + 1e-6
+
+
+def _clip_from_row(row: Sequence[Any]) -> Clip:
+    d = dict(zip([c.strip() for c in _COLS.split(",")], row, strict=True))
+    segments = d.pop("segments")
+    if segments:
+        d["segments"] = tuple(tuple(tuple(r) for r in seg) for seg in json.loads(segments))
+    return Clip(**d)
+
+
+@dataclass
+class _Prepared:
+    """A clip ready to insert: its file is already in the blob store."""
+
+    name: str
+    source_path: str | None
+    path: str
+    sha256: str
+    info: audio_io.AudioInfo
+    size_bytes: int
+    created_blob: bool
+    text: str = ""
+    lang: str = "zh"
+    category: str = DEFAULT_CATEGORY
+    calibrated: bool = False
+    remark: str = ""
+    speaker: str | None = None
+    parent_id: int | None = None
+    segments: str | None = None
+    list_file: str | None = None
+    list_line: int | None = None
+
+    def row(self, role_id: int) -> dict[str, Any]:
+        return {
+            "role_id": role_id,
+            "name": self.name,
+            "source_path": self.source_path,
+            "path": self.path,
+            "sha256": self.sha256,
+            "text": self.text,
+            "lang": self.lang,
+            "category": self.category,
+            "duration_s": self.info.duration_s,
+            "sample_rate": self.info.sample_rate,
+            "channels": self.info.channels,
+            "frames": self.info.frames,
+            "format": self.info.format,
+            "size_bytes": self.size_bytes,
+            "valid": is_valid_reference(self.info.duration_s),
+            "calibrated": bool(self.calibrated),
+            "remark": self.remark,
+            "speaker": self.speaker,
+            "parent_id": self.parent_id,
+            "segments": self.segments,
+            "list_file": self.list_file,
+            "list_line": self.list_line,
+        }
+
+
+_INSERT_COLS = list(_Prepared("", None, "", "", audio_io.AudioInfo(0, 1, 1, 0, ""), 0,
+                              False).row(0).keys())
+
+
+class Clips:
+    """``ws.clips``: the reference-clip catalogue of each role."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self.categories = Categories(ws)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, clip_id: int) -> Clip:
+        """One clip by id.
+
+        Raises:
+            ClipNotFound: no clip has this id.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> try:
+            ...     ws.clips.get(7)
+            ... except rasv.ClipNotFound as e:
+            ...     print(e)
+            clip 7 does not exist in this workspace
+        """
+        rows = self._ws.store.rows(f"SELECT {_COLS} FROM clips WHERE id = ?", [int(clip_id)])
+        if not rows:
+            raise ClipNotFound(clip_id)
+        return _clip_from_row(rows[0])
+
+    def abspath(self, clip_id: int) -> Path:
+        """The absolute path of a clip's stored audio file.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "in.wav"), 3.2))
+            >>> ws.clips.abspath(c.id).exists()
+            True
+        """
+        path = self.get(clip_id).path
+        return self._ws.abspath(path)  # type: ignore[return-value]
+
+    def df(
+        self,
+        role: RoleRef,
+        *,
+        text: str | None = None,
+        name: str | None = None,
+        category: str | Iterable[str] | None = None,
+        valid: bool | None = None,
+        calibrated: bool | None = None,
+        lang: str | Iterable[str] | None = None,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
+        ids: Iterable[int] | None = None,
+        parent_id: int | None = None,
+        sort: str = "-duration_s",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pd.DataFrame:
+        """The clips of a role as a DataFrame, filtered, sorted and paged.
+
+        Args:
+            role: the role (record, id or label).
+            text, name: case-insensitive substrings of the transcript / file name.
+            category, lang: one value or several.
+            valid: only clips inside (True) or outside (False) the 3–10 s rule.
+            calibrated: only clips whose transcript a human checked (True) or not (False).
+            min_duration, max_duration: duration range in seconds (inclusive).
+            ids: only these clip ids.
+            parent_id: only the sub-clips split from this clip.
+            sort: a column name, ``-`` in front for descending (default ``-duration_s``,
+                as RefAudioSelectorV2 lists them); ties break by id.
+            limit, offset: paging.
+
+        Columns: id, name, path (workspace-relative), text, lang, category, duration_s,
+        sample_rate, channels, valid, calibrated, remark, parent_id, sha256, score_max,
+        score_mean, n_scores (latest score per take, over the clip's takes), n_takes,
+        longtext_score_max, created_at.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> list(ws.clips.df(r, valid=True).columns)[:4]
+            ['id', 'name', 'path', 'text']
+        """
+        where, params = self._where(role, text=text, name=name, category=category, valid=valid,
+                                    calibrated=calibrated, lang=lang, min_duration=min_duration,
+                                    max_duration=max_duration, ids=ids, parent_id=parent_id)
+        desc = sort.startswith("-")
+        key = sort.lstrip("-+")
+        if key not in _SORTABLE:
+            raise InvalidInput(f"cannot sort clips by {key!r}; use one of {', '.join(sorted(_SORTABLE))}")
+        order = f"{key} {'DESC' if desc else 'ASC'} NULLS LAST, id"
+        page = ""
+        if limit is not None:
+            page = f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        elif offset:
+            page = f" OFFSET {int(offset)}"
+        from rasv.scores.namespace import clip_rollup_sql  # the one definition of the roll-up
+
+        sql = f"""
+            WITH per_clip AS ({clip_rollup_sql()}),
+            base AS (
+                SELECT c.id, c.name, c.path, c.text, c.lang, c.category, c.duration_s,
+                       c.sample_rate, c.channels, c.valid, c.calibrated, c.remark, c.parent_id,
+                       c.sha256, p.stars_max AS score_max, p.stars_mean AS score_mean,
+                       coalesce(p.n_scores, 0) AS n_scores, coalesce(p.n_takes, 0) AS n_takes,
+                       p.longtext_stars_max AS longtext_score_max, c.created_at
+                FROM clips c LEFT JOIN per_clip p ON p.clip_id = c.id
+                WHERE {where}
+            )
+            SELECT * FROM base ORDER BY {order}{page}
+        """
+        return self._ws.store.df(sql, params)
+
+    def count(self, role: RoleRef, **filters: Any) -> int:
+        """How many clips match the filters of :meth:`df` (for paging).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.count(r, valid=True)
+            0
+        """
+        where, params = self._where(role, **filters)
+        return int(self._ws.store.scalar(f"SELECT count(*) FROM clips c WHERE {where}", params))
+
+    def ids(self, role: RoleRef, **filters: Any) -> list[int]:
+        """The ids of the clips matching the filters of :meth:`df`, in id order.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> for i, s in enumerate([2.0, 4.0, 12.0]):
+            ...     _ = ws.clips.add(r, make_clip(os.path.join(ws.root, f"{i}.wav"), s, seed=i))
+            >>> ws.clips.ids(r, valid=True), ws.clips.ids(r, min_duration=3.0)
+            ([2], [2, 3])
+        """
+        where, params = self._where(role, **filters)
+        return [r[0] for r in self._ws.store.rows(
+            f"SELECT id FROM clips c WHERE {where} ORDER BY id", params)]
+
+    def _where(self, role: RoleRef, *, text: str | None = None, name: str | None = None,
+               category: str | Iterable[str] | None = None, valid: bool | None = None,
+               calibrated: bool | None = None, lang: str | Iterable[str] | None = None,
+               min_duration: float | None = None, max_duration: float | None = None,
+               ids: Iterable[int] | None = None,
+               parent_id: int | None = None) -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {"role": self._ws.roles.resolve_id(role)}
+        clauses = ["c.role_id = $role"]
+        if text:
+            clauses.append("c.text ILIKE '%' || $text || '%'")
+            params["text"] = text
+        if name:
+            clauses.append("c.name ILIKE '%' || $name || '%'")
+            params["name"] = name
+        if category is not None:
+            clauses.append("list_contains($cats, c.category)")
+            params["cats"] = [category] if isinstance(category, str) else list(category)
+        if lang is not None:
+            langs = [lang] if isinstance(lang, str) else list(lang)
+            clauses.append("list_contains($langs, c.lang)")
+            params["langs"] = [normalize_lang(x) for x in langs]
+        if valid is not None:
+            clauses.append("c.valid = $valid")
+            params["valid"] = bool(valid)
+        if calibrated is not None:
+            clauses.append("c.calibrated = $cal")
+            params["cal"] = bool(calibrated)
+        if min_duration is not None:
+            clauses.append("c.duration_s >= $mind")
+            params["mind"] = float(min_duration)
+        if max_duration is not None:
+            clauses.append("c.duration_s <= $maxd")
+            params["maxd"] = float(max_duration)
+        if ids is not None:
+            clauses.append("list_contains($ids, c.id)")
+            params["ids"] = [int(i) for i in ids]
+        if parent_id is not None:
+            clauses.append("c.parent_id = $parent")
+            params["parent"] = int(parent_id)
+        return " AND ".join(clauses), params
+
+    # -- adding ------------------------------------------------------------------------------
+
+    def add(
+        self,
+        role: RoleRef,
+        path: str | os.PathLike,
+        *,
+        text: str = "",
+        lang: str = "zh",
+        category: str | None = None,
+        name: str | None = None,
+        remark: str = "",
+        calibrated: bool = False,
+        on_duplicate: str = "error",
+        parent_id: int | None = None,
+        segments: Sequence[Sequence[tuple[float, float]]] | None = None,
+    ) -> Clip:
+        """Add one audio file to a role's catalogue (copied into the workspace).
+
+        Args:
+            role: the role.
+            path: the audio file (WAV, FLAC, OGG, MP3; other formats need ffmpeg).
+            text, lang: transcript and its language (``ZH``/``zh``/``all_zh``… normalised).
+            category: defaults to ``default``; a new category is created.
+            name: display name; defaults to the file name.
+            on_duplicate: what to do when the role already has the same audio content:
+                ``"error"`` (raise :class:`~rasv.AlreadyExists`), ``"skip"`` (return the
+                existing clip) or ``"rename"`` (add it again under a numbered name).
+            parent_id, segments: lineage of a clip split from another (see
+                :func:`rasv.clips.split.split_clip`).
+
+        Raises:
+            AudioError: the file is missing or is not audio.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "b.wav"), 12.0),
+            ...                  text="hello", lang="EN")
+            >>> c.lang, c.valid, round(c.duration_s, 1)
+            ('en', False, 12.0)
+        """
+        if on_duplicate not in ("error", "skip", "rename"):
+            raise InvalidInput("on_duplicate must be 'error', 'skip' or 'rename'")
+        role_id = self._ws.roles.resolve_id(role)
+        src = Path(path)
+        prep = self._prepare(src, name=name or src.name)
+        prep.text, prep.lang = str(text), normalize_lang(lang)
+        prep.category = _category_name(category)
+        prep.remark, prep.calibrated = str(remark), bool(calibrated)
+        prep.parent_id = None if parent_id is None else int(parent_id)
+        if segments is not None:
+            prep.segments = json.dumps([[list(map(float, r)) for r in seg] for seg in segments])
+        try:
+            with self._ws.store.transaction() as cur:
+                dup = cur.execute(
+                    "SELECT id FROM clips WHERE role_id = ? AND sha256 = ? ORDER BY id LIMIT 1",
+                    [role_id, prep.sha256],
+                ).fetchall()
+                if dup and on_duplicate == "error":
+                    raise AlreadyExists(
+                        f"clip {dup[0][0]} of this role has the same audio as {src}; "
+                        "pass on_duplicate='skip' or 'rename'"
+                    )
+                if dup and on_duplicate == "skip":
+                    existing = dup[0][0]
+                    prep.created_blob = False  # the blob belongs to the existing clip
+                else:
+                    if dup:
+                        taken = {r[0].lower() for r in cur.execute(
+                            "SELECT name FROM clips WHERE role_id = ?", [role_id]).fetchall()}
+                        prep.name = _numbered(prep.name, taken)
+                    existing = _insert(cur, role_id, [prep])[0]
+                    _ensure_category(cur, role_id, prep.category)
+        except BaseException:
+            if prep.created_blob:
+                self._ws.blobs.remove(prep.path)
+            raise
+        return self.get(existing)
+
+    def _prepare(self, src: Path, *, name: str, sha256: str | None = None) -> _Prepared:
+        """Read the header, hash and store the file; nothing touches the database."""
+        info = audio_io.info(src)  # raises AudioError for missing / non-audio files
+        try:
+            digest, rel, created = self._ws.blobs.put(src, sha256=sha256)
+        except OSError as e:
+            raise WorkspaceError(f"cannot copy {src} into the workspace: {e.strerror or e}") from None
+        return _Prepared(
+            name=name,
+            source_path=str(src),
+            path=rel,
+            sha256=digest,
+            info=info,
+            size_bytes=src.stat().st_size,
+            created_blob=created,
+        )
+
+    # -- import ------------------------------------------------------------------------------
+
+    def import_list(
+        self,
+        role: RoleRef,
+        list_path: str | os.PathLike,
+        *,
+        on_duplicate: str = "skip",
+        path_map: Mapping[str, str] | None = None,
+        audio_dir: str | os.PathLike | None = None,
+        category: str | None = None,
+        calibrated: bool = False,
+        copy: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Import a GPT-SoVITS ``.list`` file (``audio_path|speaker|language|text``).
+
+        Every good line becomes a clip; every bad line is reported, never fatal:
+        ``report.skipped`` lists ``(line_no, reason)`` with 1-based physical line numbers.
+        The import is all-or-nothing with respect to failures that are not about one line
+        (a full disk, an interrupted run): nothing is left behind then.
+
+        Args:
+            role: the role to import into.
+            list_path: the ``.list`` file (UTF-8 with/without BOM, UTF-16, GBK/GB18030).
+            on_duplicate: for a line whose audio content or file name the role already has
+                (or an earlier line of the same list had): ``"skip"`` (default),
+                ``"overwrite"`` (replace that clip's audio and fields, keeping its id) or
+                ``"rename"`` (add it under a numbered name).
+            path_map: prefix replacements for lists made elsewhere, e.g.
+                ``{"D:/GPT-SoVITS/": "/content/GPT-SoVITS/"}`` (separators and the case of
+                Windows prefixes are ignored when matching).
+            audio_dir: like GPT-SoVITS's training form: use only each line's file name,
+                joined to this folder.
+            category: category for every imported clip (default ``default``).
+            calibrated: mark every transcript as checked by a human.
+            copy: copy the audio into the workspace (default). ``False`` keeps the files
+                where they are and stores their absolute paths, for large datasets on a
+                small disk; the files must then stay unchanged (takes are identified by the
+                content hash taken at import).
+            progress: called as ``progress(done, total)`` while files are read.
+
+        Raises:
+            ListFormatError: the list file itself cannot be read or decoded.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip, write_list
+            >>> d = tempfile.mkdtemp(); ws = rasv.open(os.path.join(d, "ws"))
+            >>> r = ws.roles.create("a")
+            >>> make_clip(os.path.join(d, "w", "a.wav"), 5.0) and None
+            >>> lst = write_list(os.path.join(d, "l.list"),
+            ...     ["D:\\\\data\\\\w\\\\a.wav|s|JA|こんにちは", "missing.wav|s|ZH|x"])
+            >>> rep = ws.clips.import_list(r, lst, path_map={"D:/data/": d})
+            >>> len(rep.added), rep.skipped[0][0]
+            (1, 2)
+        """
+        if on_duplicate not in ON_DUPLICATE:
+            raise InvalidInput(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
+        role_id = self._ws.roles.resolve_id(role)
+        parsed = parse_list(list_path)
+        list_dir = parsed.path.resolve().parent
+        cat = _category_name(category)
+        skipped: list[tuple[int, str]] = list(parsed.problems)
+        existing = self._ws.store.rows(
+            "SELECT id, name, sha256, path FROM clips WHERE role_id = ?", [role_id])
+        by_sha = {r[2]: r[0] for r in existing}
+        by_name = {r[1].lower(): r[0] for r in existing}
+        path_of = {r[0]: r[3] for r in existing}
+        taken_names = set(by_name)
+
+        new: list[_Prepared] = []
+        updates: list[tuple[int, _Prepared]] = []
+        created: list[str] = []
+        seen_sha: dict[str, int] = {}   # sha -> line of this list
+        seen_name: dict[str, int] = {}
+        total = len(parsed.entries)
+        try:
+            for done, entry in enumerate(parsed.entries, start=1):
+                if progress is not None:
+                    progress(done - 1, total)
+                src = resolve_audio_path(entry.path, list_dir, path_map, audio_dir)
+                if not src.is_file():
+                    reason = f"audio file not found: {src}"
+                    if is_windows_absolute(entry.path) and os.name != "nt" and not path_map:
+                        folder = str(PureWindowsPath(entry.path).parent).replace("\\", "/")
+                        reason += (f" (a Windows path: map {folder}/ to the folder that holds "
+                                   "the files now with path_map / --path-map, or give "
+                                   "audio_dir / --audio-dir)")
+                    skipped.append((entry.line_no, reason))
+                    continue
+                name = src.name
+                key = name.lower()
+                name_dup = by_name.get(key)
+                if key in seen_name and on_duplicate != "rename":
+                    skipped.append((entry.line_no, f"same file name as line {seen_name[key]}"))
+                    continue
+                if name_dup is not None and on_duplicate == "skip":
+                    skipped.append((entry.line_no, f"clip {name_dup} has the same file name"))
+                    continue
+                try:
+                    info = audio_io.info(src)
+                except AudioError as e:
+                    skipped.append((entry.line_no, str(e)))
+                    continue
+                digest = audio_io.sha256_file(src)
+                sha_dup = by_sha.get(digest)
+                if (digest in seen_sha and on_duplicate != "rename") or (
+                        sha_dup is not None and on_duplicate == "skip"):
+                    where = (f"line {seen_sha[digest]}" if digest in seen_sha
+                             else f"clip {sha_dup}")
+                    skipped.append((entry.line_no, f"same audio as {where}"))
+                    continue
+                try:
+                    # Hash, then copy with the kernel's copy: measured faster than hashing
+                    # while copying through Python (bench/bench_import.py).
+                    if copy:
+                        _, rel, made = self._ws.blobs.put(src, sha256=digest)
+                    else:
+                        rel, made = str(src.resolve()), False
+                except OSError as e:
+                    raise WorkspaceError(
+                        f"import stopped at line {entry.line_no}: cannot copy {src}: "
+                        f"{e.strerror or e}; nothing was imported"
+                    ) from None
+                if made:
+                    created.append(rel)
+                target = name_dup if name_dup is not None else sha_dup
+                prep = _Prepared(
+                    name=name, source_path=str(src), path=rel, sha256=digest, info=info,
+                    size_bytes=src.stat().st_size, created_blob=made, text=entry.text,
+                    lang=entry.lang, category=cat, calibrated=calibrated,
+                    speaker=entry.speaker or None, list_file=str(parsed.path.resolve()),
+                    list_line=entry.line_no,
+                )
+                seen_sha.setdefault(digest, entry.line_no)
+                seen_name.setdefault(key, entry.line_no)
+                if target is not None and on_duplicate == "overwrite":
+                    updates.append((target, prep))
+                else:
+                    if target is not None or key in taken_names:
+                        prep.name = _numbered(name, taken_names)
+                    taken_names.add(prep.name.lower())
+                    new.append(prep)
+            if progress is not None:
+                progress(total, total)
+            with self._ws.store.transaction() as cur:
+                added = _insert(cur, role_id, new) if new else []
+                for clip_id, prep in updates:
+                    _overwrite(cur, clip_id, prep)
+                _ensure_category(cur, role_id, cat)
+        except BaseException:
+            for rel in created:
+                self._ws.blobs.remove(rel)
+            raise
+        replaced = {path_of[cid] for cid, prep in updates if path_of.get(cid) != prep.path}
+        if replaced:
+            self._ws.release_files(replaced)
+        return ImportReport(
+            added=added,
+            overwritten=[cid for cid, _ in updates],
+            skipped=sorted(skipped),
+            renamed=[cid for cid, p in zip(added, new, strict=True) if p.name != Path(p.source_path or "").name],
+            list_file=str(parsed.path),
+        )
+
+    # -- editing -----------------------------------------------------------------------------
+
+    def update(self, clip_id: int, **fields: Any) -> Clip:
+        """Change a clip's text, lang, category, remark, calibrated flag or name.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "c.wav"), 4.0))
+            >>> ws.clips.update(c.id, text="改好了", calibrated=True, category="温柔").category
+            '温柔'
+        """
+        unknown = set(fields) - _EDITABLE
+        if unknown:
+            raise InvalidInput(
+                f"cannot update {', '.join(sorted(unknown))}; editable: {', '.join(sorted(_EDITABLE))}"
+            )
+        clip = self.get(clip_id)
+        values = dict(fields)
+        if "lang" in values:
+            values["lang"] = normalize_lang(values["lang"])
+        if "category" in values:
+            values["category"] = _category_name(values["category"])
+        if "calibrated" in values:
+            values["calibrated"] = bool(values["calibrated"])
+        if "name" in values and not str(values["name"]).strip():
+            raise InvalidInput("a clip name cannot be empty")
+        for k in ("text", "remark", "name"):
+            if k in values:
+                values[k] = "" if values[k] is None else str(values[k])
+        if not values:
+            return clip
+        sets = ", ".join(f"{k} = ${k}" for k in values)
+        with self._ws.store.transaction() as cur:
+            cur.execute(
+                f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
+                {**values, "id": clip.id},
+            )
+            if "category" in values:
+                _ensure_category(cur, clip.role_id, values["category"])
+        return self.get(clip.id)
+
+    def update_many(self, clip_ids: Iterable[int], **fields: Any) -> int:
+        """Apply the same change to several clips in one transaction; returns the count.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.clips.update_many([], calibrated=True)
+            0
+        """
+        ids = [int(i) for i in clip_ids]
+        with self._ws.store.transaction():
+            for cid in ids:
+                self.update(cid, **fields)
+        return len(ids)
+
+    def delete(self, clip_ids: int | Iterable[int]) -> int:
+        """Delete clips. Their made takes and scores stay; takes not made yet leave the tasks.
+
+        A task planned with a deleted clip then counts only what can still be made, so it
+        can finish instead of failing on a reference that is gone.
+
+        The stored audio is removed only when no other clip, aux clip or take still
+        references it. Returns how many clips were deleted.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "d.wav"), 4.0))
+            >>> ws.clips.delete(c.id), ws.clips.count(r)
+            (1, 0)
+        """
+        ids = id_list(clip_ids)
+        if not ids:
+            return 0
+        with self._ws.store.transaction() as cur:
+            rows = cur.execute(
+                "SELECT id, path FROM clips WHERE list_contains(?, id)", [ids]).fetchall()
+            missing = set(ids) - {r[0] for r in rows}
+            if missing:
+                raise ClipNotFound(min(missing))
+            _drop_unmade_takes(cur, ids)
+            cur.execute("DELETE FROM clips WHERE list_contains(?, id)", [ids])
+        self._ws.release_files({r[1] for r in rows})
+        return len(rows)
+
+    # -- export ------------------------------------------------------------------------------
+
+    def export_list(
+        self,
+        role: RoleRef,
+        dest_dir: str | os.PathLike,
+        ids: Iterable[int] | None = None,
+        *,
+        absolute: bool = False,
+        zip: bool = False,  # noqa: A002 - the natural name for the user
+        speaker: str | None = None,
+        **filters: Any,
+    ) -> Path:
+        """Write a ``.list`` GPT-SoVITS accepts, with the audio copied beside it.
+
+        Audio goes to ``<dest_dir>/audio/`` under safe, unique file names (Windows-safe);
+        the list is ``<dest_dir>/<role>.list`` with paths relative to the list (or absolute
+        with ``absolute=True``) and upper-case language codes as GPT-SoVITS's training reads
+        them. ``ids`` or the filters of :meth:`df` choose the clips (default: all).
+        With ``zip=True`` the folder is packed into ``<dest_dir>.zip`` and removed.
+
+        Returns the path of the list file (or of the zip).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> d = tempfile.mkdtemp(); ws = rasv.open(os.path.join(d, "ws"))
+            >>> r = ws.roles.create("女-小红")
+            >>> _ = ws.clips.add(r, make_clip(os.path.join(d, "a?.wav"), 4.0), text="好")
+            >>> p = ws.clips.export_list(r, os.path.join(d, "out"))
+            >>> p.name, p.read_text(encoding="utf-8").strip()
+            ('女-小红.list', 'audio/a_.wav|小红|ZH|好')
+        """
+        from rasv.roles.namespace import Role  # local: keep the import graph one-way
+
+        role_rec: Role = self._ws.roles.get(role)
+        if ids is not None:
+            filters["ids"] = list(ids)
+        df = self.df(role_rec, sort="id", **filters)
+        dest = Path(dest_dir)
+        if dest.exists() and not dest.is_dir():
+            raise InvalidInput(f"{dest} is a file; export_list writes into a folder")
+        if zip and dest.exists() and any(dest.iterdir()):
+            raise InvalidInput(f"{dest} is not empty; zip export needs a new folder name")
+        audio_dir = dest / "audio"
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        names = UniqueNames()
+        on_disk = {p.name.lower(): p for p in audio_dir.iterdir()}
+        spk = speaker or role_rec.name
+        lines = []
+        for row in df.itertuples(index=False):
+            src = self._ws.abspath(row.path)
+            want = _export_name(row.name, row.path)
+            fname = names.take(want)
+            # A file an earlier export left under this name is reused when it holds the same
+            # audio (exporting again after fixing transcripts copies nothing), else skipped.
+            while fname.lower() in on_disk and not _same_bytes(on_disk[fname.lower()], src):
+                fname = names.take(want)
+            target = audio_dir / fname
+            if not target.exists():
+                shutil.copyfile(src, target)
+            ref = str(target.resolve()) if absolute else f"audio/{fname}"
+            # GPT-SoVITS's reader drops a line with a fifth field, so a '|' in the text
+            # becomes the full-width '｜'; line breaks would split the line.
+            text = " ".join(str(row.text).split("\n")).replace("\r", " ").replace("|", "｜")
+            lines.append(f"{ref}|{spk}|{list_lang(row.lang)}|{text}")
+        list_path = dest / f"{safe_filename(role_rec.label)}.list"
+        audio_io.write_bytes_atomic(list_path, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8"))
+        if not zip:
+            return list_path
+        zip_path = dest.with_suffix(".zip") if dest.suffix != ".zip" else dest
+        fd, tmp = tempfile.mkstemp(suffix=".zip", dir=zip_path.parent)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+                for f in sorted(dest.rglob("*")):
+                    if f.is_file():
+                        zf.write(f, f.relative_to(dest).as_posix())
+            os.replace(tmp, zip_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        shutil.rmtree(dest)
+        return zip_path
+
+    # -- splitting (rasv.clips.split does the work) ------------------------------------------------
+
+    def split(self, clip_id: int, segments: Sequence[Sequence[tuple[float, float]]]) -> list[int]:
+        """Cut a clip into new clips, each joining an ordered list of (start, end) regions.
+
+        The parent stays as it is; each new clip links back to it, keeps its language and
+        category and waits for its transcript. See :func:`rasv.clips.split.split_clip`.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "long.wav"), 12.0))
+            >>> ids = ws.clips.split(c.id, [[(0.0, 3.5)], [(4.0, 6.0), (8.0, 10.0)]])
+            >>> [(ws.clips.get(i).duration_s, ws.clips.get(i).parent_id) for i in ids]
+            [(3.5, 1), (4.0, 1)]
+        """
+        from rasv.clips.split import split_clip
+
+        return split_clip(self._ws, clip_id, segments)
+
+    def suggest_cuts(self, clip_id: int, **options: Any) -> list[tuple[float, float]]:
+        """Suggested 3–10 s pieces of a long clip, cut in silences.
+
+        ``options`` are those of :func:`rasv.clips.split.suggest_cuts` (``min_s``, ``max_s``,
+        ``min_silence_s``, ``backend``: ``"auto"``, ``"silero"`` or ``"rms"``).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> from rasv.audio.files import write_wav
+            >>> from rasv.testing import make_voice
+            >>> write_wav(os.path.join(ws.root, "l.wav"),
+            ...           make_voice(16.0, 16000, pause_every=12), 16000)
+            >>> c = ws.clips.add(r, os.path.join(ws.root, "l.wav"))
+            >>> pieces = ws.clips.suggest_cuts(c.id, backend="rms")
+            >>> len(pieces) >= 1 and all(3.0 <= e - s <= 10.0 for s, e in pieces)
+            True
+        """
+        from rasv.clips.split import suggest_cuts
+
+        return suggest_cuts(self._ws, clip_id, **options)
+
+
+class Categories:
+    """``ws.clips.categories``: a role's clip categories (``default`` always exists).
+
+    Example:
+        >>> import rasv, tempfile
+        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+        >>> ws.clips.categories.create(r, "温柔")
+        >>> ws.clips.categories.list(r)
+        ['default', '温柔']
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    def list(self, role: RoleRef) -> list[str]:
+        """Category names: ``default`` first, then the others sorted.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "愤怒"); ws.clips.categories.create(r, "温柔")
+            >>> ws.clips.categories.list(r)
+            ['default', '愤怒', '温柔']
+        """
+        return self.df(role).name.tolist()
+
+    def df(self, role: RoleRef) -> pd.DataFrame:
+        """Categories with clip counts: name, n_clips, n_valid.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.df(r).values.tolist()
+            [['default', 0, 0]]
+        """
+        rid = self._ws.roles.resolve_id(role)
+        return self._ws.store.df(
+            """
+            WITH names AS (
+                SELECT $d AS name
+                UNION SELECT name FROM categories WHERE role_id = $r
+                UNION SELECT category FROM clips WHERE role_id = $r
+            )
+            SELECT n.name,
+                   (SELECT count(*) FROM clips c WHERE c.role_id = $r AND c.category = n.name)
+                       AS n_clips,
+                   (SELECT count(*) FROM clips c
+                    WHERE c.role_id = $r AND c.category = n.name AND c.valid) AS n_valid
+            FROM names n ORDER BY n.name <> $d, n.name
+            """,
+            {"r": rid, "d": DEFAULT_CATEGORY},
+        )
+
+    def create(self, role: RoleRef, name: str) -> None:
+        """Create a category (no error if it exists).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "温柔"); ws.clips.categories.create(r, "温柔")
+            >>> ws.clips.categories.list(r)
+            ['default', '温柔']
+        """
+        rid = self._ws.roles.resolve_id(role)
+        with self._ws.store.transaction() as cur:
+            _ensure_category(cur, rid, _category_name(name))
+
+    def rename(self, role: RoleRef, old: str, new: str) -> int:
+        """Rename a category; its clips follow. Returns how many clips moved.
+
+        Raises:
+            AlreadyExists: ``new`` exists already (use :meth:`merge`).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> _ = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="温柔")
+            >>> ws.clips.categories.rename(r, "温柔", "轻柔"), ws.clips.categories.list(r)
+            (1, ['default', '轻柔'])
+        """
+        rid = self._ws.roles.resolve_id(role)
+        old, new = _category_name(old), _category_name(new)
+        if old == DEFAULT_CATEGORY:
+            raise InvalidInput("the default category cannot be renamed")
+        names = self.list(rid)
+        if old not in names:
+            raise InvalidInput(f"category {old!r} does not exist")
+        if new in names:
+            raise AlreadyExists(f"category {new!r} exists; merge the two instead")
+        return self.merge(rid, [old], new)
+
+    def merge(self, role: RoleRef, sources: Iterable[str], target: str) -> int:
+        """Move every clip of ``sources`` into ``target`` and drop the sources.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> ws.clips.categories.create(r, "x")
+            >>> ws.clips.categories.merge(r, ["x"], "y"), ws.clips.categories.list(r)
+            (0, ['default', 'y'])
+        """
+        rid = self._ws.roles.resolve_id(role)
+        target = _category_name(target)
+        srcs = [_category_name(s) for s in sources if _category_name(s) != target]
+        with self._ws.store.transaction() as cur:
+            n = cur.execute(
+                "UPDATE clips SET category = ?, updated_at = current_timestamp "
+                "WHERE role_id = ? AND list_contains(?, category) RETURNING id",
+                [target, rid, srcs],
+            ).fetchall()
+            cur.execute("DELETE FROM categories WHERE role_id = ? AND list_contains(?, name)",
+                        [rid, srcs])
+            _ensure_category(cur, rid, target)
+        return len(n)
+
+    def delete(self, role: RoleRef, name: str) -> int:
+        """Delete a category; its clips fall back to ``default``. Returns the clips moved.
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> from rasv.testing import make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="x")
+            >>> ws.clips.categories.delete(r, "x"), ws.clips.get(c.id).category
+            (1, 'default')
+        """
+        name = _category_name(name)
+        if name == DEFAULT_CATEGORY:
+            raise InvalidInput("the default category cannot be deleted")
+        rid = self._ws.roles.resolve_id(role)
+        return self.merge(rid, [name], DEFAULT_CATEGORY)
+
+
+# -- module helpers ----------------------------------------------------------------------------
+
+
+def _category_name(category: str | None) -> str:
+    if category is None:
+        return DEFAULT_CATEGORY
+    name = str(category).strip()
+    return name or DEFAULT_CATEGORY
+
+
+def _ensure_category(cur: Any, role_id: int, name: str) -> None:
+    if name == DEFAULT_CATEGORY:
+        return
+    exists = cur.execute(
+        "SELECT 1 FROM categories WHERE role_id = ? AND name = ?", [role_id, name]).fetchall()
+    if not exists:
+        cur.execute("INSERT INTO categories(role_id, name) VALUES (?, ?)", [role_id, name])
+
+
+def _drop_unmade_takes(cur: Any, clip_ids: list[int]) -> None:
+    """Remove the pending, failed and cancelled takes of these clips from every plan."""
+    # Long-text chunks keep theirs: a long-text run re-renders from its own configuration.
+    unmade = [r[0] for r in cur.execute(
+        "SELECT id FROM takes t WHERE list_contains(?, clip_id) "
+        "AND status IN ('pending', 'failed', 'cancelled') "
+        "AND NOT EXISTS (SELECT 1 FROM longtext_chunks c WHERE c.take_id = t.id)",
+        [clip_ids]).fetchall()]
+    if not unmade:
+        return
+    cur.execute("DELETE FROM task_takes WHERE list_contains(?, take_id)", [unmade])
+    for table in ("scores", "metrics"):
+        cur.execute(f"DELETE FROM {table} WHERE list_contains(?, take_id)", [unmade])
+    cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [unmade])
+
+
+def _numbered(name: str, taken: set[str]) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    n = 2
+    while True:
+        candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
+        if candidate.lower() not in taken:
+            taken.add(candidate.lower())
+            return candidate
+        n += 1
+
+
+def _insert(cur: Any, role_id: int, preps: list[_Prepared]) -> list[int]:
+    """Insert prepared clips in one statement (a DataFrame scan); return their ids in order."""
+    frame = pd.DataFrame([p.row(role_id) for p in preps], columns=_INSERT_COLS)
+    frame["_ord"] = range(len(frame))
+    cols = ", ".join(_INSERT_COLS)
+    cur.register("_new_clips", frame)
+    try:
+        ids = cur.execute(
+            f"INSERT INTO clips({cols}) SELECT {cols} FROM _new_clips ORDER BY _ord RETURNING id"
+        ).fetchall()
+    finally:
+        cur.unregister("_new_clips")
+    # RETURNING gives insertion order, which follows ORDER BY _ord.
+    return sorted(r[0] for r in ids)
+
+
+def _overwrite(cur: Any, clip_id: int, prep: _Prepared) -> None:
+    row = prep.row(0)
+    row.pop("role_id")
+    row.pop("name")  # the clip keeps its name and id; its audio and fields are replaced
+    sets = ", ".join(f"{k} = ${k}" for k in row)
+    cur.execute(f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
+                {**row, "id": clip_id})
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
+
+
+def _export_name(name: str, stored: str) -> str:
+    ext = Path(stored).suffix
+    if not Path(name).suffix and ext:
+        return f"{name}{ext}"
+    return name
+
+
+__all__ = ["ON_DUPLICATE", "Categories", "Clips", "is_valid_reference"]

@@ -1,0 +1,734 @@
+"""Scores: 0–5 stars, tags and a remark on takes, their history, and what they add up to.
+
+Every change is a new row of ``scores`` (nothing is overwritten), and each row is a full
+snapshot: :meth:`Scores.set` carries forward whatever it is not told to change, so the
+latest row of a take is its current score. Roll-ups use that latest row:
+
+* per clip (:meth:`Scores.by_clip`): the best and mean stars of the clip's takes, like
+  RefAudioSelectorV2's reference score, plus the count;
+* per value of each varied dimension of a task (:meth:`Scores.by_param`): mean, count
+  and a 95 % interval, so the user sees which top_k, which checkpoint or which clip wins
+  rather than one lucky take;
+* per pairwise A/B votes (:meth:`Scores.rank`), ranked with Bradley–Terry.
+
+Example:
+    >>> normalize_tag("电音"), normalize_tag("Electric noise"), normalize_tag(" 奇怪 ")
+    ('electric_noise', 'electric_noise', '奇怪')
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rasv.errors import InvalidInput, TakeNotFound
+from rasv.scores.ranking import TIE, bradley_terry
+from rasv.takes.namespace import GROUP_KEYS, task_id_of, write_table
+
+if TYPE_CHECKING:
+    from rasv.scores.blind import BlindSession, PairSession
+    from rasv.workspace import Workspace
+
+#: The tag vocabulary: key -> (Chinese label, English label). Free tags are allowed too.
+TAGS: dict[str, tuple[str, str]] = {
+    "electric_noise": ("电音", "electric noise"),
+    "repetition": ("复读", "repetition"),
+    "swallowed": ("吞字", "swallowed words"),
+    "breathing": ("换气", "breathing"),
+    "wrong_tone": ("语气不对", "wrong tone"),
+    "long_pause": ("停顿过长", "long pause"),
+    "mispronounced": ("读错", "mispronounced"),
+    "prompt_leak": ("参考泄露", "prompt leak"),
+    "noise": ("杂音", "background noise"),
+    "clipping": ("爆音", "clipping"),
+    "cut_off": ("截断", "cut-off ending"),
+    "timbre": ("音色不像", "timbre off"),
+    "too_fast": ("语速过快", "too fast"),
+    "too_slow": ("语速过慢", "too slow"),
+}
+_ALIASES = {
+    "电流音": "electric_noise", "electric": "electric_noise", "repeat": "repetition",
+    "repeats": "repetition", "复读机": "repetition", "swallowed": "swallowed",
+    "漏字": "swallowed", "breath": "breathing", "呼吸": "breathing", "喘气": "breathing",
+    "tone": "wrong_tone", "pause": "long_pause", "停顿": "long_pause", "读错字": "mispronounced",
+    "泄露": "prompt_leak", "噪音": "noise", "噪声": "noise", "clip": "clipping",
+    "截断": "cut_off", "cutoff": "cut_off", "cut off": "cut_off",
+}
+_LOOKUP = {k: k for k in TAGS}
+for _k, (_zh, _en) in TAGS.items():
+    _LOOKUP[_zh] = _k
+    _LOOKUP[_en.lower()] = _k
+_LOOKUP.update(_ALIASES)
+
+MAX_STARS = 5
+
+
+def normalize_tag(tag: str) -> str:
+    """The vocabulary key of a tag given by key, Chinese or English label; free tags are
+    returned stripped.
+
+    Example:
+        >>> normalize_tag("复读"), normalize_tag("swallowed words")
+        ('repetition', 'swallowed')
+    """
+    text = " ".join(str(tag).split())
+    if not text:
+        raise InvalidInput("a tag cannot be empty")
+    if len(text) > 40:
+        raise InvalidInput(f"a tag is at most 40 characters, got {len(text)}")
+    return _LOOKUP.get(text, _LOOKUP.get(text.lower(), text))
+
+
+def tag_label(tag: str, lang: str = "zh") -> str:
+    """The display label of a tag key in ``"zh"`` or ``"en"`` (free tags as they are).
+
+    Example:
+        >>> tag_label("electric_noise"), tag_label("electric_noise", "en")
+        ('电音', 'electric noise')
+    """
+    if tag in TAGS:
+        return TAGS[tag][0 if lang.startswith("zh") else 1]
+    return tag
+
+
+def tags_df() -> pd.DataFrame:
+    """The tag vocabulary as a table (key, zh, en), for pickers.
+
+    Example:
+        >>> tags_df().iloc[0].tolist()
+        ['electric_noise', '电音', 'electric noise']
+    """
+    return pd.DataFrame([(k, zh, en) for k, (zh, en) in TAGS.items()],
+                        columns=["key", "zh", "en"])
+
+
+def check_stars(stars: Any) -> int | None:
+    """Validate a star count: a whole number 0–5, or None for "not rated".
+
+    Example:
+        >>> check_stars(4), check_stars(None), check_stars(3.0)
+        (4, None, 3)
+    """
+    if stars is None:
+        return None
+    if isinstance(stars, bool) or not isinstance(stars, (int, float, np.integer, np.floating)):
+        raise InvalidInput(f"stars must be a whole number from 0 to {MAX_STARS}, got {stars!r}")
+    if float(stars) != int(stars) or not 0 <= int(stars) <= MAX_STARS:
+        raise InvalidInput(f"stars must be a whole number from 0 to {MAX_STARS}, got {stars!r}")
+    return int(stars)
+
+
+@dataclass(frozen=True)
+class Score:
+    """The state of a take's score after one event.
+
+    Example:
+        >>> Score(1, "ab", 4, ("electric_noise",), "", "").labels()
+        ['电音']
+    """
+
+    id: int
+    take_id: str
+    stars: int | None
+    tags: tuple[str, ...]
+    remark: str
+    rater: str
+    long_text: bool = False
+    longtext_id: int | None = None
+    created_at: datetime | None = None
+
+    def labels(self, lang: str = "zh") -> list[str]:
+        """The tags as display labels."""
+        return [tag_label(t, lang) for t in self.tags]
+
+
+_SCORE_COLS = "id, take_id, stars, tags, remark, rater, long_text, longtext_id, created_at"
+
+
+def _score(row: Sequence[Any]) -> Score:
+    d = dict(zip([c.strip() for c in _SCORE_COLS.split(",")], row, strict=True))
+    d["tags"] = tuple(d["tags"] or ())
+    return Score(**d)
+
+
+def latest_scores_sql(long_text: bool = False) -> str:
+    """SQL for the latest score event of each take, or of each long-text run
+    (``id, take_id, stars, tags, remark …``).
+
+    Example:
+        >>> "QUALIFY" in latest_scores_sql()
+        True
+    """
+    # Long-text scores belong to a run (several runs may share a source take).
+    flag, key = ("long_text", "longtext_id") if long_text else ("NOT long_text", "take_id")
+    return (
+        f"SELECT {_SCORE_COLS} FROM scores WHERE {flag} "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY id DESC) = 1"
+    )
+
+
+def clip_rollup_sql() -> str:
+    """SQL of the per-clip roll-up, for ``LEFT JOIN (…) s ON s.clip_id = c.id``.
+
+    Columns: clip_id, stars_max, stars_mean, n_scores (takes whose latest score has
+    stars), n_takes, longtext_stars_max (best long-text score). Latest score per take; long-text
+    scores count only in ``longtext_stars_max``.
+
+    Example:
+        >>> clip_rollup_sql().lstrip().startswith("WITH")
+        True
+    """
+    return f"""
+        WITH latest AS ({latest_scores_sql()}),
+        lt AS (
+            SELECT t.clip_id, max(l.stars) AS longtext_stars_max
+            FROM ({latest_scores_sql(long_text=True)}) l
+            JOIN takes t ON t.id = l.take_id GROUP BY t.clip_id
+        ),
+        per AS (
+            SELECT t.clip_id, max(l.stars) AS stars_max, avg(l.stars) AS stars_mean,
+                   count(l.stars) AS n_scores, count(DISTINCT t.id) AS n_takes
+            FROM takes t LEFT JOIN latest l ON l.take_id = t.id
+            WHERE t.clip_id IS NOT NULL GROUP BY t.clip_id
+        )
+        SELECT per.clip_id, per.stars_max, per.stars_mean, per.n_scores, per.n_takes,
+               lt.longtext_stars_max
+        FROM per LEFT JOIN lt ON lt.clip_id = per.clip_id
+    """
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and a Student-t confidence interval; the interval is NaN with one value.
+
+    Example:
+        >>> m, lo, hi = mean_interval([3, 4, 5])
+        >>> m, round(lo, 3), round(hi, 3)
+        (4.0, 1.516, 6.484)
+    """
+    from scipy.special import stdtrit  # Student-t quantile; lighter than scipy.stats
+
+    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if x.size < 2:
+        return m, math.nan, math.nan
+    half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
+    return m, m - half, m + half
+
+
+class Scores:
+    """``ws.scores``: score takes, read history, roll up, blind sessions, A/B votes."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def set(self, take_id: str, stars: int | None = None, tags: Iterable[str] | None = None,
+            remark: str | None = None, rater: str = "") -> Score:
+        """Record a score event for a take; fields left as None keep their current value.
+
+        Args:
+            take_id: the take.
+            stars: 0–5 (0 means "bad", not "unrated"); None keeps the current stars.
+            tags: replace the tags (keys or zh/en labels, see :data:`TAGS`); None keeps them.
+            remark: replace the remark; None keeps it.
+            rater: who scored (kept with the event; blank for a single user).
+
+        Raises:
+            TakeNotFound: no such take.
+            InvalidInput: stars outside 0–5, stars on a take that is not made yet, an empty
+                or overlong tag.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> try:
+            ...     ws.scores.set("missing", 4)
+            ... except rasv.TakeNotFound as e:
+            ...     print(e)
+            take missing does not exist in this workspace
+        """
+        return self._record(str(take_id), stars, tags, remark, rater)
+
+    def clear(self, take_id: str, rater: str = "") -> Score:
+        """Record an empty score (no stars, tags or remark): the take is unrated again.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> _ = ws.scores.set(a, stars=4, tags=["电音"])
+            >>> ws.scores.clear(a).stars, len(ws.scores.history(a))   # history keeps both
+            (None, 2)
+        """
+        with self._ws.store.transaction() as cur:
+            self._check_take(cur, str(take_id))
+            return self._insert(cur, str(take_id), None, (), "", rater)
+
+    def _record(self, take_id: str, stars: Any, tags: Iterable[str] | None, remark: str | None,
+                rater: str, *, long_text: bool = False, longtext_id: int | None = None) -> Score:
+        stars = check_stars(stars)
+        new_tags = None if tags is None else _clean_tags(tags)
+        with self._ws.store.transaction() as cur:
+            status = self._check_take(cur, take_id)
+            if stars is not None and not long_text and status != "done":
+                # Stars on a take nobody could hear would skew every roll-up.
+                raise InvalidInput(
+                    f"take {take_id} is {status}: there is no audio to score yet "
+                    "(a remark can still be saved)")
+            if long_text:
+                prev_rows = cur.execute(
+                    f"SELECT {_SCORE_COLS} FROM scores WHERE long_text AND longtext_id = ? "
+                    "ORDER BY id DESC LIMIT 1", [longtext_id]).fetchall()
+            else:
+                prev_rows = cur.execute(
+                    f"SELECT {_SCORE_COLS} FROM scores WHERE NOT long_text AND take_id = ? "
+                    "ORDER BY id DESC LIMIT 1", [take_id]).fetchall()
+            prev = _score(prev_rows[0]) if prev_rows else None
+            if prev is not None:
+                stars = prev.stars if stars is None else stars
+                new_tags = prev.tags if new_tags is None else new_tags
+                remark = prev.remark if remark is None else remark
+            return self._insert(cur, take_id, stars, new_tags or (), remark or "", rater,
+                                long_text=long_text, longtext_id=longtext_id)
+
+    @staticmethod
+    def _check_take(cur: Any, take_id: str) -> str:
+        rows = cur.execute("SELECT status FROM takes WHERE id = ?", [take_id]).fetchall()
+        if not rows:
+            raise TakeNotFound(take_id)
+        return str(rows[0][0])
+
+    @staticmethod
+    def _insert(cur: Any, take_id: str, stars: int | None, tags: Sequence[str], remark: str,
+                rater: str, *, long_text: bool = False, longtext_id: int | None = None) -> Score:
+        row = cur.execute(
+            "INSERT INTO scores(take_id, stars, tags, remark, long_text, longtext_id, rater) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SCORE_COLS}",
+            [take_id, stars, list(tags), str(remark).strip(), long_text, longtext_id,
+             str(rater or "")],
+        ).fetchall()
+        return _score(row[0])
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, take_id: str) -> Score | None:
+        """The current score of a take (its latest event), or None if never scored.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> rasv.open(tempfile.mkdtemp()).scores.get("x") is None
+            True
+        """
+        rows = self._ws.store.rows(
+            f"SELECT {_SCORE_COLS} FROM scores WHERE NOT long_text AND take_id = ? "
+            "ORDER BY id DESC LIMIT 1", [str(take_id)])
+        return _score(rows[0]) if rows else None
+
+    def history(self, take_id: str) -> pd.DataFrame:
+        """Every score event of a take, oldest first (long-text scores included).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> list(rasv.open(tempfile.mkdtemp()).scores.history("x").columns)[:3]
+            ['id', 'take_id', 'stars']
+        """
+        return self._ws.store.df(
+            f"SELECT {_SCORE_COLS} FROM scores WHERE take_id = ? ORDER BY id", [str(take_id)])
+
+    def df(self, *, task: Any = None, role: Any = None, history: bool = False) -> pd.DataFrame:
+        """Scores with their take's clip, text and task: the latest per take, or every event.
+
+        Columns: id, take_id, stars, tags, remark, rater, long_text, longtext_id, created_at,
+        clip_id, clip_name, role_id, text, task_ids.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> rasv.open(tempfile.mkdtemp()).scores.df().empty
+            True
+        """
+        source = "SELECT * FROM scores" if history else (
+            f"SELECT * FROM ({latest_scores_sql()}) UNION ALL "
+            f"SELECT * FROM ({latest_scores_sql(long_text=True)})"
+        )
+        where, params = ["TRUE"], {}
+        if task is not None:
+            where.append("list_contains(tk.task_ids, $task)")
+            params["task"] = task_id_of(task)
+        if role is not None:
+            where.append("c.role_id = $role")
+            params["role"] = self._ws.roles.resolve_id(role)
+        return self._ws.store.df(
+            f"""
+            WITH s AS ({source}),
+            tk AS (SELECT take_id, list(DISTINCT task_id ORDER BY task_id) AS task_ids
+                   FROM task_takes GROUP BY take_id)
+            SELECT s.id, s.take_id, s.stars, s.tags, s.remark, s.rater, s.long_text,
+                   s.longtext_id, s.created_at, t.clip_id, c.name AS clip_name, c.role_id,
+                   t.text, coalesce(tk.task_ids, []) AS task_ids
+            FROM s JOIN takes t ON t.id = s.take_id
+            LEFT JOIN clips c ON c.id = t.clip_id
+            LEFT JOIN tk ON tk.take_id = s.take_id
+            WHERE {' AND '.join(where)}
+            ORDER BY s.id
+            """,
+            params,
+        )
+
+    def export(self, dest: str | os.PathLike, *, task: Any = None, role: Any = None,
+               history: bool = False, format: str | None = None) -> Path:
+        """Write scores to CSV or Parquet (see :meth:`df` for the columns).
+
+        Example:
+            >>> import rasv, tempfile, os
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.scores.export(os.path.join(ws.root, "s.parquet")).suffix
+            '.parquet'
+        """
+        return write_table(self.df(task=task, role=role, history=history), dest, format=format)
+
+    # -- roll-ups ----------------------------------------------------------------------------
+
+    def by_clip(self, role: Any) -> pd.DataFrame:
+        """Per clip of a role: stars_max, stars_mean, n_scores (latest score per take).
+
+        Columns: clip_id, clip_name, stars_max, stars_mean, n_scores, n_takes, longtext_stars_max.
+        Clips without takes are listed with n_takes 0.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> list(ws.scores.by_clip(r).columns)[:4]
+            ['clip_id', 'clip_name', 'stars_max', 'stars_mean']
+        """
+        rid = self._ws.roles.resolve_id(role)
+        return self._ws.store.df(
+            f"""
+            SELECT c.id AS clip_id, c.name AS clip_name, r.stars_max, r.stars_mean,
+                   coalesce(r.n_scores, 0) AS n_scores, coalesce(r.n_takes, 0) AS n_takes,
+                   r.longtext_stars_max
+            FROM clips c LEFT JOIN ({clip_rollup_sql()}) r ON r.clip_id = c.id
+            WHERE c.role_id = ?
+            ORDER BY r.stars_max DESC NULLS LAST, r.stars_mean DESC NULLS LAST, c.id
+            """,
+            [rid],
+        )
+
+    def by_param(self, task: Any, *, confidence: float = 0.95,
+                 dims: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stars per value of each varied dimension of a task, to see which value wins.
+
+        Dimensions: ``clip`` (when several clips), every varied parameter (``top_k``,
+        ``gpt``, ``aux`` …), and ``combo`` (the whole parameter label) when two or more
+        parameters vary together. Each row: dimension, value (clip and model ids, parameter
+        values), label (clip names, model labels), n_takes, n_scored, mean, sd, ci_low,
+        ci_high (Student-t, ``confidence``), best (highest mean in its dimension).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> try:
+            ...     ws.scores.by_param(99)
+            ... except rasv.TaskNotFound as e:
+            ...     print(e)
+            task 99 does not exist in this workspace
+        """
+        takes = self._ws.takes.df(task, sort="plan")
+        varied = list(takes.attrs.get("varied", []))
+        if dims is None:
+            dims = []
+            if takes["clip_id"].nunique() > 1:
+                dims.append("clip")
+            dims += varied
+            if len(varied) >= 2:
+                dims.append("combo")
+        rows = []
+        for dim in dims:
+            col = _by_column(dim, takes, varied)
+            labels = _labels(takes, col)
+            keys = takes[col].map(_plain)
+            for value in dict.fromkeys(keys):  # plan order
+                sel = takes[keys == value]
+                stars = sel["stars"].dropna().astype(float).tolist()
+                m, lo, hi = mean_interval(stars, confidence)
+                rows.append({
+                    "dimension": dim, "value": value, "label": labels.get(value, str(value)),
+                    "n_takes": len(sel), "n_scored": len(stars), "mean": m,
+                    "sd": float(np.std(stars, ddof=1)) if len(stars) > 1 else math.nan,
+                    "ci_low": lo, "ci_high": hi,
+                })
+        out = pd.DataFrame(rows, columns=["dimension", "value", "label", "n_takes", "n_scored",
+                                          "mean", "sd", "ci_low", "ci_high"])
+        # One column holds clip ids, speeds and cut methods: keep each value's own type, or
+        # pandas turns clip 12 into 12.0 as soon as a float parameter shares the column.
+        out["value"] = pd.Series([r["value"] for r in rows], dtype=object)
+        if out.empty:
+            out["best"] = pd.Series(dtype=bool)
+            return out
+        best = out.groupby("dimension", sort=False)["mean"].transform("max")
+        out["best"] = out["mean"].notna() & (out["mean"] == best)
+        return out
+
+    # -- task conclusion ---------------------------------------------------------------------
+
+    def conclude(self, task: Any, text: str) -> str:
+        """Save a task's conclusion (free text, e.g. "k=15 wins; clip 12 is the keeper").
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> try:
+            ...     ws.scores.conclude(5, "x")
+            ... except rasv.TaskNotFound:
+            ...     print("no task")
+            no task
+        """
+        # The task owns its conclusion; editing it changes the task in place (no new version).
+        return self._ws.tasks.edit(task_id_of(task), conclusion=str(text).strip()).conclusion
+
+    def conclusion(self, task: Any) -> str:
+        """A task's saved conclusion ('' when none).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> ws.scores.conclusion(t)
+            ''
+            >>> _ = ws.scores.conclude(t, "clip 1 wins"); ws.scores.conclusion(t)
+            'clip 1 wins'
+        """
+        return self._ws.tasks.get(task_id_of(task)).conclusion or ""
+
+    # -- blind review and A/B votes ----------------------------------------------------------
+
+    def blind(self, task: Any, seed: int = 0, *, rater: str = "", group_text: bool = True,
+              **filters: Any) -> BlindSession:
+        """A blind, shuffled pass over a task's done takes; scores are saved as you go.
+
+        ``filters`` are those of :meth:`rasv.takes.namespace.Takes.df`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> try:
+            ...     ws.scores.blind(3)
+            ... except rasv.TaskNotFound:
+            ...     print("no task")
+            no task
+        """
+        from rasv.scores.blind import BlindSession
+
+        filters.setdefault("status", "done")
+        takes = self._ws.takes.df(task, sort="plan", **filters)
+
+        def save(take_id: str, stars: int | None = None, tags: Any = None,
+                 remark: str | None = None) -> Score:
+            return self.set(take_id, stars, tags, remark, rater=rater)
+
+        return BlindSession(takes, seed, group_text=group_text, on_score=save)
+
+    def pairs(self, task: Any, by: str = "clip", seed: int = 0, *, n: int | None = None,
+              rater: str = "", **filters: Any) -> PairSession:
+        """A/B pairs of a task's takes that differ in ``by``; votes are saved as you go.
+
+        ``by``: ``"clip"``, ``"param"`` (the whole parameter label) or a varied dimension
+        (``top_k``, ``gpt`` …).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> s = ws.scores.pairs(t, by="clip")
+            >>> len(s), s.current.revealed
+            (1, False)
+            >>> _ = s.vote("a"); len(ws.scores.votes(t))
+            1
+        """
+        from rasv.scores.blind import PairSession
+
+        tid = task_id_of(task)
+        filters.setdefault("status", "done")
+        takes = self._ws.takes.df(tid, sort="plan", **filters)
+        col = _by_column(by, takes)
+
+        def save(a: str, b: str, winner: str) -> None:
+            self.vote(a, b, winner, task=tid, rater=rater)
+
+        return PairSession(takes, col, seed, n=n, on_vote=save)
+
+    def vote(self, take_a: str, take_b: str, winner: str, *, task: Any = None,
+             rater: str = "") -> int:
+        """Record one A/B vote; ``winner`` is ``take_a``, ``take_b`` or ``"tie"``.
+
+        Returns the vote id.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> ws.scores.vote(a, b, b, task=t), ws.scores.vote(a, b, "tie", task=t)
+            (1, 2)
+        """
+        take_a, take_b, winner = str(take_a), str(take_b), str(winner)
+        if take_a == take_b:
+            raise InvalidInput("an A/B vote needs two different takes")
+        if winner not in (take_a, take_b, TIE):
+            raise InvalidInput(f"winner must be {take_a}, {take_b} or 'tie', not {winner!r}")
+        tid = None if task is None else task_id_of(task)
+        with self._ws.store.transaction() as cur:
+            for t in (take_a, take_b):
+                self._check_take(cur, t)
+            row = cur.execute(
+                "INSERT INTO votes(task_id, take_a, take_b, winner, rater) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING id", [tid, take_a, take_b, winner, str(rater or "")]).fetchall()
+        return int(row[0][0])
+
+    def votes(self, task: Any = None) -> pd.DataFrame:
+        """The recorded A/B votes, of one task or of all.
+
+        Columns: id, task_id, take_a, take_b, winner, rater, created_at.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> _ = ws.scores.vote(a, b, a, task=t, rater="me")
+            >>> ws.scores.votes(t)[["winner", "rater"]].values.tolist() == [[a, "me"]]
+            True
+        """
+        if task is None:
+            return self._ws.store.df("SELECT * FROM votes ORDER BY id")
+        return self._ws.store.df("SELECT * FROM votes WHERE task_id = ? ORDER BY id",
+                                 [task_id_of(task)])
+
+    def rank(self, task: Any, by: str = "clip", *, prior: float = 0.5,
+             rater: str | None = None) -> pd.DataFrame:
+        """Rank the values of ``by`` from the task's A/B votes (Bradley–Terry, MM fit).
+
+        A vote between two takes counts for their ``by`` values (votes between takes with
+        the same value are ignored). Returns :func:`rasv.scores.ranking.bradley_terry`'s table with
+        ``item`` holding the values (clip ids for ``"clip"``), plus ``label``.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
+            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+            ...       for i in range(2)]
+            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
+            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> for _ in range(3):
+            ...     _ = ws.scores.vote(a, b, b, task=t)
+            >>> ranked = ws.scores.rank(t, by="clip")
+            >>> ranked.item.tolist(), ranked.wins.tolist()   # clip 2 first
+            ([2, 1], [3.0, 0.0])
+        """
+        tid = task_id_of(task)
+        takes = self._ws.takes.df(tid, sort="plan")
+        col = _by_column(by, takes)
+        value = dict(zip(takes["id"], takes[col].map(_plain), strict=True))
+        votes = self.votes(tid)
+        if rater is not None:
+            votes = votes[votes.rater == rater]
+        comparisons = []
+        for v in votes.itertuples():
+            if v.take_a not in value or v.take_b not in value:
+                continue
+            a, b = value[v.take_a], value[v.take_b]
+            w = TIE if v.winner == TIE else value[v.winner]
+            comparisons.append((a, b, w))
+        items = list(dict.fromkeys(value[t] for t in takes["id"]))
+        df = bradley_terry(comparisons, items, prior=prior)
+        labels = _labels(takes, col)
+        df.insert(1, "label", [labels.get(i, str(i)) for i in df["item"]])
+        return df
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return ",".join(map(str, v))
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+#: Dimensions whose values are ids, and the column holding their display label.
+_ID_LABELS = {"clip_id": "clip_name", "gpt_id": "gpt", "sovits_id": "sovits"}
+_DIM_COLUMNS = {**GROUP_KEYS, "combo": "params_label", "gpt": "gpt_id", "sovits": "sovits_id"}
+
+
+def _by_column(by: str, takes: pd.DataFrame, varied: Sequence[str] | None = None) -> str:
+    """The column holding a dimension's values (ids for clips and models)."""
+    col = _DIM_COLUMNS.get(by, by)
+    if col not in takes.columns:
+        varied = takes.attrs.get("varied", []) if varied is None else varied
+        raise InvalidInput(f"{by!r} is not a dimension of this task; use clip, param or a "
+                           f"varied dimension ({', '.join(varied) or 'none varies'})")
+    return col
+
+
+def _labels(takes: pd.DataFrame, col: str) -> dict[Any, str]:
+    """Display labels of a dimension's values (clip names, model labels)."""
+    label_col = _ID_LABELS.get(col)
+    if label_col is None:
+        return {}
+    return {_plain(k): str(v) for k, v in zip(takes[col], takes[label_col], strict=True)
+            if not pd.isna(k)}
+
+
+def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        tags = [tags]
+    return tuple(dict.fromkeys(normalize_tag(t) for t in tags))
+
+
+__all__ = [
+    "MAX_STARS",
+    "TAGS",
+    "Score",
+    "Scores",
+    "check_stars",
+    "clip_rollup_sql",
+    "latest_scores_sql",
+    "mean_interval",
+    "normalize_tag",
+    "tag_label",
+    "tags_df",
+]

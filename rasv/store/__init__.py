@@ -1,0 +1,24 @@
+"""The DuckDB store behind a workspace: its connection policy and its named migrations.
+
+``db`` holds :class:`Store` (ATTACH → work → DETACH per operation in shared mode, retries on
+lock errors, one cursor per thread); ``migrations`` applies the named, ordered schema steps and
+records them in ``schema_migrations``. The namespaces never open DuckDB themselves.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from rasv.store import Store, migrate
+    >>> s = Store(pathlib.Path(tempfile.mkdtemp()) / "rasv.duckdb")
+    >>> "0001_initial" in migrate(s)
+    True
+    >>> s.close()
+"""
+
+from __future__ import annotations
+
+from rasv.store.db import Store
+from rasv.store.migrations import migrate
+
+__all__ = [
+    "Store",
+    "migrate",
+]

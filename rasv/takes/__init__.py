@@ -1,0 +1,27 @@
+"""Takes (``ws.takes``): the synthesised results of tasks, listed, grouped and drawn for review.
+
+Example:
+    >>> from rasv.takes import GROUP_KEYS
+    >>> "clip" in GROUP_KEYS
+    True
+"""
+
+from __future__ import annotations
+
+from rasv.takes.namespace import (
+    GROUP_KEYS,
+    Take,
+    Takes,
+    model_labels,
+    task_id_of,
+    write_table,
+)
+
+__all__ = [
+    "GROUP_KEYS",
+    "Take",
+    "Takes",
+    "model_labels",
+    "task_id_of",
+    "write_table",
+]
