@@ -28,6 +28,27 @@ from rasv.params import Params
 #: GPT-SoVITS's reference-duration rule (inclusive, silence included).
 REF_MIN_S = 3.0
 REF_MAX_S = 10.0
+#: GPT-SoVITS counts the reference in 16 kHz samples (48000..160000).
+_RULE_RATE = 16000
+
+
+def reference_in_range(duration_s: float, bounds: tuple[float, float] = (REF_MIN_S, REF_MAX_S),
+                       ) -> bool:
+    """GPT-SoVITS's reference rule, the one place it is written: 3 s ≤ duration ≤ 10 s.
+
+    The server counts samples at 16 kHz (48000 ≤ n ≤ 160000), so a duration is rounded to
+    16 kHz samples first: a header's float noise never decides, and the catalogue, task
+    validation and the engine's pre-check all agree on the edges.
+
+    Example:
+        >>> reference_in_range(3.0), reference_in_range(10.0), reference_in_range(10.0001)
+        (True, True, False)
+        >>> reference_in_range(2.99997)  # 47999.5 samples round to 48000
+        True
+    """
+    lo, hi = bounds
+    n = int(round(float(duration_s) * _RULE_RATE))
+    return int(round(lo * _RULE_RATE)) <= n <= int(round(hi * _RULE_RATE))
 
 
 @dataclass(frozen=True)
@@ -367,9 +388,7 @@ def check_reference(path: str | Path, caps: Capabilities) -> float | None:
         return None
     duration = info(path).duration_s
     lo, hi = caps.ref_duration_s
-    # GPT-SoVITS counts samples at 16 kHz: 48000 <= n <= 160000.
-    n16k = int(round(duration * 16000))
-    if not int(lo * 16000) <= n16k <= int(hi * 16000):
+    if not reference_in_range(duration, (lo, hi)):
         raise ReferenceOutOfRange(
             f"reference clip {Path(path).name} is {duration:.2f} s long; GPT-SoVITS takes "
             f"{lo:g}-{hi:g} s references (silence included)"
@@ -443,6 +462,7 @@ __all__ = [
     "GSV_VERSIONS",
     "REF_MAX_S",
     "REF_MIN_S",
+    "reference_in_range",
     "Audio",
     "Capabilities",
     "Engine",

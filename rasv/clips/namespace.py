@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.audio import files as audio_io
-from rasv.engine import REF_MAX_S, REF_MIN_S
+from rasv.engine import reference_in_range
 from rasv.errors import (
     AlreadyExists,
     AudioError,
@@ -76,8 +76,7 @@ def is_valid_reference(duration_s: float) -> bool:
         >>> is_valid_reference(3.0), is_valid_reference(10.0001), is_valid_reference(2.99)
         (True, False, False)
     """
-    # The server counts 16 kHz samples (48000..160000); allow float noise of a header read.
-    return REF_MIN_S - 1e-6 <= duration_s <= REF_MAX_S + 1e-6
+    return reference_in_range(duration_s)
 
 
 def _clip_from_row(row: Sequence[Any]) -> Clip:

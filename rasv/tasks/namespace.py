@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rasv.engine import REF_MAX_S, REF_MIN_S, capabilities_for_version
+from rasv.engine import REF_MAX_S, REF_MIN_S, capabilities_for_version, reference_in_range
 from rasv.errors import (
     AuxClipNotFound,
     CapabilityError,
@@ -1023,7 +1023,7 @@ class Tasks:
                 "(model ids from ws.models), or vary/combos over them"
             )
         bad = [c for c in clips.values() if c.duration_s is not None
-               and not REF_MIN_S <= c.duration_s <= REF_MAX_S]
+               and not reference_in_range(c.duration_s)]
         if bad:
             names = ", ".join(f"{c.id} ({c.duration_s:.1f} s)" for c in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -1169,7 +1169,7 @@ class Tasks:
         )
         if kind != GSV_KIND:
             return [r[0] for r in rows], 0
-        ok = [r[0] for r in rows if REF_MIN_S <= r[1] <= REF_MAX_S]
+        ok = [r[0] for r in rows if reference_in_range(r[1])]
         return ok, len(rows) - len(ok)
 
     def _resolve_value(self, name: str, value: Any, role_id: int, kind: str,

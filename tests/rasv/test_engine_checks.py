@@ -40,3 +40,23 @@ def test_reference_rule_skipped_without_one_and_missing_file(tmp_path):
     assert check_reference(tmp_path / "nope.wav", Capabilities(kind="x", ref_duration_s=None)) is None
     with pytest.raises(rasv.AudioError, match="not found"):
         check_reference(tmp_path / "nope.wav", capabilities_for_version("v2"))
+
+
+def test_one_reference_rule_for_catalogue_tasks_and_engine(tmp_path):
+    """The 3–10 s rule is one function: the catalogue, task validation and the pre-check agree."""
+    from rasv.clips import is_valid_reference
+    from rasv.engine import reference_in_range
+    from rasv.errors import ReferenceOutOfRange
+
+    caps = capabilities_for_version("v2")
+    for n in (47_999, 48_000, 160_000, 160_001):
+        path = tmp_path / f"r{n}.wav"
+        write_wav(path, np.zeros(n, dtype=np.float32), 16_000)
+        ok = reference_in_range(n / 16_000)
+        assert is_valid_reference(n / 16_000) is ok
+        assert ok is (48_000 <= n <= 160_000)
+        if ok:
+            assert check_reference(path, caps) == pytest.approx(n / 16_000)
+        else:
+            with pytest.raises(ReferenceOutOfRange):
+                check_reference(path, caps)
