@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rasv.products import presets
 from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, ProductNotFound
 from rasv.filenames import export_target
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.params import Params
+from rasv.products import presets
 from rasv.records import DEFAULT_CATEGORY
 from rasv.scores.namespace import check_stars
 
@@ -193,7 +193,7 @@ class Products:
         """
         lt = self._ws.longtext
         run = lt.get(run_id)
-        preset = lt._preset(run)
+        preset = lt.preset_of(run)
         role_id = run.role_id if run.role_id is not None else preset.role_id
         if role_id is None:
             raise InvalidInput(f"long-text run {run_id} has no role")
@@ -339,7 +339,7 @@ class Products:
             except ClipNotFound:
                 pass
         if not clip_path:
-            clip_path = presets._blob_for(self._ws, p.clip_sha256) or ""
+            clip_path = presets.blob_for(self._ws, p.clip_sha256) or ""
         if not clip_path:
             raise ClipNotFound(p.clip_id, f"product {p.name!r} needs its reference audio")
         return presets.Preset(

@@ -17,11 +17,14 @@ from rasv.testing.checkpoints import make_checkpoint
 from rasv.testing.clips import make_clip, make_voice, write_list
 from rasv.testing.embeddings import FakeEmbeddingBackend
 from rasv.testing.fake_engine import FakeEngine
+from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
 from rasv.testing.gsv_root import make_gsv_root
 
 __all__ = [
     "FakeEmbeddingBackend",
     "FakeEngine",
+    "FakeGsvApiV1Server",
+    "FakeGsvServer",
     "make_checkpoint",
     "make_clip",
     "make_gsv_root",

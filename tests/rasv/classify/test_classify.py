@@ -17,8 +17,8 @@ from sklearn.metrics import adjusted_rand_score
 import rasv
 from gsv_bridge.espeak import synth
 from rasv.audio.files import write_wav
-from rasv.classify.namespace import ClusterFrame, SimilarityFrame, score_histogram
 from rasv.classify.embeddings import get_backend
+from rasv.classify.namespace import ClusterFrame, SimilarityFrame, score_histogram
 from rasv.errors import ClipNotFound, InvalidInput
 from rasv.testing import FakeEmbeddingBackend, make_clip, write_list
 
