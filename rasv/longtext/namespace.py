@@ -142,13 +142,8 @@ class LongText:
                 continues it (chunks already rendered are kept).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> lt.status, len(lt.chunks), lt.audio_path.endswith(".wav")
@@ -189,11 +184,8 @@ class LongText:
         Example:
             >>> import rasv, tempfile
             >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> flaky = FakeEngine(fail=lambda req: "三" in req.text)
             >>> try:
             ...     ws.longtext.render(take, "一。二。三。四。", flaky, method="cut5")
@@ -213,13 +205,8 @@ class LongText:
         The previous take of the chunk stays in the workspace; the run now uses the new one.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> again = ws.longtext.reroll(lt.id, 1, eng, seed=7)
@@ -256,12 +243,8 @@ class LongText:
         """The exact configuration a run was rendered with (its product or source take).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
+            >>> from rasv.testing import example
+            >>> ex = example(seeds=[7]); ws, t, eng = ex.ws, ex.task, ex.engine
             >>> lt = ws.longtext.render(ws.takes.df(t).id[0], "第一句。第二句。", eng)
             >>> ws.longtext.preset_of(lt).seed
             7
@@ -423,13 +406,8 @@ class LongText:
         rolls up to the reference clip as its long-text score.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, r, eng, take = ex.ws, ex.role, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> ws.longtext.score(lt.id, 4, remark="自然").stars
@@ -451,13 +429,8 @@ class LongText:
         """The current long-text score of a run, or None.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> ws.longtext.score_of(lt.id) is None
@@ -507,13 +480,8 @@ class LongText:
         """Delete a run, its scores and files, and chunk takes nothing else uses.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> ws.longtext.delete(lt.id); len(ws.longtext.df())

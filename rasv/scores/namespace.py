@@ -235,14 +235,8 @@ class Scores:
         """Record an empty score (no stars, tags or remark): the take is unrated again.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, (a, b) = ex.ws, ex.takes
             >>> _ = ws.scores.set(a, stars=4, tags=["电音"])
             >>> ws.scores.clear(a).stars, len(ws.scores.history(a))   # history keeps both
             (None, 2)
@@ -476,14 +470,8 @@ class Scores:
         """A task's saved conclusion ('' when none).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> ws.scores.conclusion(t)
             ''
             >>> _ = ws.scores.conclude(t, "clip 1 wins"); ws.scores.conclusion(t)
@@ -527,14 +515,8 @@ class Scores:
         (``top_k``, ``gpt`` …).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> s = ws.scores.pairs(t, by="clip")
             >>> len(s), s.current.revealed
             (1, False)
@@ -560,14 +542,8 @@ class Scores:
         Returns the vote id.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> ws.scores.vote(a, b, b, task=t), ws.scores.vote(a, b, "tie", task=t)
             (1, 2)
         """
@@ -591,14 +567,8 @@ class Scores:
         Columns: id, task_id, take_a, take_b, winner, rater, created_at.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> _ = ws.scores.vote(a, b, a, task=t, rater="me")
             >>> ws.scores.votes(t)[["winner", "rater"]].values.tolist() == [[a, "me"]]
             True
@@ -617,14 +587,8 @@ class Scores:
         ``item`` holding the values (clip ids for ``"clip"``), plus ``label``.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> for _ in range(3):
             ...     _ = ws.scores.vote(a, b, b, task=t)
             >>> ranked = ws.scores.rank(t, by="clip")
