@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,8 @@ from rasv.errors import (
 )
 from rasv.params import VARIABLE_PARAMS, Params
 from rasv.tasks.checks import validate
-from rasv.tasks.grid import DIMENSIONS, GSV_KIND, PlannedTake, TaskSpec, expand
+from rasv.tasks.grid import DIMENSIONS, GSV_KIND, PlannedTake, TaskSpec
+from rasv.tasks.plan import materialise, plan_frame, plan_takes
 from rasv.tasks.records import (
     TAKE_STATUSES,
     Task,
@@ -53,11 +53,8 @@ from rasv.tasks.records import (
     task_status,
 )
 from rasv.tasks.resolve import (
-    aux_infos,
     clean_name,
-    clip_infos,
     find_task_id,
-    model_infos,
     params_of,
     referenced,
     resolve_spec,
@@ -161,7 +158,7 @@ class Tasks:
         with self._ws.store.session():
             role_id = self._ws.roles.resolve_id(role)
             spec = self._build_spec(role_id, args)
-            takes = self._expand(spec, role_id, task_kind(engine))
+            takes = plan_takes(self._ws, spec, role_id, task_kind(engine))
             with self._ws.store.transaction() as cur:
                 row = cur.execute(
                     "INSERT INTO tasks(role_id, name, engine_kind, spec, conclusion) "
@@ -386,7 +383,7 @@ class Tasks:
         """
         t = task if isinstance(task, Task) else self.get(task)
         self.ensure_planned(t)
-        return self._plan_df(t)
+        return plan_frame(self._ws, t, self._describer(t.spec))
 
     def ensure_planned(self, task: Task | int) -> bool:
         """Materialise the task's takes unless that was done; True if done now.
@@ -403,98 +400,15 @@ class Tasks:
         t = task if isinstance(task, Task) else self.get(task)
         if self._planned(t.id):
             return False
-        self._materialise(t, self._expand(t.spec, t.role_id, t.engine_kind))
+        self._materialise(t, plan_takes(self._ws, t.spec, t.role_id, t.engine_kind))
         return True
 
     def _planned(self, task_id: int) -> bool:
         return bool(self._ws.store.scalar(
             "SELECT count(*) FROM task_takes WHERE task_id = ?", [task_id]))
 
-    def _expand(self, spec: TaskSpec, role_id: int, kind: str) -> list[PlannedTake]:
-        ids = referenced(spec)
-        clips = clip_infos(self._ws, ids["clip"], role_id)
-        models = model_infos(self._ws, ids["model"])
-        aux = aux_infos(self._ws, ids["aux"])
-        return expand(spec, kind, clips=clips, models=models, aux=aux)
-
     def _materialise(self, t: Task, takes: list[PlannedTake]) -> None:
-        takes_df = pd.DataFrame({
-            "id": [k.take_id for k in takes],
-            "engine_kind": t.engine_kind,
-            "clip_id": pd.array([k.clip_id for k in takes], dtype="Int64"),
-            "clip_sha256": [k.clip_sha256 for k in takes],
-            "gpt_id": pd.array([k.gpt_id for k in takes], dtype="Int64"),
-            "sovits_id": pd.array([k.sovits_id for k in takes], dtype="Int64"),
-            "gpt_sha256": pd.array([k.gpt_sha256 for k in takes], dtype="string"),
-            "sovits_sha256": pd.array([k.sovits_sha256 for k in takes], dtype="string"),
-            "aux_ids": [json.dumps(list(k.aux_ids)) for k in takes],
-            "text_id": pd.array([k.text_id for k in takes], dtype="Int64"),
-            "text": [k.text for k in takes],
-            "text_lang": [k.text_lang for k in takes],
-            "prompt_text": [k.prompt_text for k in takes],
-            "prompt_lang": [k.prompt_lang for k in takes],
-            "params": [json.dumps(k.params.canonical(), sort_keys=True) for k in takes],
-            **{
-                n: pd.array([getattr(k.params, n) for k in takes], dtype=dt)
-                for n, dt in (("top_k", "Int64"), ("top_p", "Float64"),
-                              ("temperature", "Float64"), ("text_split_method", "string"),
-                              ("speed_factor", "Float64"), ("sample_steps", "Int64"),
-                              ("super_sampling", "boolean"), ("repetition_penalty", "Float64"),
-                              ("seed", "Int64"))
-            },
-            "extra": [json.dumps({"aux_sha256": list(k.aux_sha256s)}) for k in takes],
-        })
-        links_df = pd.DataFrame({
-            "task_id": t.id,
-            "take_id": takes_df["id"],
-            "ord": [k.ord for k in takes],
-            "clip_id": takes_df["clip_id"],
-            "text_id": takes_df["text_id"],
-            "combo": [k.combo for k in takes],
-        })
-        cols = ", ".join(takes_df.columns)
-        with self._ws.store.transaction() as cur:
-            # Another process may have planned the task meanwhile: the file lock serialises us,
-            # so checking inside the transaction is enough.
-            if cur.execute("SELECT count(*) FROM task_takes WHERE task_id = ?",
-                           [t.id]).fetchall()[0][0]:
-                return
-            cur.register("_rasv_new_takes", takes_df)
-            cur.register("_rasv_new_links", links_df)
-            try:
-                cur.execute(
-                    f"INSERT INTO takes ({cols}) SELECT {cols} FROM _rasv_new_takes "
-                    "ON CONFLICT DO NOTHING"
-                )
-                cur.execute(
-                    "INSERT INTO task_takes (task_id, take_id, ord, clip_id, text_id, combo) "
-                    "SELECT task_id, take_id, ord, clip_id, text_id, combo FROM _rasv_new_links"
-                )
-            finally:
-                cur.unregister("_rasv_new_takes")
-                cur.unregister("_rasv_new_links")
-
-    def _plan_df(self, t: Task) -> pd.DataFrame:
-        df = self._ws.store.df(
-            """
-            SELECT tt.ord, tt.take_id, tt.combo, tt.clip_id, c.name AS clip_name, tt.text_id,
-                   k.text, k.text_lang, k.gpt_id, k.sovits_id, k.aux_ids, k.top_k, k.top_p,
-                   k.temperature, k.text_split_method, k.speed_factor, k.sample_steps,
-                   k.super_sampling, k.repetition_penalty, k.seed, k.status, k.attempts,
-                   k.error, k.audio_path, k.duration_s, k.engine
-            FROM task_takes tt
-            JOIN takes k ON k.id = tt.take_id
-            LEFT JOIN clips c ON c.id = tt.clip_id
-            WHERE tt.task_id = ?
-            ORDER BY tt.ord
-            """,
-            [t.id],
-        )
-        describe = self._describer(t.spec)
-        labels = {c.index: c.label(describe) for c in t.spec.combinations()}
-        df.insert(3, "label", df["combo"].map(labels))
-        df["aux_ids"] = df["aux_ids"].map(json.loads)
-        return df
+        materialise(self._ws, t, takes)
 
     # -- edit and delete ---------------------------------------------------------------------
 
@@ -577,7 +491,7 @@ class Tasks:
         name = meta.get("name", t.name)
         conclusion = meta.get("conclusion", t.conclusion)
         self._check_not_running(t)
-        takes = self._expand(spec, t.role_id, task_kind(engine))
+        takes = plan_takes(self._ws, spec, t.role_id, task_kind(engine))
         with self._ws.store.transaction() as cur:
             worked = cur.execute(
                 "SELECT count(*) FROM task_takes tt JOIN takes k ON k.id = tt.take_id "
