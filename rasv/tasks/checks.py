@@ -85,8 +85,8 @@ def validate_gsv(spec: TaskSpec, combos: list[Any], clips: dict[int, ClipInfo],
         >>> try:
         ...     validate_gsv(spec, spec.combinations(), {}, {}, print, [])
         ... except TaskError as e:
-        ...     print(str(e)[:40])
-        a gpt-sovits task needs a GPT and a SoVIT
+        ...     print("needs a GPT and a SoVITS checkpoint" in str(e))
+        True
     """
     missing = [c for c in combos if c.gpt is None or c.sovits is None]
     if missing:

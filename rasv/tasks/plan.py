@@ -35,7 +35,7 @@ def plan_takes(ws: Workspace, spec: TaskSpec, role_id: int, kind: str) -> list[P
         >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
         >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
         >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], repeats=2, engine="fake")
-        >>> [k.seed for k in plan_takes(ws, t.spec, r.id, "fake")] == list(t.plan().seed)
+        >>> [k.take_id for k in plan_takes(ws, t.spec, r.id, "fake")] == list(t.plan().take_id)
         True
     """
     ids = referenced(spec)
