@@ -478,7 +478,7 @@ class Tasks:
             spec = self._build_spec(t.role_id, args)
         except (ClipNotFound, ModelNotFound, AuxClipNotFound) as e:
             kind = {ClipNotFound: "clip", ModelNotFound: "model", AuxClipNotFound: "aux"}[type(e)]
-            if e.key not in referenced(t.spec)[kind]:
+            if e.key not in _referenced(t.spec)[kind]:
                 raise  # a new id the caller gave
             what = {"clip": "clips= or clip_categories=", "model": "gpt= and sovits=",
                     "aux": "aux="}[kind]
@@ -666,7 +666,7 @@ class Tasks:
         return spec.replace(warnings=tuple(notes))
 
     def _describer(self, spec: TaskSpec) -> Callable[[str, Any], str | None]:
-        names = {m: self._ws.models.get(m).label for m in referenced(spec)["model"]}
+        names = {m: self._ws.models.get(m).label for m in _referenced(spec)["model"]}
 
         def describe(name: str, value: Any) -> str | None:
             if name in ("gpt", "sovits"):
@@ -724,6 +724,11 @@ def _unshared_takes(cur: Any, task_id: int, take_ids: list[str]) -> list[str]:
         {"ids": take_ids, "task": task_id},
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def _referenced(spec: TaskSpec) -> dict[str, set[int]]:
+    """Every clip, model and aux id a spec mentions (:func:`rasv.tasks.resolve.referenced`)."""
+    return referenced(spec)
 
 
 def _spec_or_none(text: str) -> set[str]:
