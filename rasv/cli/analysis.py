@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import click
 
-from rasv.cli.base import (
-    find_task_id,
-    format_option,
-    handle_errors,
-    main,
-    open_workspace,
-    print_frame,
-    workspace_option,
-)
+from rasv.cli import base as cli
 
 
-@main.command("analyze")
-@workspace_option
+@cli.main.command("analyze")
+@cli.workspace_option
 @click.argument("task")
 @click.option("-m", "--metric", "metrics", multiple=True,
               help="Detector or metric to compute (repeatable; default: all available).")
@@ -28,8 +20,8 @@ from rasv.cli.base import (
 @click.option("--top", type=int, default=20, show_default=True,
               help="How many takes of the listen-first order to print (0: none; csv and "
                    "json print them all).")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def analyze_cmd(workspace: str, task: str, metrics: tuple[str, ...], asr: str | None,
                 force: bool, vad: str, top: int, fmt: str) -> None:
     """Analyse the finished takes of TASK (id or name) and list the ones to listen to first.
@@ -44,8 +36,8 @@ def analyze_cmd(workspace: str, task: str, metrics: tuple[str, ...], asr: str | 
     """
     from tqdm import tqdm
 
-    with open_workspace(workspace) as ws:
-        t = find_task_id(ws, task)
+    with cli.open_workspace(workspace) as ws:
+        t = cli.find_task_id(ws, task)
         bar = tqdm(total=0, unit="take", disable=fmt != "table", leave=False)
 
         def progress(done: int, total: int) -> None:
@@ -62,7 +54,7 @@ def analyze_cmd(workspace: str, task: str, metrics: tuple[str, ...], asr: str | 
     if fmt != "table":
         if fmt == "csv":
             order = order.assign(flags=order["flags"].map(" ".join)).drop(columns=["reasons"])
-        print_frame(order, fmt)
+        cli.print_frame(order, fmt)
         return
     click.echo(str(report))
     for name, reason in report.skipped:

@@ -7,16 +7,7 @@ from typing import Any
 import click
 
 from gsv_bridge import build_engine
-from rasv.cli.base import (
-    find_take,
-    find_task_id,
-    format_option,
-    handle_errors,
-    main,
-    open_workspace,
-    print_frame,
-    workspace_option,
-)
+from rasv.cli import base as cli
 
 _TABLE_COLUMNS = ["id", "status", "clip_name", "text", "params_label", "seed", "duration_s",
                   "dur_z", "stars", "tags"]
@@ -58,8 +49,8 @@ def parse_filter(expr: str) -> tuple[str, Any]:
     return name, parse_value(value)
 
 
-@main.command("takes")
-@workspace_option
+@cli.main.command("takes")
+@cli.workspace_option
 @click.argument("task")
 @click.option("--group-by", default="", help="Nesting order, e.g. clip,text,param.")
 @click.option("--sort", default="duration", show_default=True,
@@ -68,11 +59,11 @@ def parse_filter(expr: str) -> tuple[str, Any]:
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
               help="top_k=5, top_k=5,10, duration=2..6, stars=4.., category=happy, remark=breath")
-@format_option
+@cli.format_option
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write every column to a .csv or .parquet file.")
-@handle_errors
+@cli.handle_errors
 def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
               filters: tuple[str, ...], fmt: str, as_csv: bool, output: str | None) -> None:
     """List the takes of TASK (id or name) for review, shortest first (outliers at both ends).
@@ -87,8 +78,8 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
     """
     kwargs = dict(parse_filter(f) for f in filters)
     groups = [g.strip() for g in group_by.split(",") if g.strip()]
-    with open_workspace(workspace) as ws:
-        df = ws.takes.df(find_task_id(ws, task), group_by=groups, sort=sort, descending=desc,
+    with cli.open_workspace(workspace) as ws:
+        df = ws.takes.df(cli.find_task_id(ws, task), group_by=groups, sort=sort, descending=desc,
                          **kwargs)
         if output:
             from rasv.takes.namespace import write_table
@@ -103,17 +94,17 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
     if fmt == "table":
         out = out[[c for c in _TABLE_COLUMNS if c in out.columns]]
         out["id"] = out["id"].str[:12]
-    print_frame(out, fmt, empty="no takes")
+    cli.print_frame(out, fmt, empty="no takes")
 
 
-@main.command("score")
-@workspace_option
+@cli.main.command("score")
+@cli.workspace_option
 @click.argument("take")
 @click.option("--stars", type=click.IntRange(0, 5), help="0–5.")
 @click.option("--tag", "tags", multiple=True, help="电音, 复读, 吞字, 换气, 语气不对 … (repeat).")
 @click.option("--remark", help="A note.")
 @click.option("--rater", default="", help="Who scores.")
-@handle_errors
+@cli.handle_errors
 def score_cmd(workspace: str, take: str, stars: int | None, tags: tuple[str, ...],
               remark: str | None, rater: str) -> None:
     """Score TAKE (its id, or the first 12 characters the tables show; history is kept,
@@ -123,18 +114,18 @@ def score_cmd(workspace: str, take: str, stars: int | None, tags: tuple[str, ...
     Example:
       rasv score -w voices 3f2a9c... --stars 4 --tag 电音 --remark "buzz at 1.2 s"
     """
-    with open_workspace(workspace) as ws:
-        s = ws.scores.set(find_take(ws, take), stars, list(tags) if tags else None, remark,
+    with cli.open_workspace(workspace) as ws:
+        s = ws.scores.set(cli.find_take(ws, take), stars, list(tags) if tags else None, remark,
                           rater=rater)
     click.echo(f"take {s.take_id}: {s.stars if s.stars is not None else '-'} stars"
                + (f", tags {', '.join(s.labels())}" if s.tags else ""))
 
 
-@main.command("rollup")
-@workspace_option
+@cli.main.command("rollup")
+@cli.workspace_option
 @click.argument("task")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def rollup_cmd(workspace: str, task: str, fmt: str) -> None:
     """Mean stars per value of each varied dimension of TASK (id or name), with 95 % intervals.
 
@@ -142,17 +133,17 @@ def rollup_cmd(workspace: str, task: str, fmt: str) -> None:
     Example:
       rasv rollup -w voices 3
     """
-    with open_workspace(workspace) as ws:
-        df = ws.scores.by_param(find_task_id(ws, task))
-    print_frame(df, fmt, empty="nothing varies in this task")
+    with cli.open_workspace(workspace) as ws:
+        df = ws.scores.by_param(cli.find_task_id(ws, task))
+    cli.print_frame(df, fmt, empty="nothing varies in this task")
 
 
-@main.command("rank")
-@workspace_option
+@cli.main.command("rank")
+@cli.workspace_option
 @click.argument("task")
 @click.option("--by", default="clip", show_default=True, help="clip, param or a parameter.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def rank_cmd(workspace: str, task: str, by: str, fmt: str) -> None:
     """Rank clips or parameter values from the task's A/B votes (Bradley–Terry).
 
@@ -160,20 +151,20 @@ def rank_cmd(workspace: str, task: str, by: str, fmt: str) -> None:
     Example:
       rasv rank -w voices 3 --by top_k
     """
-    with open_workspace(workspace) as ws:
-        df = ws.scores.rank(find_task_id(ws, task), by=by)
+    with cli.open_workspace(workspace) as ws:
+        df = ws.scores.rank(cli.find_task_id(ws, task), by=by)
     if fmt == "table" and not df["n"].any():
         click.echo("no A/B votes yet for this task (vote in the Review tab's A/B mode, or "
                    "with ws.scores.pairs)")
         return
-    print_frame(df, fmt)
+    cli.print_frame(df, fmt)
 
 
-@main.command("conclude")
-@workspace_option
+@cli.main.command("conclude")
+@cli.workspace_option
 @click.argument("task")
 @click.argument("text")
-@handle_errors
+@cli.handle_errors
 def conclude_cmd(workspace: str, task: str, text: str) -> None:
     """Save the conclusion of TASK (id or name).
 
@@ -181,13 +172,13 @@ def conclude_cmd(workspace: str, task: str, text: str) -> None:
     Example:
       rasv conclude -w voices 3 "k=15 wins; clip 12 is the keeper"
     """
-    with open_workspace(workspace) as ws:
-        ws.scores.conclude(find_task_id(ws, task), text)
+    with cli.open_workspace(workspace) as ws:
+        ws.scores.conclude(cli.find_task_id(ws, task), text)
     click.echo("saved")
 
 
-@main.command("longtext")
-@workspace_option
+@cli.main.command("longtext")
+@cli.workspace_option
 @click.option("--take", "take_id",
               help="Render with this take's exact configuration (id or a 12-character prefix).")
 @click.option("--product", "product_id", type=int, help="…or with this product's.")
@@ -204,7 +195,7 @@ def conclude_cmd(workspace: str, task: str, text: str) -> None:
               help="api_v2 URL (http://127.0.0.1:9880), 'espeak' or 'fake' (a test double).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Also export a zip (WAV, SRT, TXT).")
-@handle_errors
+@cli.handle_errors
 def longtext_cmd(workspace: str, take_id: str | None, product_id: int | None, text: str | None,
                  text_id: int | None, text_file: str | None, lang: str | None, method: str,
                  gap_s: float, engine_spec: str, output: str | None) -> None:
@@ -226,11 +217,11 @@ def longtext_cmd(workspace: str, take_id: str | None, product_id: int | None, te
     else:
         body = text if text is not None else int(text_id)  # type: ignore[arg-type]
     engine = build_engine(engine_spec)
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         def progress(done: int, total: int) -> None:
             click.echo(f"\rchunk {done}/{total}", nl=False, err=True)
 
-        source = find_take(ws, take_id) if take_id is not None else product_id
+        source = cli.find_take(ws, take_id) if take_id is not None else product_id
         lt = ws.longtext.render(source, body, engine,
                                 method=method, lang=lang, gap_s=gap_s, progress=progress)
         click.echo("", err=True)
@@ -241,11 +232,11 @@ def longtext_cmd(workspace: str, take_id: str | None, product_id: int | None, te
             click.echo(f"exported: {ws.longtext.export(lt.id, output)}")
 
 
-@main.command("products")
-@workspace_option
+@cli.main.command("products")
+@cli.workspace_option
 @click.option("--role", help="Only this role (default: every role).")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def products_cmd(workspace: str, role: str | None, fmt: str) -> None:
     """List finished products across roles, best first.
 
@@ -253,20 +244,20 @@ def products_cmd(workspace: str, role: str | None, fmt: str) -> None:
     Example:
       rasv products -w voices
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         df = ws.products.df(role)
     if fmt == "table":
         df = df[["id", "role", "name", "category", "clip_name", "gpt", "sovits", "top_k",
                  "top_p", "temperature", "seed", "score"]]
-    print_frame(df, fmt, empty="no products")
+    cli.print_frame(df, fmt, empty="no products")
 
 
-@main.command("save-product")
-@workspace_option
+@cli.main.command("save-product")
+@cli.workspace_option
 @click.argument("take")
 @click.argument("name")
 @click.option("--category", help="Default: the clip's category.")
-@handle_errors
+@cli.handle_errors
 def save_product_cmd(workspace: str, take: str, name: str, category: str | None) -> None:
     """Save the exact configuration of TAKE (id or prefix) as a product called NAME.
 
@@ -274,19 +265,19 @@ def save_product_cmd(workspace: str, take: str, name: str, category: str | None)
     Example:
       rasv save-product -w voices 3f2a9c... 温柔
     """
-    with open_workspace(workspace) as ws:
-        p = ws.products.create_from_take(find_take(ws, take), name, category=category)
+    with cli.open_workspace(workspace) as ws:
+        p = ws.products.create_from_take(cli.find_take(ws, take), name, category=category)
     click.echo(f"product {p.id}: {p.name}")
 
 
-@main.command("export-products")
-@workspace_option
+@cli.main.command("export-products")
+@cli.workspace_option
 @click.argument("ids", nargs=-1, type=int, required=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The zip to write.")
 @click.option("--merge", is_flag=True, help="One folder per GPT/SoVITS pair.")
 @click.option("--models", "include_models", is_flag=True, help="Copy the checkpoint files.")
-@handle_errors
+@cli.handle_errors
 def export_products_cmd(workspace: str, ids: tuple[int, ...], output: str, merge: bool,
                         include_models: bool) -> None:
     """Export products as a zip pack (RefAudioSelectorV2 and GSVI infer_config.json).
@@ -295,17 +286,17 @@ def export_products_cmd(workspace: str, ids: tuple[int, ...], output: str, merge
     Example:
       rasv export-products -w voices 1 2 -o voices.zip --merge --models
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         path = ws.products.export(list(ids), output, merge=merge, include_models=include_models)
     click.echo(f"written {path}")
 
 
-@main.command("export-scores")
-@workspace_option
+@cli.main.command("export-scores")
+@cli.workspace_option
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option("--task", "task", help="Only this task's takes (id or name).")
 @click.option("--history", is_flag=True, help="Every score event, not only the latest.")
-@handle_errors
+@cli.handle_errors
 def export_scores_cmd(workspace: str, output: str, task: str | None, history: bool) -> None:
     """Export scores to a .csv or .parquet file.
 
@@ -313,8 +304,8 @@ def export_scores_cmd(workspace: str, output: str, task: str | None, history: bo
     Example:
       rasv export-scores -w voices scores.parquet --history
     """
-    with open_workspace(workspace) as ws:
-        path = ws.scores.export(output, task=find_task_id(ws, task) if task else None,
+    with cli.open_workspace(workspace) as ws:
+        path = ws.scores.export(output, task=cli.find_task_id(ws, task) if task else None,
                                 history=history)
     click.echo(f"written {path}")
 

@@ -31,15 +31,7 @@ from typing import Any
 import click
 
 from gsv_bridge import build_engine
-from rasv.cli.base import (
-    find_task,
-    format_option,
-    handle_errors,
-    main,
-    open_workspace,
-    print_frame,
-    workspace_option,
-)
+from rasv.cli import base as cli
 from rasv.errors import InvalidInput, RasvError
 from rasv.tasks.records import TaskArgs
 
@@ -79,7 +71,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     return data
 
 
-@main.group("task")
+@cli.main.group("task")
 def task_group() -> None:
     """Create and delete comparison tasks (see also `rasv run` and `rasv status`).
 
@@ -90,14 +82,14 @@ def task_group() -> None:
 
 
 @task_group.command("create")
-@workspace_option
+@cli.workspace_option
 @click.argument("role")
 @click.option("--spec", "spec_path", required=True, type=click.Path(dir_okay=False),
               help="YAML file whose keys mirror ws.tasks.create (see docs/comparisons.md).")
 @click.option("--name", help="Task name (overrides the spec's).")
 @click.option("--force", is_flag=True, default=None,
               help="Keep clips outside 3-10 s and parameters the model ignores, with warnings.")
-@handle_errors
+@cli.handle_errors
 def task_create_cmd(workspace: str, role: str, spec_path: str, name: str | None,
                     force: bool | None) -> None:
     """Create a comparison task for ROLE from a spec file and plan its takes.
@@ -118,7 +110,7 @@ def task_create_cmd(workspace: str, role: str, spec_path: str, name: str | None,
         raise InvalidInput("the task needs a name: add `name:` to the spec or pass --name")
     if "texts" not in spec:
         raise InvalidInput(f"{spec_path}: the spec needs `texts:`")
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             task = ws.tasks.create(role, spec.pop("name"), spec.pop("texts"), **spec)
@@ -130,10 +122,10 @@ def task_create_cmd(workspace: str, role: str, spec_path: str, name: str | None,
 
 
 @task_group.command("delete")
-@workspace_option
+@cli.workspace_option
 @click.argument("task")
 @click.option("--force", is_flag=True, help="Also delete takes that have scores.")
-@handle_errors
+@cli.handle_errors
 def task_delete_cmd(workspace: str, task: str, force: bool) -> None:
     """Delete TASK (id or name); takes other tasks or scores need are kept.
 
@@ -141,15 +133,15 @@ def task_delete_cmd(workspace: str, task: str, force: bool) -> None:
     Example:
       rasv task delete -w voices 3
     """
-    with open_workspace(workspace) as ws:
-        t = find_task(ws, task)
+    with cli.open_workspace(workspace) as ws:
+        t = cli.find_task(ws, task)
         out = ws.tasks.delete(t, force=force)
     click.echo(f"deleted task {t.id}: {out['takes_deleted']} takes removed, "
                f"{out['takes_kept']} kept")
 
 
-@main.command("run")
-@workspace_option
+@cli.main.command("run")
+@cli.workspace_option
 @click.argument("task")
 @click.option("--engine", "engines", multiple=True, required=True, metavar="URL|espeak|fake",
               help="An engine to use; repeat for several servers (one request each at a time).")
@@ -158,7 +150,7 @@ def task_delete_cmd(workspace: str, task: str, force: bool) -> None:
               help="Seconds one take may take (0: no limit).")
 @click.option("--retry-failed", is_flag=True, help="Also retry takes that failed before.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@handle_errors
+@cli.handle_errors
 def run_cmd(workspace: str, task: str, engines: tuple[str, ...], retries: int,
             take_timeout: float, retry_failed: bool, quiet: bool) -> None:
     """Make the pending takes of TASK (id or name) with one or more engines.
@@ -173,8 +165,8 @@ def run_cmd(workspace: str, task: str, engines: tuple[str, ...], retries: int,
     from tqdm import tqdm
 
     built = [build_engine(e, i) for i, e in enumerate(engines)]
-    with open_workspace(workspace) as ws:
-        t = find_task(ws, task)
+    with cli.open_workspace(workspace) as ws:
+        t = cli.find_task(ws, task)
         bar = tqdm(total=0, unit="take", disable=True if quiet else None, leave=True,
                    desc=f"task {t.id}")
 
@@ -208,14 +200,14 @@ def run_cmd(workspace: str, task: str, engines: tuple[str, ...], retries: int,
                f"-> {counts.status} ({counts.done}/{counts.total} done)")
 
 
-@main.command("status")
-@workspace_option
+@cli.main.command("status")
+@cli.workspace_option
 @click.argument("task", required=False)
 @click.option("--role", help="Only this role's tasks.")
 @click.option("--all-versions", is_flag=True, help="Also list older versions of edited tasks.")
 @click.option("--takes", is_flag=True, help="With TASK: list its takes.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def status_cmd(workspace: str, task: str | None, role: str | None, all_versions: bool,
                takes: bool, fmt: str) -> None:
     """Show tasks and their progress, or one TASK's counts and failures.
@@ -225,19 +217,19 @@ def status_cmd(workspace: str, task: str | None, role: str | None, all_versions:
       rasv status -w voices
       rasv status -w voices 3 --takes --format csv
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         if task is None:
             df = ws.tasks.list(role, all_versions=all_versions)
             if fmt == "table":
                 df = df[["id", "role", "name", "version", "engine_kind", "varies", "status",
                          "n_takes", "n_done", "n_failed", "n_pending"]]
-            print_frame(df, fmt, empty="(no tasks)")
+            cli.print_frame(df, fmt, empty="(no tasks)")
             return
-        t = find_task(ws, task)
+        t = cli.find_task(ws, task)
         c = t.counts()
         plan = t.plan()
         if takes and fmt != "table":
-            print_frame(plan, fmt)
+            cli.print_frame(plan, fmt)
             return
         click.echo(f"task {t.id} '{t.name}' v{t.version} ({t.engine_kind}): {c.status}")
         click.echo(f"  {c.total} takes: {c.done} done, {c.failed} failed, {c.pending} pending, "
@@ -250,5 +242,5 @@ def status_cmd(workspace: str, task: str | None, role: str | None, all_versions:
         if t.conclusion:
             click.echo(f"  conclusion: {t.conclusion}")
         if takes:
-            print_frame(plan[["ord", "take_id", "label", "clip_name", "text", "seed", "status",
+            cli.print_frame(plan[["ord", "take_id", "label", "clip_name", "text", "seed", "status",
                               "duration_s", "engine"]], fmt)

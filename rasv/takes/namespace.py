@@ -192,13 +192,8 @@ class Takes:
         """True when a take with this id exists (in any state).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, take = ex.ws, ex.take
             >>> ws.takes.exists(take), ws.takes.exists("0" * 32)
             (True, False)
         """
@@ -212,13 +207,8 @@ class Takes:
             AudioError: the take has no audio yet (pending, failed) or its file is missing.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, take = ex.ws, ex.take
             >>> ws.takes.abspath(take).relative_to(ws.root).as_posix() == f"audio/takes/{take}.wav"
             True
         """
@@ -235,13 +225,8 @@ class Takes:
         """Load a take's audio as :class:`~rasv.Audio` (float32 mono, its own rate).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, take = ex.ws, ex.take
             >>> a = ws.takes.audio(take)
             >>> a.samples.dtype, a.sample_rate
             (dtype('float32'), 32000)
@@ -269,13 +254,8 @@ class Takes:
         (``n_mels``, ``max_frames``, ``top_db``).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, take = ex.ws, ex.take
             >>> spec = ws.takes.spectrogram(take, n_mels=64)
             >>> spec.db.shape[0], spec.sample_rate   # mel bands, the take's own rate
             (64, 32000)
@@ -286,13 +266,8 @@ class Takes:
         """The take's waveform envelope (min/max per column), cached with the spectrogram.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, take = ex.ws, ex.take
             >>> env = ws.takes.waveform(take)
             >>> bool((env.lo <= env.hi).all())
             True
@@ -307,13 +282,8 @@ class Takes:
         spectrogram on one time axis).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, take = ex.ws, ex.take
             >>> fig = ws.takes.figure(take, show="spectrogram", title="你好。")
             >>> type(fig).__name__, fig.layout.title.text
             ('Figure', '你好。')
