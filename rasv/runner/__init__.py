@@ -3,11 +3,12 @@
 :meth:`rasv.tasks.Tasks.run` is the way in. How the modules depend on each other (an arrow
 reads "imports"; the lower ones know nothing of threads or of the database)::
 
-    run ─┬─► persist ─┬─► liveness
+    run ─┬─► worker ──┬─► caller
          │            └─► scheduler
-         ├─► caller
+         ├─► persist ─┬─► liveness
+         │            └─► scheduler
          ├─► events ────► scheduler
-         └─► liveness, scheduler
+         └─► liveness
 
 - ``scheduler``: pure decisions. Which engine makes which take (whole (GPT, SoVITS) pairs
   per engine, pair then clip order, joining a pair when it pays, requeueing), retry and
@@ -16,7 +17,8 @@ reads "imports"; the lower ones know nothing of threads or of the database)::
 - ``liveness``: the owner (``host:pid:run``) on claimed takes, and whether it still lives.
 - ``persist``: the SQL and files: claim and adopt takes, write WAVs, commit, release.
 - ``events``: :class:`Progress` and :class:`RunEvent`, what a run reports.
-- ``run``: orchestration: the worker threads, the saver, events, cancel, background.
+- ``worker``: one engine's thread: takes from the scheduler, loads, makes, retries.
+- ``run``: orchestration: starting the workers, the saver, events, cancel, background.
 
 Example:
     >>> from rasv.runner import Run

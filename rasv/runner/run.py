@@ -1,7 +1,8 @@
 """The runner: make a task's pending takes with one or more engines, resumably.
 
-One thread per engine (engines serialise their own requests; GPT-SoVITS's ``api_v2`` must
-get one request at a time), the shared :mod:`~rasv.runner.scheduler` behind one lock, and
+One thread per engine (:mod:`~rasv.runner.worker`; engines serialise their own requests:
+GPT-SoVITS's ``api_v2`` must get one request at a time), the shared
+:mod:`~rasv.runner.scheduler` behind one lock, and
 one saver thread that writes WAVs and commits finished takes in small batches
 (:mod:`~rasv.runner.persist`), so an engine never waits on the disk or the database and DB
 traffic stays a few operations per second however fast takes arrive.
@@ -25,18 +26,15 @@ Example:
 from __future__ import annotations
 
 import queue
-import random
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rasv.engine import Audio, Capabilities, SynthesisRequest
+from rasv.engine import Capabilities
 from rasv.errors import (
     CapabilityError,
     EngineError,
@@ -46,19 +44,12 @@ from rasv.errors import (
 )
 from rasv.params import VARIABLE_PARAMS
 from rasv.runner import persist
-from rasv.runner.caller import Caller, EngineStuck, SilentAudio, is_transient, reason
+from rasv.runner.caller import reason
 from rasv.runner.events import EVENT_KINDS, Progress, RunEvent
 from rasv.runner.liveness import activate, deactivate, live_owners, make_owner, owner_alive
 from rasv.runner.persist import Outcome
-from rasv.runner.scheduler import (
-    WAIT,
-    Job,
-    Pair,
-    Scheduler,
-    backoff_delay,
-    should_retry,
-    unreachable_verdict,
-)
+from rasv.runner.scheduler import Job, Scheduler
+from rasv.runner.worker import Crew, SharedScheduler, Worker
 from rasv.tasks.grid import GSV_KIND
 
 if TYPE_CHECKING:
@@ -68,64 +59,6 @@ if TYPE_CHECKING:
 _FLUSH_S = 0.25  # the saver commits at most this often (plus once per full batch)
 _BATCH = 256
 _MAX_EVENTS = 20_000
-
-
-@dataclass
-class _Worker:
-    engine: Any
-    name: str
-    caps: Capabilities
-    index: int
-    caller: Caller | None = None  # the thread that makes its requests (timeouts)
-    strikes: int = 0  # takes in a row that found the engine unreachable
-
-
-class _Shared:
-    """The scheduler behind one lock, for the worker threads: ``next`` blocks on ``WAIT``."""
-
-    def __init__(self, sched: Scheduler) -> None:
-        self.sched = sched
-        self.cond = threading.Condition()
-
-    def next(self, engine: int) -> Job | None:
-        with self.cond:
-            while True:
-                job = self.sched.next(engine)
-                if job is not WAIT:
-                    return job
-                self.cond.wait()
-
-    def _do(self, method: str, *args: Any, **kw: Any) -> Any:
-        with self.cond:
-            out = getattr(self.sched, method)(*args, **kw)
-            self.cond.notify_all()
-            return out
-
-    def finished(self, job: Job, *, requeue: bool = False, back: bool = False,
-                 synth_s: float | None = None) -> None:
-        self._do("finished", job, requeue=requeue, back=back, synth_s=synth_s)
-
-    def loaded_pair(self, engine: int) -> Pair | None:
-        with self.cond:
-            return self.sched.loaded_pair(engine)
-
-    def loaded(self, engine: int, pair: Pair, seconds: float) -> None:
-        self._do("loaded", engine, pair, seconds)
-
-    def unload(self, engine: int) -> None:
-        self._do("unload", engine)
-
-    def cannot_load(self, engine: int, pair: Pair) -> list[Job]:
-        return self._do("cannot_load", engine, pair)
-
-    def engine_down(self, engine: int) -> None:
-        self._do("engine_down", engine)
-
-    def cancel(self) -> None:
-        self._do("cancel")
-
-    def leftover(self) -> list[Job]:
-        return self._do("leftover")
 
 
 class Run:
@@ -181,8 +114,8 @@ class Run:
         self._t_end: float | None = None
         self._counts = {"total": 0, "todo": 0, "done": 0, "failed": 0, "running": 0,
                         "adopted": 0, "already_done": 0, "loads": 0}
-        self._workers: list[_Worker] = []
-        self._sched: _Shared | None = None
+        self._workers: list[Worker] = []
+        self._sched: SharedScheduler | None = None
         self._saver_q: queue.Queue[Outcome | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._saver: threading.Thread | None = None
@@ -290,7 +223,7 @@ class Run:
                 self._emit("engine_down", engine=name, error=reason(e))
                 continue
             self._check_engine(name, caps)
-            self._workers.append(_Worker(engine, name, caps, i))
+            self._workers.append(Worker(engine, name, caps, i))
         if not self._workers:
             raise EngineUnavailable("no engine could be reached; see the run's events")
 
@@ -328,7 +261,10 @@ class Run:
 
     def _launch(self, jobs: list[Job]) -> None:
         activate(self.owner)
-        self._sched = _Shared(Scheduler(jobs, engines=[w.index for w in self._workers]))
+        self._sched = SharedScheduler(Scheduler(jobs, engines=[w.index for w in self._workers]))
+        crew = Crew(self._sched, emit=self._emit, count=self._count, save=self._saver_q.put,
+                    cancel=self._cancel, retries=self.retries, take_timeout=self.take_timeout,
+                    backoff_s=self.backoff_s, model_paths=self._model_paths)
         if self._cancel.is_set():
             self._sched.cancel()
         saver = threading.Thread(target=self._save_loop, name=f"rasv-run-{self.id}-saver",
@@ -337,7 +273,8 @@ class Run:
         self._saver = saver
         self._emit("started")
         for w in self._workers:
-            th = threading.Thread(target=self._work, args=(w,),
+            w.crew = crew
+            th = threading.Thread(target=w.work,
                                   name=f"rasv-run-{self.id}-{w.name}", daemon=True)
             self._threads.append(th)
             th.start()
@@ -382,177 +319,6 @@ class Run:
         self._emit("finished", error=reason(self.error) if self.error else None)
         self._finished.set()
 
-    def _work(self, w: _Worker) -> None:
-        sched = self._sched
-        assert sched is not None
-        held: list[Job] = []
-        try:
-            self._work_loop(w, sched, held)
-        except Exception as e:  # a bug must not leave the run hanging: drop this engine
-            self._emit("engine_down", engine=w.name, error=f"internal error: {reason(e)}")
-            for job in held:
-                sched.finished(job, requeue=True)
-            sched.engine_down(w.index)
-        finally:
-            if w.caller is not None:
-                w.caller.close()
-
-    def _work_loop(self, w: _Worker, sched: _Shared, held: list[Job]) -> None:
-        while True:
-            held.clear()
-            job = sched.next(w.index)
-            if job is None:
-                return
-            held.append(job)
-            if job.problem is not None or job.request is None:
-                self._fail(w, job, job.problem or "the take cannot be sent", attempts=0)
-                held.clear()
-                sched.finished(job)
-                continue
-            if job.pair != sched.loaded_pair(w.index):
-                state = self._load(w, job.pair)
-                held.clear()
-                if state == "down":
-                    sched.finished(job, requeue=True)
-                    sched.engine_down(w.index)
-                    return
-                if state != "ok":
-                    sched.finished(job, requeue=True)
-                    for doomed in sched.cannot_load(w.index, job.pair):
-                        self._fail(w, doomed, state, attempts=0)
-                    continue
-                held.append(job)
-            outcome = self._make(w, job)
-            held.clear()
-            if outcome == "unavailable":
-                # An engine is dropped only when two takes in a row find it unreachable
-                # (a slow server looks the same); see unreachable_verdict.
-                w.strikes += 1
-                job.unavailable += 1
-                verdict = unreachable_verdict(w.strikes, job.unavailable)
-                if verdict == "down":
-                    outcome = "down"
-                elif verdict == "fail":
-                    self._fail(w, job, job.last_error, attempts=0)
-                    sched.finished(job)
-                    continue
-                else:
-                    sched.finished(job, requeue=True, back=True)
-                    continue
-            if outcome == "down":
-                self._emit("engine_down", engine=w.name, error=job.last_error)
-                sched.finished(job, requeue=True)
-                sched.engine_down(w.index)
-                return
-            if outcome == "cancelled":
-                sched.finished(job)
-                return
-            if isinstance(outcome, float):
-                w.strikes = 0
-            sched.finished(job, synth_s=outcome if isinstance(outcome, float) else None)
-
-    def _load(self, w: _Worker, pair: Pair) -> str:
-        """Load ``pair`` on ``w``: "ok", "down", or the reason the pair cannot load."""
-        gpt, sovits = (None if m is None else self._model_paths[m] for m in pair)
-        self._emit("loading", engine=w.name, pair=pair)
-        attempt = 0
-        while True:
-            attempt += 1
-            t0 = time.monotonic()
-            try:
-                w.engine.load(gpt, sovits)
-            except Exception as e:
-                self._sched.unload(w.index)  # type: ignore[union-attr]
-                if should_retry(is_transient(e), attempt, self.retries, self._cancel.is_set()):
-                    self._emit("take_retry", engine=w.name, pair=pair, attempt=attempt,
-                               error=f"loading weights: {reason(e)}")
-                    if self._sleep_backoff(attempt):
-                        continue
-                    return "down"
-                if isinstance(e, EngineUnavailable):
-                    self._emit("engine_down", engine=w.name, pair=pair, error=reason(e))
-                    return "down"
-                return f"loading weights failed on {w.name}: {reason(e)}"
-            seconds = time.monotonic() - t0
-            self._sched.loaded(w.index, pair, seconds)  # type: ignore[union-attr]
-            self._count(loads=1)
-            self._emit("loaded", engine=w.name, pair=pair)
-            return "ok"
-
-    def _make(self, w: _Worker, job: Job) -> float | str | None:
-        """Make one take. Returns its synthesis seconds, None (failed), "unavailable" (the
-        engine stayed unreachable through every retry), "down" or "cancelled"."""
-        req = job.request
-        assert req is not None
-        try:
-            (job.caps or w.caps).check(req)
-        except CapabilityError as e:
-            self._fail(w, job, reason(e), attempts=0)
-            return None
-        attempt = 0
-        while True:
-            attempt += 1
-            started = datetime.now()
-            self._count(running=1)
-            self._emit("take_started", take_id=job.take_id, engine=w.name, attempt=attempt)
-            t0 = time.monotonic()
-            try:
-                result = self._call(w, req)
-                if not isinstance(result, Audio):
-                    raise EngineError(f"engine returned {type(result).__name__}, not rasv.Audio")
-                if result.samples.size == 0 or result.is_silent():
-                    raise SilentAudio("the engine returned silence")
-            except Exception as e:
-                self._count(running=-1)
-                tries = f" after {attempt} attempts" if attempt > 1 else ""
-                job.last_error = f"{reason(e)}{tries}"
-                if isinstance(e, EngineStuck):
-                    job.attempts += attempt
-                    return "down"
-                transient = is_transient(e)
-                if should_retry(transient, attempt, self.retries, self._cancel.is_set()):
-                    self._emit("take_retry", take_id=job.take_id, engine=w.name,
-                               attempt=attempt, error=reason(e))
-                    if self._sleep_backoff(attempt):
-                        continue
-                    job.attempts += attempt
-                    return "cancelled"
-                if transient and isinstance(e, EngineUnavailable):
-                    job.attempts += attempt
-                    return "unavailable"
-                self._fail(w, job, job.last_error, attempts=attempt, started=started)
-                return None
-            synth_s = time.monotonic() - t0
-            self._count(running=-1)
-            self._saver_q.put(Outcome(
-                job=job, ok=True, engine=w.name, attempts=job.attempts + attempt,
-                started_at=started, finished_at=datetime.now(), synth_s=synth_s,
-                audio=result, engine_version=w.caps.version,
-            ))
-            return synth_s
-
-    def _call(self, w: _Worker, req: SynthesisRequest) -> Any:
-        """``engine.synthesize(req)``, abandoned after ``take_timeout`` seconds."""
-        if self.take_timeout is None:
-            return w.engine.synthesize(req)
-        if w.caller is None:
-            w.caller = Caller(w.engine, w.name)
-        return w.caller.call(req, self.take_timeout)
-
-    def _sleep_backoff(self, attempt: int) -> bool:
-        """Sleep before retry ``attempt``; False if the run was cancelled meanwhile."""
-        return not self._cancel.wait(backoff_delay(attempt, self.backoff_s, random.random()))
-
-    def _fail(self, w: _Worker, job: Job, error: str, *, attempts: int,
-              started: datetime | None = None) -> None:
-        now = datetime.now()
-        self._saver_q.put(Outcome(
-            job=job, ok=False, engine=w.name, attempts=job.attempts + attempts,
-            started_at=started or now, finished_at=now, error=error,
-            engine_version=w.caps.version,
-        ))
-
-    # -- saving ------------------------------------------------------------------------------
 
     def _save_loop(self) -> None:
         stop = False
