@@ -59,36 +59,49 @@ class SharedScheduler:
                 self.cond.wait()
 
     def _do(self, method: str, *args: Any, **kw: Any) -> Any:
+        """Call the scheduler under the lock and wake the waiting workers (work may be back)."""
         with self.cond:
             out = getattr(self.sched, method)(*args, **kw)
             self.cond.notify_all()
             return out
 
+    def _quiet(self, method: str, *args: Any, **kw: Any) -> Any:
+        """Call the scheduler under the lock; nothing a waiting worker could use changes."""
+        with self.cond:
+            return getattr(self.sched, method)(*args, **kw)
+
     def finished(self, job: Job, *, requeue: bool = False, back: bool = False,
                  synth_s: float | None = None) -> None:
+        """A job handed out is over (see :meth:`Scheduler.finished`)."""
         self._do("finished", job, requeue=requeue, back=back, synth_s=synth_s)
 
     def loaded_pair(self, engine: int) -> Pair | None:
-        with self.cond:
-            return self.sched.loaded_pair(engine)
+        """The pair ``engine`` holds."""
+        return self._quiet("loaded_pair", engine)
 
     def loaded(self, engine: int, pair: Pair, seconds: float) -> None:
-        self._do("loaded", engine, pair, seconds)
+        """``engine`` now holds ``pair``; loading it took ``seconds``."""
+        self._quiet("loaded", engine, pair, seconds)
 
     def unload(self, engine: int) -> None:
-        self._do("unload", engine)
+        """``engine`` holds no pair any more."""
+        self._quiet("unload", engine)
 
     def cannot_load(self, engine: int, pair: Pair) -> list[Job]:
+        """``engine`` cannot load ``pair``; the pair's jobs if no engine can."""
         return self._do("cannot_load", engine, pair)
 
     def engine_down(self, engine: int) -> None:
+        """``engine`` is gone; its pair is open to the others."""
         self._do("engine_down", engine)
 
     def cancel(self) -> None:
+        """Hand out nothing more."""
         self._do("cancel")
 
     def leftover(self) -> list[Job]:
-        return self._do("leftover")
+        """Remove and return the jobs never handed out."""
+        return self._quiet("leftover")
 
 
 @dataclass(frozen=True)
