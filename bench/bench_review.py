@@ -22,8 +22,8 @@ import numpy as np  # noqa: E402
 
 import rasv  # noqa: E402
 from rasv.audio import files as audio_io  # noqa: E402
-from rasv.products import presets  # noqa: E402
 from rasv.audio.spectrogram import compute_spectrogram  # noqa: E402
+from rasv.products import presets  # noqa: E402
 from rasv.testing import FakeEngine, make_clip  # noqa: E402
 
 N_TAKES = 20

@@ -20,9 +20,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 
-from gsv_bridge.api_v2 import _check_pair, detect_server
+from gsv_bridge.api_v2 import detect_server
 from gsv_bridge.client import HttpClient, raise_for_reply
-from gsv_bridge.common import check_output, check_text, local_checkpoint, read_timeout, server_paths
+from gsv_bridge.common import (
+    check_output,
+    check_pair,
+    check_text,
+    local_checkpoint,
+    read_timeout,
+    server_paths,
+)
 from gsv_bridge.paths import PathMap
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import AudioError, CapabilityError, EngineRequestError, EngineUnavailable
@@ -149,7 +156,7 @@ class GsvApiV1:
                 "given is unknown to this engine; pass both")
         g = local_checkpoint(new_g, self.path_map, "gpt")
         s = local_checkpoint(new_s, self.path_map, "sovits")
-        _check_pair(g, s)
+        check_pair(g, s)
         with self._client.lock:
             self._check_server()
             try:

@@ -35,6 +35,7 @@ from typing import Any
 from gsv_bridge.client import HttpClient, Reply, raise_for_reply
 from gsv_bridge.common import (
     check_output,
+    check_pair,
     check_text,
     local_checkpoint,
     read_timeout,
@@ -322,7 +323,7 @@ class GsvApiV2:
         """
         g = local_checkpoint(gpt, self.path_map, "gpt") if gpt is not None else None
         s = local_checkpoint(sovits, self.path_map, "sovits") if sovits is not None else None
-        _check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
+        check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
         with self._client.lock:
             self.server_info()
             if gpt is not None:
@@ -483,17 +484,6 @@ def _detail(reply: Reply) -> str:
         exc = payload.get("Exception")
         return f"{payload['message']}: {exc}" if exc else str(payload["message"])
     return reply.text(200) or f"HTTP {reply.status}"
-
-
-def _check_pair(gpt: Checkpoint | None, sovits: Checkpoint | None) -> None:
-    """Refuse a v1 GPT with a v2+ SoVITS (or the reverse): their phoneme sets differ."""
-    if gpt is None or sovits is None or gpt.version is None or sovits.version is None:
-        return
-    if (gpt.version == "v1") != (sovits.version == "v1"):
-        raise CapabilityError(
-            f"GPT {gpt.name} is a {gpt.version} model but SoVITS {sovits.name} is "
-            f"{sovits.version}; v1 and v2+ models use different phoneme sets, pair them as "
-            "they were trained")
 
 
 __all__ = ["GsvApiV2", "ServerInfo", "detect_server"]

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gsv_bridge.paths import PathMap
 from rasv.engine import Audio, Capabilities, SynthesisRequest, check_reference
-from rasv.errors import AudioError, EngineRequestError, InvalidInput
+from rasv.errors import AudioError, CapabilityError, EngineRequestError, InvalidInput
 from rasv.langs import count_units
+
+if TYPE_CHECKING:
+    from rasv.models import Checkpoint
 
 #: Output rates a GPT-SoVITS model can produce (v1/v2/Pro 32 kHz, v3 24/48 kHz, v4 48 kHz).
 GSV_RATES = (24000, 32000, 48000)
@@ -174,5 +178,25 @@ def local_checkpoint(path: str | os.PathLike, path_map: PathMap, kind: str):  # 
     return ck
 
 
-__all__ = ["GSV_RATES", "check_output", "check_text", "expected_rate", "local_checkpoint",
-           "read_timeout", "server_paths"]
+def check_pair(gpt: Checkpoint | None, sovits: Checkpoint | None) -> None:
+    """Refuse a v1 GPT with a v2+ SoVITS (or the reverse): their phoneme sets differ.
+
+    Example:
+        >>> from rasv.models import Checkpoint
+        >>> g = Checkpoint("/w/g.ckpt", "g.ckpt", "gpt", 1, 0.0, version="v1")
+        >>> check_pair(g, Checkpoint("/w/s.pth", "s.pth", "sovits", 1, 0.0, version="v2"))
+        Traceback (most recent call last):
+        ...
+        rasv.errors.CapabilityError: GPT g.ckpt is a v1 model but SoVITS s.pth is v2; v1 and v2+ models use different phoneme sets, pair them as they were trained
+    """
+    if gpt is None or sovits is None or gpt.version is None or sovits.version is None:
+        return
+    if (gpt.version == "v1") != (sovits.version == "v1"):
+        raise CapabilityError(
+            f"GPT {gpt.name} is a {gpt.version} model but SoVITS {sovits.name} is "
+            f"{sovits.version}; v1 and v2+ models use different phoneme sets, pair them as "
+            "they were trained")
+
+
+__all__ = ["GSV_RATES", "check_output", "check_pair", "check_text", "expected_rate",
+           "local_checkpoint", "read_timeout", "server_paths"]

@@ -28,12 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from gsv_bridge.api_v2 import KIND, _check_pair
-from gsv_bridge.common import check_output, check_text, local_checkpoint, read_timeout, server_paths
+from gsv_bridge.api_v2 import KIND
+from gsv_bridge.common import (
+    check_output,
+    check_pair,
+    check_text,
+    local_checkpoint,
+    read_timeout,
+    server_paths,
+)
 from gsv_bridge.paths import PathMap
 from gsv_bridge.server import (
-    _popen_group_kwargs,
     find_python,
+    popen_group_kwargs,
     split_device,
     terminate,
     write_tts_config,
@@ -166,7 +173,7 @@ class GsvInProcess:
                     [self.python, "-u", str(_WORKER), "--gsv-root", str(self.gsv_root),
                      "--config", str(self.config_path)],
                     cwd=self.gsv_root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=self._log, **_popen_group_kwargs())
+                    stderr=self._log, **popen_group_kwargs())
             except OSError as e:
                 self._close_log()
                 raise EngineUnavailable(f"cannot start {self.python}: {e}") from None
@@ -350,7 +357,7 @@ class GsvInProcess:
         """
         g = local_checkpoint(gpt, PathMap(), "gpt") if gpt is not None else None
         s = local_checkpoint(sovits, PathMap(), "sovits") if sovits is not None else None
-        _check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
+        check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
         with self._lock:
             if not self.running:
                 # A fresh child loads the wanted weights from its config at start.

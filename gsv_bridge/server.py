@@ -143,7 +143,14 @@ def write_tts_config(path: str | os.PathLike, *, gsv_root: str | os.PathLike, de
     return p
 
 
-def _popen_group_kwargs() -> dict[str, Any]:
+def popen_group_kwargs() -> dict[str, Any]:
+    """``Popen`` keywords that start a child in its own process group (so it can be stopped
+    with everything it spawned).
+
+    Example:
+        >>> sorted(popen_group_kwargs()) in (["start_new_session"], ["creationflags"])
+        True
+    """
     if os.name == "nt":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
@@ -333,7 +340,7 @@ class GsvServer:
                 self._proc = subprocess.Popen(
                     self.command(), cwd=self.gsv_root, env=self._environment(),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    **_popen_group_kwargs())
+                    **popen_group_kwargs())
             except OSError as e:
                 log.close()
                 raise EngineUnavailable(f"cannot start {self.python}: {e}") from None
@@ -539,5 +546,5 @@ def _port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-__all__ = ["GsvServer", "ServerPool", "find_python", "free_port", "terminate",
-           "write_tts_config"]
+__all__ = ["GsvServer", "ServerPool", "find_python", "free_port", "popen_group_kwargs",
+           "terminate", "write_tts_config"]

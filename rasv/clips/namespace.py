@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.audio import files as audio_io
+from rasv.clips.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
 from rasv.engine import reference_in_range
 from rasv.errors import (
     AlreadyExists,
@@ -47,7 +48,6 @@ from rasv.errors import (
 from rasv.filenames import UniqueNames, safe_filename
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
-from rasv.clips.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
 from rasv.records import DEFAULT_CATEGORY, Clip, ImportReport
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ import yaml
 
 from rasv.models.checkpoints import sniff
 from rasv.langs import count_units
-from rasv.testing.fake_gsv import _rate_for
+from rasv.testing.fake_gsv import rate_for
 
 
 class TTS_Config:
@@ -79,7 +79,7 @@ class TTS:
     def run(self, inputs):
         if not os.path.exists(inputs["ref_audio_path"]):
             raise ValueError(inputs["ref_audio_path"] + " not exists")
-        sr = _rate_for(self.configs.version, inputs.get("super_sampling", False), True)
+        sr = rate_for(self.configs.version, inputs.get("super_sampling", False), True)
         seconds = 0.2 * max(count_units(inputs["text"]), 1) / inputs.get("speed_factor", 1.0)
         t = np.arange(int(sr * seconds)) / sr
         rng = np.random.default_rng(inputs.get("seed", 0))

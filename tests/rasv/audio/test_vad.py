@@ -16,7 +16,7 @@ from gsv_bridge.espeak import synth
 from rasv.audio import vad
 from rasv.errors import BackendUnavailable, InvalidInput
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 SENTENCES = ["今天天气很好。", "我们一起去公园散步吧。", "明天可能会下雨，记得带伞。",
              "这是一个测试句子。", "火车马上就要开了。", "请把桌子上的书递给我。"]

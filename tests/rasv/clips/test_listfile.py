@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 import rasv
-from rasv.clips.listfile import decode, is_windows_absolute, list_lang, parse_list, resolve_audio_path
+from rasv.clips.listfile import (
+    decode,
+    is_windows_absolute,
+    list_lang,
+    parse_list,
+    resolve_audio_path,
+)
 
 LINES = ["a.wav|spk|ZH|你好，世界。", "b.wav|spk|JP|こんにちは", "c.wav|spk|en|Hello | there"]
 

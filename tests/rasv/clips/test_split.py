@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from gsv_bridge.espeak import synth
 from rasv.audio.files import write_wav
 from rasv.cli import main
-from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput
 from rasv.clips.split import normalize_segments, region_samples
+from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput
 
 
 def _noise_file(path, seconds, sr, channels=1, subtype="PCM_16", seed=0):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rasv
+from rasv.params import Params
 from rasv.tasks.grid import (
     DEFAULT_SEED,
     ClipGroup,
@@ -19,7 +20,6 @@ from rasv.tasks.grid import (
     expand,
     take_id,
 )
-from rasv.params import Params
 
 HEX = "0123456789abcdef"
 sha = st.text(HEX, min_size=64, max_size=64)

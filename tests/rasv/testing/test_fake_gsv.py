@@ -18,7 +18,7 @@ from rasv import Audio
 from rasv.testing import make_checkpoint, make_clip
 from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def call(url, route, *, body=None, method=None):
