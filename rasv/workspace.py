@@ -23,13 +23,13 @@ import pandas as pd
 
 from rasv.audio.files import BlobStore
 from rasv.errors import InvalidInput, WorkspaceError
-from rasv.store.migrations import migrate
 from rasv.store.db import Store
+from rasv.store.migrations import migrate
 
 if TYPE_CHECKING:  # the namespaces import the workspace; keep the import graph one-way
     from rasv.analysis import Analysis
-    from rasv.clips.aux import AuxPool
     from rasv.classify.namespace import Classifier
+    from rasv.clips.aux import AuxPool
     from rasv.clips.namespace import Clips
     from rasv.longtext.namespace import LongText
     from rasv.models.namespace import Models
@@ -319,6 +319,7 @@ class Workspace:
             "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
             " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
             " + (SELECT count(*) FROM takes WHERE audio_path = $p)"
+            " + (SELECT count(*) FROM longtext_runs WHERE audio_path = $p OR srt_path = $p)"
             " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)"
             " + (SELECT count(*) FROM products"
             "    WHERE json_extract_string(extra, '$.clip_sha256') = $sha)",

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.audio import files as audio_io
+from rasv.clips.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
 from rasv.engine import reference_in_range
 from rasv.errors import (
     AlreadyExists,
@@ -47,8 +48,8 @@ from rasv.errors import (
 from rasv.filenames import UniqueNames, safe_filename
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
-from rasv.clips.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
 from rasv.records import DEFAULT_CATEGORY, Clip, ImportReport
+from rasv.takes.orphans import drop_unused_takes
 
 if TYPE_CHECKING:
     from rasv.roles.namespace import RoleRef
@@ -674,7 +675,7 @@ class Clips:
             missing = set(ids) - {r[0] for r in rows}
             if missing:
                 raise ClipNotFound(min(missing))
-            _drop_unmade_takes(cur, ids)
+            _drop_unmade_takes(self._ws, cur, ids)
             cur.execute("DELETE FROM clips WHERE list_contains(?, id)", [ids])
         self._ws.release_files({r[1] for r in rows})
         return len(rows)
@@ -962,7 +963,7 @@ def _ensure_category(cur: Any, role_id: int, name: str) -> None:
         cur.execute("INSERT INTO categories(role_id, name) VALUES (?, ?)", [role_id, name])
 
 
-def _drop_unmade_takes(cur: Any, clip_ids: list[int]) -> None:
+def _drop_unmade_takes(ws: Workspace, cur: Any, clip_ids: list[int]) -> None:
     """Remove the pending, failed and cancelled takes of these clips from every plan."""
     # Long-text chunks keep theirs: a long-text run re-renders from its own configuration.
     unmade = [r[0] for r in cur.execute(
@@ -973,9 +974,7 @@ def _drop_unmade_takes(cur: Any, clip_ids: list[int]) -> None:
     if not unmade:
         return
     cur.execute("DELETE FROM task_takes WHERE list_contains(?, take_id)", [unmade])
-    for table in ("scores", "metrics"):
-        cur.execute(f"DELETE FROM {table} WHERE list_contains(?, take_id)", [unmade])
-    cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [unmade])
+    drop_unused_takes(ws, unmade)
 
 
 def _numbered(name: str, taken: set[str]) -> str:

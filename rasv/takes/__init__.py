@@ -16,11 +16,13 @@ from rasv.takes.namespace import (
     task_id_of,
     write_table,
 )
+from rasv.takes.orphans import drop_unused_takes
 
 __all__ = [
     "GROUP_KEYS",
     "Take",
     "Takes",
+    "drop_unused_takes",
     "model_labels",
     "task_id_of",
     "write_table",
