@@ -5,6 +5,7 @@
 - :class:`GsvServer` — start ``api_v2.py`` with GPT-SoVITS's interpreter; ``GsvServer.pool``;
 - :class:`GsvInProcess` — ``TTS_infer_pack.TTS`` in a child process;
 - :class:`EspeakEngine` — espeak-ng speech for demos and tests (not a voice cloner);
+- :func:`build_engine` — an engine from its short form (a URL, ``espeak``, ``fake``);
 - :func:`find_weights` — the checkpoints of a GPT-SoVITS install with their versions;
 - :func:`synth` — low-level espeak-ng synthesis.
 
@@ -20,6 +21,7 @@ from gsv_bridge.api_v1 import GsvApiV1
 from gsv_bridge.api_v2 import GsvApiV2, ServerInfo
 from gsv_bridge.espeak import synth
 from gsv_bridge.espeak_engine import EspeakEngine
+from gsv_bridge.factory import build_engine
 from gsv_bridge.inprocess import GsvInProcess
 from gsv_bridge.paths import PathMap
 from gsv_bridge.server import GsvServer, ServerPool
@@ -34,6 +36,7 @@ __all__ = [
     "PathMap",
     "ServerInfo",
     "ServerPool",
+    "build_engine",
     "find_weights",
     "synth",
 ]

@@ -7,7 +7,7 @@ with an empty body. ``GsvApiV1`` sends what ``api.py`` can honour, declares the 
 capabilities, and treats the empty 200 as a failure (``research/gsv-bridge.md`` §1.6).
 
 Example:
-    >>> from rasv.testing.fake_gsv import FakeGsvApiV1Server
+    >>> from rasv.testing import FakeGsvApiV1Server
     >>> with FakeGsvApiV1Server() as srv:
     ...     caps = GsvApiV1(srv.url).capabilities()
     >>> caps.seed, caps.aux_refs, caps.prompt_text_required
@@ -24,9 +24,9 @@ from gsv_bridge.api_v2 import _check_pair, detect_server
 from gsv_bridge.client import HttpClient, raise_for_reply
 from gsv_bridge.common import check_output, check_text, local_checkpoint, read_timeout, server_paths
 from gsv_bridge.paths import PathMap
-from rasv.models.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import AudioError, CapabilityError, EngineRequestError, EngineUnavailable
+from rasv.models import Checkpoint
 
 KIND = "gpt-sovits-api"
 
@@ -131,7 +131,7 @@ class GsvApiV1:
             >>> d = tempfile.mkdtemp()
             >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
             >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing.fake_gsv import FakeGsvApiV1Server
+            >>> from rasv.testing import FakeGsvApiV1Server
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
             >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_model"))
@@ -200,7 +200,7 @@ class GsvApiV1:
             >>> d = tempfile.mkdtemp()
             >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
             >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing.fake_gsv import FakeGsvApiV1Server
+            >>> from rasv.testing import FakeGsvApiV1Server
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
             >>> from rasv import SynthesisRequest

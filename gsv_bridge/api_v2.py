@@ -15,7 +15,7 @@ What it does for you, following ``research/gsv-bridge.md``:
 - keeps one request in flight per server, with a read timeout that grows with the text.
 
 Example:
-    >>> from rasv.testing.fake_gsv import FakeGsvServer
+    >>> from rasv.testing import FakeGsvServer
     >>> with FakeGsvServer() as srv:
     ...     eng = GsvApiV2(srv.url)
     ...     eng.server_info().kind
@@ -41,7 +41,6 @@ from gsv_bridge.common import (
     server_paths,
 )
 from gsv_bridge.paths import PathMap
-from rasv.models.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import (
     AudioError,
@@ -49,6 +48,7 @@ from rasv.errors import (
     EngineRequestError,
     EngineUnavailable,
 )
+from rasv.models import Checkpoint
 
 KIND = "gpt-sovits"
 
@@ -127,7 +127,7 @@ class GsvApiV2:
     same take made in-process is recognised as the same.
 
     Example:
-        >>> from rasv.testing.fake_gsv import FakeGsvServer
+        >>> from rasv.testing import FakeGsvServer
         >>> with FakeGsvServer() as srv:
         ...     GsvApiV2(srv.url).capabilities().sample_rate
         32000
@@ -172,7 +172,7 @@ class GsvApiV2:
             CapabilityError: the server is the legacy ``api.py`` (use ``GsvApiV1``).
 
         Example:
-            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.server_info().kind
@@ -198,7 +198,7 @@ class GsvApiV2:
             alive: optional check that the server process still runs (stop waiting if not).
 
         Example:
-            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.wait_ready(timeout=10).kind
@@ -232,7 +232,7 @@ class GsvApiV2:
         the server's host memory grows with every request (GPT-SoVITS issue #1218).
 
         Example:
-            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.restart(timeout=10); eng.server_info().kind
@@ -253,7 +253,7 @@ class GsvApiV2:
         """Close the connection (the engine reconnects on next use).
 
         Example:
-            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.close(); eng.server_info().kind   # connects again
@@ -311,7 +311,7 @@ class GsvApiV2:
             >>> d = tempfile.mkdtemp()
             >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
             >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_sovits_weights"))
@@ -400,7 +400,7 @@ class GsvApiV2:
             >>> d = tempfile.mkdtemp()
             >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
             >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing.fake_gsv import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> from rasv import SynthesisRequest

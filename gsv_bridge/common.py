@@ -66,7 +66,7 @@ def server_paths(req: SynthesisRequest, caps: Capabilities, path_map: PathMap) -
 
     Example:
         >>> import tempfile, os, numpy as np
-        >>> from rasv.audio.files import write_wav
+        >>> from rasv.audio import write_wav
         >>> from rasv import capabilities_for_version
         >>> d = tempfile.mkdtemp(); p = os.path.join(d, "r.wav")
         >>> write_wav(p, np.zeros(16000 * 4, dtype=np.float32), 16000)
@@ -162,8 +162,8 @@ def local_checkpoint(path: str | os.PathLike, path_map: PathMap, kind: str):  # 
         CheckpointError: a local file that is missing (and not server-only), unreadable, or
             of the other kind (a ``.ckpt`` given as SoVITS weights …).
     """
-    from rasv.models.checkpoints import sniff
     from rasv.errors import CheckpointError
+    from rasv.models import sniff
 
     p = Path(path)
     if not p.exists() and path_map and not path_map.maps(p):

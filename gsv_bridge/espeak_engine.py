@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from gsv_bridge.espeak import synth
-from rasv.audio.files import read, resample
+from rasv.audio import read, resample
 from rasv.engine import Audio, Capabilities, SynthesisRequest
 from rasv.errors import AudioError, CapabilityError, EngineRequestError
 from rasv.langs import API_LANGS, base_lang, guess_lang

@@ -38,9 +38,9 @@ from gsv_bridge.server import (
     terminate,
     write_tts_config,
 )
-from rasv.models.checkpoints import Checkpoint
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import CapabilityError, EngineRequestError, EngineUnavailable, InvalidInput
+from rasv.models import Checkpoint
 
 _WORKER = Path(__file__).with_name("_tts_worker.py")
 _EOF = object()

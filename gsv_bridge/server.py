@@ -286,8 +286,8 @@ class GsvServer:
             sovits = sovits or still_there("vits_weights_path")
         version = self.version
         if sovits:
-            from rasv.models.checkpoints import sniff
             from rasv.errors import CheckpointError
+            from rasv.models import sniff
 
             with contextlib.suppress(CheckpointError):
                 version = sniff(sovits).version or version

@@ -19,8 +19,8 @@ import os
 
 import pandas as pd
 
-from rasv.models.checkpoints import Checkpoint, discover
 from rasv.errors import CheckpointError
+from rasv.models import Checkpoint, discover
 
 COLUMNS = ["kind", "name", "version", "version_source", "experiment", "epoch", "step",
            "lora_rank", "pretrained", "label", "size_bytes", "mtime", "sha256", "path"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from rasv.errors import AudioError, CapabilityError, EngineError, ReferenceOutOfRange
 from rasv.langs import API_LANGS, V1_LANGS, normalize_lang
-from rasv.params import Params
+from rasv.params import API_V2_DEFAULTS, Params
 
 #: GPT-SoVITS's reference-duration rule (inclusive, silence included).
 REF_MIN_S = 3.0
@@ -69,26 +69,26 @@ class SynthesisRequest:
     text_lang: str
     ref_audio_path: str
     prompt_text: str = ""
-    prompt_lang: str = "zh"
+    prompt_lang: str = "zh"  # api_v2 requires it; rasv always sends the clip's language
     aux_ref_audio_paths: tuple[str, ...] = ()
-    top_k: int = 15
-    top_p: float = 1.0
-    temperature: float = 1.0
-    text_split_method: str = "cut5"
-    batch_size: int = 1
-    batch_threshold: float = 0.75
-    split_bucket: bool = True
-    speed_factor: float = 1.0
-    fragment_interval: float = 0.3
-    seed: int = -1
-    media_type: str = "wav"
-    streaming_mode: int = 0
-    parallel_infer: bool = True
-    repetition_penalty: float = 1.35
-    sample_steps: int = 32
-    super_sampling: bool = False
-    overlap_length: int = 2
-    min_chunk_length: int = 16
+    top_k: int = API_V2_DEFAULTS["top_k"]
+    top_p: float = API_V2_DEFAULTS["top_p"]
+    temperature: float = API_V2_DEFAULTS["temperature"]
+    text_split_method: str = API_V2_DEFAULTS["text_split_method"]
+    batch_size: int = API_V2_DEFAULTS["batch_size"]
+    batch_threshold: float = API_V2_DEFAULTS["batch_threshold"]
+    split_bucket: bool = API_V2_DEFAULTS["split_bucket"]
+    speed_factor: float = API_V2_DEFAULTS["speed_factor"]
+    fragment_interval: float = API_V2_DEFAULTS["fragment_interval"]
+    seed: int = API_V2_DEFAULTS["seed"]
+    media_type: str = API_V2_DEFAULTS["media_type"]
+    streaming_mode: int = API_V2_DEFAULTS["streaming_mode"]
+    parallel_infer: bool = API_V2_DEFAULTS["parallel_infer"]
+    repetition_penalty: float = API_V2_DEFAULTS["repetition_penalty"]
+    sample_steps: int = API_V2_DEFAULTS["sample_steps"]
+    super_sampling: bool = API_V2_DEFAULTS["super_sampling"]
+    overlap_length: int = API_V2_DEFAULTS["overlap_length"]
+    min_chunk_length: int = API_V2_DEFAULTS["min_chunk_length"]
     #: Engine-specific or future parameters, sent as extra body fields by HTTP engines.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -123,6 +123,9 @@ class SynthesisRequest:
             (5, 3)
         """
         s = params.seed if seed is None else seed
+        # Every sampling field both records share, by name: a parameter added to Params and
+        # to API_V2_DEFAULTS reaches the request without another edit here.
+        shared = ({f.name for f in dataclasses.fields(cls)} & set(API_V2_DEFAULTS)) - {"seed"}
         return cls(
             text=text,
             text_lang=text_lang,
@@ -130,20 +133,8 @@ class SynthesisRequest:
             prompt_text=prompt_text,
             prompt_lang=prompt_lang,
             aux_ref_audio_paths=tuple(str(p) for p in aux_ref_audio_paths),
-            top_k=params.top_k,
-            top_p=params.top_p,
-            temperature=params.temperature,
-            text_split_method=params.text_split_method,
-            batch_size=params.batch_size,
-            batch_threshold=params.batch_threshold,
-            split_bucket=params.split_bucket,
-            speed_factor=params.speed_factor,
-            fragment_interval=params.fragment_interval,
+            **{name: getattr(params, name) for name in shared if hasattr(params, name)},
             seed=-1 if s is None else s,
-            parallel_infer=params.parallel_infer,
-            repetition_penalty=params.repetition_penalty,
-            sample_steps=params.sample_steps,
-            super_sampling=params.super_sampling,
             extra=dict(params.extra),
         )
 

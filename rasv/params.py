@@ -23,6 +23,31 @@ from rasv.errors import InvalidInput
 #: GPT-SoVITS's text cut methods (``text_split_method``).
 SPLIT_METHODS: tuple[str, ...] = ("cut0", "cut1", "cut2", "cut3", "cut4", "cut5")
 
+#: GPT-SoVITS ``api_v2``'s ``/tts`` defaults, the one table both :class:`Params` and
+#: :class:`rasv.engine.SynthesisRequest` take theirs from (research/gsv-bridge.md §2; top_k is
+#: 15 since upstream's 2025-12 change). ``tests/rasv/test_params.py`` pins it to upstream's
+#: documented values.
+API_V2_DEFAULTS: dict[str, Any] = {
+    "top_k": 15,
+    "top_p": 1.0,
+    "temperature": 1.0,
+    "text_split_method": "cut5",
+    "batch_size": 1,
+    "batch_threshold": 0.75,
+    "split_bucket": True,
+    "speed_factor": 1.0,
+    "fragment_interval": 0.3,
+    "seed": -1,
+    "media_type": "wav",
+    "streaming_mode": 0,
+    "parallel_infer": True,
+    "repetition_penalty": 1.35,
+    "sample_steps": 32,
+    "super_sampling": False,
+    "overlap_length": 2,
+    "min_chunk_length": 16,
+}
+
 #: Parameters that change the audio and that a task may vary (besides clip, models, aux, text).
 VARIABLE_PARAMS: tuple[str, ...] = (
     "top_k",
@@ -52,19 +77,20 @@ class Params:
         {'noise_scale': 0.4}
     """
 
-    top_k: int = 15
-    top_p: float = 1.0
-    temperature: float = 1.0
-    text_split_method: str = "cut5"
-    speed_factor: float = 1.0
-    sample_steps: int = 32
-    super_sampling: bool = False
-    repetition_penalty: float = 1.35
-    batch_size: int = 1
-    fragment_interval: float = 0.3
-    parallel_infer: bool = True
-    split_bucket: bool = True
-    batch_threshold: float = 0.75
+    top_k: int = API_V2_DEFAULTS["top_k"]
+    top_p: float = API_V2_DEFAULTS["top_p"]
+    temperature: float = API_V2_DEFAULTS["temperature"]
+    text_split_method: str = API_V2_DEFAULTS["text_split_method"]
+    speed_factor: float = API_V2_DEFAULTS["speed_factor"]
+    sample_steps: int = API_V2_DEFAULTS["sample_steps"]
+    super_sampling: bool = API_V2_DEFAULTS["super_sampling"]
+    repetition_penalty: float = API_V2_DEFAULTS["repetition_penalty"]
+    batch_size: int = API_V2_DEFAULTS["batch_size"]
+    fragment_interval: float = API_V2_DEFAULTS["fragment_interval"]
+    parallel_infer: bool = API_V2_DEFAULTS["parallel_infer"]
+    split_bucket: bool = API_V2_DEFAULTS["split_bucket"]
+    batch_threshold: float = API_V2_DEFAULTS["batch_threshold"]
+    # None, not api_v2's -1: "chosen by the task"; the runner always sends an explicit seed.
     seed: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -168,4 +194,4 @@ class Params:
         return d
 
 
-__all__ = ["Params", "SPLIT_METHODS", "VARIABLE_PARAMS"]
+__all__ = ["API_V2_DEFAULTS", "Params", "SPLIT_METHODS", "VARIABLE_PARAMS"]

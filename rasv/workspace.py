@@ -215,12 +215,8 @@ class Workspace:
         """Compute automatic metrics for a task's takes (same as ``ws.analysis.run``).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, t = ex.ws, ex.task
             >>> print(ws.analyze(t, metrics=["clipping", "ending"]))
             task 1: 1 takes, 1 analysed, 0 cached, 0 failed
         """

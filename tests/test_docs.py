@@ -21,6 +21,7 @@ import gsv_bridge
 import rasv
 from rasv.workspace import Workspace
 
+
 def _namespaces() -> dict[str, type]:
     """``ws.<name>`` -> the class its lazy property builds, read off a real workspace.
 

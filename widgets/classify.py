@@ -46,8 +46,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rasv.classify.namespace import ClusterFrame, SimilarityFrame
-from rasv.classify.embeddings import BACKEND_NAMES, EmbeddingBackend, get_backend
+from rasv.classify import (
+    BACKEND_NAMES,
+    ClusterFrame,
+    EmbeddingBackend,
+    SimilarityFrame,
+    get_backend,
+)
 from rasv.errors import InvalidInput
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
@@ -71,7 +76,7 @@ def histogram_figure(hist: pd.DataFrame, *, title: str = "") -> go.Figure:
     """A bar per 0.1 bin of similarity scores, highest bin first (``customdata``: bin index).
 
     Example:
-        >>> from rasv.classify.namespace import score_histogram
+        >>> from rasv.classify import score_histogram
         >>> fig = histogram_figure(score_histogram(np.array([0.95, 0.91, 0.42])))
         >>> fig.data[0].x[:2], fig.data[0].y[:2]
         (('0.9–1.0', '0.8–0.9'), (2, 0))
@@ -668,7 +673,7 @@ class ClassifyPanel(Panel):
 
     @staticmethod
     def _empty_hist() -> pd.DataFrame:
-        from rasv.classify.namespace import score_histogram
+        from rasv.classify import score_histogram
 
         return score_histogram(np.zeros(0))
 

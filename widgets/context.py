@@ -71,7 +71,8 @@ class Context(traitlets.HasTraits):
         self.engines = list(engines or [])
         self.notice = W.HTML("", layout=W.Layout(min_height="0"))
         self.last_error: RasvError | None = None
-        self._navigator: Callable[..., Any] | None = None
+        #: What :meth:`navigate` calls; a workbench sets it (a lone panel has none).
+        self.navigator: Callable[..., Any] | None = None
         #: Names of the tabs of the workbench this context belongs to (empty when alone).
         self.tabs: tuple[str, ...] = ()
 
@@ -83,9 +84,9 @@ class Context(traitlets.HasTraits):
         The target panel's ``show(**kwargs)`` receives the arguments. Returns False when the
         panel is not part of this workbench (or there is no workbench, as in a lone panel).
         """
-        if self._navigator is None:
+        if self.navigator is None:
             return False
-        return bool(self._navigator(tab, **kwargs))
+        return bool(self.navigator(tab, **kwargs))
 
     # -- messages ------------------------------------------------------------------------
 

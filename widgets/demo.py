@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rasv.audio.files import resample, write_wav
+from rasv.audio import resample, write_wav
 
 #: The demo role (``category-name``).
 DEMO_ROLE = "demo-espeak"

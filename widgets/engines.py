@@ -66,7 +66,7 @@ def engine_from_spec(spec: str, index: int = 0) -> Any:
         >>> engine_from_spec("http://127.0.0.1:9880").name
         'http://127.0.0.1:9880'
     """
-    from rasv.cli.tasks import build_engine
+    from gsv_bridge import build_engine
 
     return build_engine(spec, index)
 

@@ -34,9 +34,8 @@ from typing import Any
 import ipywidgets as W
 import pandas as pd
 
-from rasv.longtext.chunking import METHODS, chunk
 from rasv.errors import Cancelled, InvalidInput
-from rasv.longtext.namespace import LongTextRun
+from rasv.longtext import METHODS, LongTextRun, chunk
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
 from widgets.player import Player
@@ -55,7 +54,7 @@ def chunk_at(run: LongTextRun, seconds: float) -> int | None:
     past the end).
 
     Example:
-        >>> from rasv.longtext.namespace import LongTextChunk
+        >>> from rasv.longtext import LongTextChunk
         >>> run = LongTextRun(1, 1, None, None, None, "t", "zh", "ras", {}, "done",
         ...                   chunks=(LongTextChunk(0, "a", "x", 0.0, 1.5),
         ...                           LongTextChunk(1, "b", "y", 1.5, 3.0)))

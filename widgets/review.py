@@ -63,7 +63,7 @@ def warm_up() -> None:
     """
     import numpy as np
 
-    from rasv.audio.spectrogram import compute_spectrogram
+    from rasv.audio import compute_spectrogram
 
     for rate in (32000, 24000):  # GPT-SoVITS v2 and v3 take rates
         compute_spectrogram(np.zeros(rate // 2, dtype=np.float32), rate, **THUMB)
@@ -103,7 +103,7 @@ class ReviewPanel(Panel):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         t = self.t
-        from rasv.scores.namespace import TAGS
+        from rasv.scores import TAGS
 
         self.df = pd.DataFrame()
         self.position = 0

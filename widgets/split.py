@@ -34,10 +34,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rasv.clips.namespace import is_valid_reference
+from rasv.clips import is_valid_reference, region_samples
 from rasv.engine import Audio
 from rasv.errors import InvalidInput
-from rasv.clips.split import region_samples
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
 from widgets.figure_fit import FitFigures, fill_width
@@ -328,7 +327,7 @@ class SplitPanel(Panel):
         if self.clip_id is None:
             raise InvalidInput(self.t("split.no_clip"))
         if self._audio is None or self._audio[0] != self.clip_id:
-            from rasv.audio.files import read
+            from rasv.audio import read
 
             x, rate = read(self.ws.clips.abspath(self.clip_id), sr=None)
             self._audio = (self.clip_id, x, int(rate))

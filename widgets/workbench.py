@@ -108,7 +108,7 @@ class Workbench(W.VBox):
         self._panels: dict[str, Panel] = {}
         t = self.ctx.t
 
-        self.ctx._navigator = self._navigate
+        self.ctx.navigator = self._navigate
         self.ctx.tabs = tuple(name for name, _, _ in self._specs)
         self.picker = RolePicker(self.ctx)
         header = W.HBox(

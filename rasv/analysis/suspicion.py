@@ -29,6 +29,7 @@ import pandas as pd
 
 from rasv.analysis.measure import spans
 from rasv.analysis.pace import robust_z
+from rasv.scores.tags import TAGS as VOCABULARY
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,11 @@ class Tag:
         return f"{self.zh}/{self.en}"
 
 
-#: The tags analysis may suggest, by key: the keys and labels of the review vocabulary
-#: (``rasv.scores.namespace``), so a suggestion can be accepted as it is with ``ws.scores.set``.
-TAGS: dict[str, Tag] = {t.key: t for t in (
-    Tag("electric_noise", "电音", "electric noise"),
-    Tag("repetition", "复读", "repetition"),
-    Tag("swallowed", "吞字", "swallowed words"),
-    Tag("long_pause", "停顿过长", "long pause"),
-    Tag("clipping", "爆音", "clipping"),
-    Tag("cut_off", "截断", "cut-off ending"),
-    Tag("noise", "杂音", "background noise"),
-    Tag("mispronounced", "读错", "mispronounced"),
-    Tag("timbre", "音色不像", "timbre off"),
-)}
+#: The tags analysis may suggest, by key, with the labels of the one review vocabulary
+#: (:mod:`rasv.scores.tags`), so a suggestion can be accepted as it is with ``ws.scores.set``.
+SUGGESTED_TAGS = ("electric_noise", "repetition", "swallowed", "long_pause", "clipping",
+                  "cut_off", "noise", "mispronounced", "timbre")
+TAGS: dict[str, Tag] = {k: Tag(k, *VOCABULARY[k]) for k in SUGGESTED_TAGS}
 
 
 @dataclass(frozen=True)

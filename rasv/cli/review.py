@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from gsv_bridge import build_engine
 from rasv.cli.base import (
     find_take,
     find_task_id,
@@ -16,7 +17,6 @@ from rasv.cli.base import (
     print_frame,
     workspace_option,
 )
-from rasv.cli.tasks import build_engine
 
 _TABLE_COLUMNS = ["id", "status", "clip_name", "text", "params_label", "seed", "duration_s",
                   "dur_z", "stars", "tags"]

@@ -30,6 +30,7 @@ from typing import Any
 
 import click
 
+from gsv_bridge import build_engine
 from rasv.cli.base import (
     find_task,
     format_option,
@@ -78,47 +79,6 @@ def load_spec(path: str | Path) -> dict[str, Any]:
             f"{p}: unknown key(s) {', '.join(unknown)}; a spec takes {', '.join(SPEC_KEYS)}"
         )
     return data
-
-
-def build_engine(spec: str, index: int = 0) -> Any:
-    """Make an engine from its command-line form: a URL, ``espeak`` or ``fake[:SECONDS]``.
-
-    Example:
-        >>> build_engine("fake:0.01", 2).name, build_engine("fake", 2).latency_s
-        ('fake-3', 0.0)
-    """
-    text = spec.strip()
-    low = text.lower()
-    if low.startswith(("http://", "https://")):
-        cls = _bridge("GsvApiV2")
-        return cls(text)
-    if low == "espeak":
-        return _bridge("EspeakEngine")()
-    if low == "fake" or low.startswith("fake:"):
-        from rasv.testing import FakeEngine
-
-        latency = 0.0
-        if ":" in low:
-            try:
-                latency = float(low.split(":", 1)[1])
-            except ValueError:
-                raise InvalidInput(f"--engine {spec!r}: write fake or fake:SECONDS") from None
-        return FakeEngine(f"fake-{index + 1}", latency_s=latency)
-    raise InvalidInput(
-        f"--engine {spec!r} is not an engine: give a GPT-SoVITS api_v2 URL "
-        "(http://127.0.0.1:9880), 'espeak', or 'fake'"
-    )
-
-
-def _bridge(name: str) -> Any:
-    try:
-        import gsv_bridge
-    except ImportError:
-        gsv_bridge = None
-    cls = getattr(gsv_bridge, name, None)
-    if cls is None:
-        raise InvalidInput(f"gsv_bridge.{name} is not available in this installation")
-    return cls
 
 
 @main.group("task")

@@ -142,13 +142,8 @@ class LongText:
                 continues it (chunks already rendered are kept).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> lt.status, len(lt.chunks), lt.audio_path.endswith(".wav")
@@ -189,11 +184,8 @@ class LongText:
         Example:
             >>> import rasv, tempfile
             >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> flaky = FakeEngine(fail=lambda req: "三" in req.text)
             >>> try:
             ...     ws.longtext.render(take, "一。二。三。四。", flaky, method="cut5")
@@ -213,13 +205,8 @@ class LongText:
         The previous take of the chunk stays in the workspace; the run now uses the new one.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> again = ws.longtext.reroll(lt.id, 1, eng, seed=7)
@@ -230,7 +217,7 @@ class LongText:
         if not 0 <= idx < len(run.chunks):
             raise InvalidInput(f"run {run_id} has chunks 0..{len(run.chunks) - 1}, not {idx}")
         ch = run.chunks[idx]
-        preset = self._preset(run)
+        preset = self.preset_of(run)
         old = ch.seed if ch.seed is not None else (preset.seed or 0)
         new_seed = (old + 1) % 2**32 if seed is None else int(seed)
         rolled = preset.with_seed(new_seed)
@@ -252,7 +239,16 @@ class LongText:
         raise InvalidInput(f"a long text renders from a take id (str) or a product id (int), "
                            f"not {source!r}")
 
-    def _preset(self, run: LongTextRun) -> presets.Preset:
+    def preset_of(self, run: LongTextRun) -> presets.Preset:
+        """The exact configuration a run was rendered with (its product or source take).
+
+        Example:
+            >>> from rasv.testing import example
+            >>> ex = example(seeds=[7]); ws, t, eng = ex.ws, ex.task, ex.engine
+            >>> lt = ws.longtext.render(ws.takes.df(t).id[0], "第一句。第二句。", eng)
+            >>> ws.longtext.preset_of(lt).seed
+            7
+        """
         if run.id in self._presets:
             return self._presets[run.id]
         if run.product_id is not None:
@@ -270,7 +266,7 @@ class LongText:
 
     def _finish(self, run_id: int, engine: Engine, progress: Progress | None) -> LongTextRun:
         run = self.get(run_id)
-        preset = self._preset(run)
+        preset = self.preset_of(run)
         try:
             pending = [c for c in run.chunks if not _done(self._ws, c.take_id)]
             if pending:
@@ -409,13 +405,8 @@ class LongText:
         rolls up to the reference clip as its long-text score.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, r, eng, take = ex.ws, ex.role, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> ws.longtext.score(lt.id, 4, remark="自然").stars
@@ -426,8 +417,7 @@ class LongText:
         run = self.get(run_id)
         anchor = run.source_take_id if run.source_take_id and self._ws.takes.exists(
             run.source_take_id) else run.chunks[0].take_id
-        s = self._ws.scores._record(anchor, stars, tags, remark, rater, long_text=True,
-                                    longtext_id=run.id)
+        s = self._ws.scores.set_long_text(run.id, anchor, stars, tags, remark, rater)
         if remark is not None:
             with self._ws.store.transaction() as cur:
                 cur.execute("UPDATE longtext_runs SET remark = ?, updated_at = current_timestamp"
@@ -438,13 +428,8 @@ class LongText:
         """The current long-text score of a run, or None.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> ws.longtext.score_of(lt.id) is None
@@ -452,12 +437,7 @@ class LongText:
             >>> _ = ws.longtext.score(lt.id, 3); ws.longtext.score_of(lt.id).stars
             3
         """
-        from rasv.scores.namespace import _SCORE_COLS, _score
-
-        rows = self._ws.store.rows(
-            f"SELECT {_SCORE_COLS} FROM scores WHERE long_text AND longtext_id = ?"
-            " ORDER BY id DESC LIMIT 1", [int(run_id)])
-        return _score(rows[0]) if rows else None
+        return self._ws.scores.long_text_score(run_id)
 
     # -- export and delete -------------------------------------------------------------------
 
@@ -502,13 +482,8 @@ class LongText:
         take score still uses them.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句话。第二句话，说得长一些。第三句。", eng,
             ...                         method="cut5")
             >>> ws.longtext.delete(lt.id); len(ws.longtext.df())
@@ -540,7 +515,7 @@ def _preset_from_json(ws: Workspace, data: dict[str, Any]) -> presets.Preset:
     from rasv.params import Params
 
     clip = data["clip"]
-    path = presets._blob_for(ws, clip.get("sha256"))
+    path = presets.blob_for(ws, clip.get("sha256"))
     if path is None:
         from rasv.errors import ClipNotFound
 

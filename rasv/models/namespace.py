@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rasv.models.checkpoints import Checkpoint, discover, kind_of, sniff
 from rasv.errors import CheckpointError, InvalidInput, ModelNotFound
 from rasv.ids import is_id
+from rasv.models.checkpoints import Checkpoint, discover, kind_of, sniff
 from rasv.records import Model, Role
 
 if TYPE_CHECKING:

@@ -194,7 +194,7 @@ class Products:
         """
         lt = self._ws.longtext
         run = lt.get(run_id)
-        preset = lt._preset(run)
+        preset = lt.preset_of(run)
         role_id = run.role_id if run.role_id is not None else preset.role_id
         if role_id is None:
             raise InvalidInput(f"long-text run {run_id} has no role")
@@ -340,7 +340,7 @@ class Products:
             except ClipNotFound:
                 pass
         if not clip_path:
-            clip_path = presets._blob_for(self._ws, p.clip_sha256) or ""
+            clip_path = presets.blob_for(self._ws, p.clip_sha256) or ""
         if not clip_path:
             raise ClipNotFound(p.clip_id, f"product {p.name!r} needs its reference audio")
         return presets.Preset(

@@ -38,10 +38,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rasv.products import presets
+from rasv.clips.listfile import list_lang
 from rasv.errors import ModelNotFound
 from rasv.filenames import UniqueNames, export_target, safe_filename
-from rasv.clips.listfile import list_lang
+from rasv.products import presets
 
 if TYPE_CHECKING:
     from rasv.products.namespace import Product

@@ -234,7 +234,7 @@ def from_take(ws: Workspace, take_id: str) -> Preset:
     if not clip_path:
         # The clip was deleted or re-imported with other audio: any stored copy of the
         # take's reference (same hash) will do.
-        clip_path = _blob_for(ws, take.clip_sha256) or ""
+        clip_path = blob_for(ws, take.clip_sha256) or ""
     if not clip_path:
         raise ClipNotFound(take.clip_id, f"take {take_id} needs its reference audio, which "
                                          "is no longer in the workspace")
@@ -247,7 +247,15 @@ def from_take(ws: Workspace, take_id: str) -> Preset:
     )
 
 
-def _blob_for(ws: Workspace, sha: str | None) -> str | None:
+def blob_for(ws: Workspace, sha: str | None) -> str | None:
+    """The workspace-relative path of a clip's (or aux clip's) audio by its content hash.
+
+    Example:
+        >>> import rasv, tempfile
+        >>> ws = rasv.open(tempfile.mkdtemp())
+        >>> blob_for(ws, "0" * 64) is None
+        True
+    """
     if not sha:
         return None
     rows = ws.store.rows(

@@ -31,83 +31,14 @@ import pandas as pd
 
 from rasv.errors import InvalidInput, TakeNotFound
 from rasv.scores.ranking import TIE, bradley_terry
+from rasv.scores.tags import TAGS, normalize_tag, tag_label, tags_df
 from rasv.takes.namespace import GROUP_KEYS, task_id_of, write_table
 
 if TYPE_CHECKING:
     from rasv.scores.blind import BlindSession, PairSession
     from rasv.workspace import Workspace
 
-#: The tag vocabulary: key -> (Chinese label, English label). Free tags are allowed too.
-TAGS: dict[str, tuple[str, str]] = {
-    "electric_noise": ("电音", "electric noise"),
-    "repetition": ("复读", "repetition"),
-    "swallowed": ("吞字", "swallowed words"),
-    "breathing": ("换气", "breathing"),
-    "wrong_tone": ("语气不对", "wrong tone"),
-    "long_pause": ("停顿过长", "long pause"),
-    "mispronounced": ("读错", "mispronounced"),
-    "prompt_leak": ("参考泄露", "prompt leak"),
-    "noise": ("杂音", "background noise"),
-    "clipping": ("爆音", "clipping"),
-    "cut_off": ("截断", "cut-off ending"),
-    "timbre": ("音色不像", "timbre off"),
-    "too_fast": ("语速过快", "too fast"),
-    "too_slow": ("语速过慢", "too slow"),
-}
-_ALIASES = {
-    "电流音": "electric_noise", "electric": "electric_noise", "repeat": "repetition",
-    "repeats": "repetition", "复读机": "repetition", "swallowed": "swallowed",
-    "漏字": "swallowed", "breath": "breathing", "呼吸": "breathing", "喘气": "breathing",
-    "tone": "wrong_tone", "pause": "long_pause", "停顿": "long_pause", "读错字": "mispronounced",
-    "泄露": "prompt_leak", "噪音": "noise", "噪声": "noise", "clip": "clipping",
-    "截断": "cut_off", "cutoff": "cut_off", "cut off": "cut_off",
-}
-_LOOKUP = {k: k for k in TAGS}
-for _k, (_zh, _en) in TAGS.items():
-    _LOOKUP[_zh] = _k
-    _LOOKUP[_en.lower()] = _k
-_LOOKUP.update(_ALIASES)
-
 MAX_STARS = 5
-
-
-def normalize_tag(tag: str) -> str:
-    """The vocabulary key of a tag given by key, Chinese or English label; free tags are
-    returned stripped.
-
-    Example:
-        >>> normalize_tag("复读"), normalize_tag("swallowed words")
-        ('repetition', 'swallowed')
-    """
-    text = " ".join(str(tag).split())
-    if not text:
-        raise InvalidInput("a tag cannot be empty")
-    if len(text) > 40:
-        raise InvalidInput(f"a tag is at most 40 characters, got {len(text)}")
-    return _LOOKUP.get(text, _LOOKUP.get(text.lower(), text))
-
-
-def tag_label(tag: str, lang: str = "zh") -> str:
-    """The display label of a tag key in ``"zh"`` or ``"en"`` (free tags as they are).
-
-    Example:
-        >>> tag_label("electric_noise"), tag_label("electric_noise", "en")
-        ('电音', 'electric noise')
-    """
-    if tag in TAGS:
-        return TAGS[tag][0 if lang.startswith("zh") else 1]
-    return tag
-
-
-def tags_df() -> pd.DataFrame:
-    """The tag vocabulary as a table (key, zh, en), for pickers.
-
-    Example:
-        >>> tags_df().iloc[0].tolist()
-        ['electric_noise', '电音', 'electric noise']
-    """
-    return pd.DataFrame([(k, zh, en) for k, (zh, en) in TAGS.items()],
-                        columns=["key", "zh", "en"])
 
 
 def check_stars(stars: Any) -> int | None:
@@ -150,11 +81,17 @@ class Score:
         return [tag_label(t, lang) for t in self.tags]
 
 
-_SCORE_COLS = "id, take_id, stars, tags, remark, rater, long_text, longtext_id, created_at"
+SCORE_COLUMNS = "id, take_id, stars, tags, remark, rater, long_text, longtext_id, created_at"
 
 
-def _score(row: Sequence[Any]) -> Score:
-    d = dict(zip([c.strip() for c in _SCORE_COLS.split(",")], row, strict=True))
+def score_from_row(row: Sequence[Any]) -> Score:
+    """A :class:`Score` from a row selected as :data:`SCORE_COLUMNS`.
+
+    Example:
+        >>> score_from_row((1, "t", 4, ["复读"], "", "me", False, None, None)).stars
+        4
+    """
+    d = dict(zip([c.strip() for c in SCORE_COLUMNS.split(",")], row, strict=True))
     d["tags"] = tuple(d["tags"] or ())
     return Score(**d)
 
@@ -170,7 +107,7 @@ def latest_scores_sql(long_text: bool = False) -> str:
     # Long-text scores belong to a run (several runs may share a source take).
     flag, key = ("long_text", "longtext_id") if long_text else ("NOT long_text", "take_id")
     return (
-        f"SELECT {_SCORE_COLS} FROM scores WHERE {flag} "
+        f"SELECT {SCORE_COLUMNS} FROM scores WHERE {flag} "
         f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY id DESC) = 1"
     )
 
@@ -258,20 +195,48 @@ class Scores:
             ...     print(e)
             take missing does not exist in this workspace
         """
-        return self._record(str(take_id), stars, tags, remark, rater)
+        return self._write(str(take_id), stars, tags, remark, rater)
+
+    def set_long_text(self, run_id: int, anchor_take_id: str, stars: int | None = None,
+                      tags: Iterable[str] | None = None, remark: str | None = None,
+                      rater: str = "") -> Score:
+        """Record a score event for a long-text run, kept on one of its takes (the anchor).
+
+        Users call :meth:`rasv.longtext.LongText.score`, which picks the anchor; the rules
+        (0–5 stars, tags, history, fields left as None kept) are those of :meth:`set`.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> try:
+            ...     ws.scores.set_long_text(1, "missing", 4)
+            ... except rasv.TakeNotFound as e:
+            ...     print(e)
+            take missing does not exist in this workspace
+        """
+        return self._write(str(anchor_take_id), stars, tags, remark, rater, long_text=True,
+                           longtext_id=int(run_id))
+
+    def long_text_score(self, run_id: int) -> Score | None:
+        """The current score of a long-text run, or None (see :meth:`rasv.longtext.LongText.score_of`).
+
+        Example:
+            >>> import rasv, tempfile
+            >>> ws = rasv.open(tempfile.mkdtemp())
+            >>> ws.scores.long_text_score(1) is None
+            True
+        """
+        rows = self._ws.store.rows(
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE long_text AND longtext_id = ?"
+            " ORDER BY id DESC LIMIT 1", [int(run_id)])
+        return score_from_row(rows[0]) if rows else None
 
     def clear(self, take_id: str, rater: str = "") -> Score:
         """Record an empty score (no stars, tags or remark): the take is unrated again.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, (a, b) = ex.ws, ex.takes
             >>> _ = ws.scores.set(a, stars=4, tags=["电音"])
             >>> ws.scores.clear(a).stars, len(ws.scores.history(a))   # history keeps both
             (None, 2)
@@ -280,7 +245,7 @@ class Scores:
             self._check_take(cur, str(take_id))
             return self._insert(cur, str(take_id), None, (), "", rater)
 
-    def _record(self, take_id: str, stars: Any, tags: Iterable[str] | None, remark: str | None,
+    def _write(self, take_id: str, stars: Any, tags: Iterable[str] | None, remark: str | None,
                 rater: str, *, long_text: bool = False, longtext_id: int | None = None) -> Score:
         stars = check_stars(stars)
         new_tags = None if tags is None else _clean_tags(tags)
@@ -293,13 +258,13 @@ class Scores:
                     "(a remark can still be saved)")
             if long_text:
                 prev_rows = cur.execute(
-                    f"SELECT {_SCORE_COLS} FROM scores WHERE long_text AND longtext_id = ? "
+                    f"SELECT {SCORE_COLUMNS} FROM scores WHERE long_text AND longtext_id = ? "
                     "ORDER BY id DESC LIMIT 1", [longtext_id]).fetchall()
             else:
                 prev_rows = cur.execute(
-                    f"SELECT {_SCORE_COLS} FROM scores WHERE NOT long_text AND take_id = ? "
+                    f"SELECT {SCORE_COLUMNS} FROM scores WHERE NOT long_text AND take_id = ? "
                     "ORDER BY id DESC LIMIT 1", [take_id]).fetchall()
-            prev = _score(prev_rows[0]) if prev_rows else None
+            prev = score_from_row(prev_rows[0]) if prev_rows else None
             if prev is not None:
                 stars = prev.stars if stars is None else stars
                 new_tags = prev.tags if new_tags is None else new_tags
@@ -319,11 +284,11 @@ class Scores:
                 rater: str, *, long_text: bool = False, longtext_id: int | None = None) -> Score:
         row = cur.execute(
             "INSERT INTO scores(take_id, stars, tags, remark, long_text, longtext_id, rater) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SCORE_COLS}",
+            f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {SCORE_COLUMNS}",
             [take_id, stars, list(tags), str(remark).strip(), long_text, longtext_id,
              str(rater or "")],
         ).fetchall()
-        return _score(row[0])
+        return score_from_row(row[0])
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -336,9 +301,9 @@ class Scores:
             True
         """
         rows = self._ws.store.rows(
-            f"SELECT {_SCORE_COLS} FROM scores WHERE NOT long_text AND take_id = ? "
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE NOT long_text AND take_id = ? "
             "ORDER BY id DESC LIMIT 1", [str(take_id)])
-        return _score(rows[0]) if rows else None
+        return score_from_row(rows[0]) if rows else None
 
     def history(self, take_id: str) -> pd.DataFrame:
         """Every score event of a take, oldest first (long-text scores included).
@@ -349,7 +314,7 @@ class Scores:
             ['id', 'take_id', 'stars']
         """
         return self._ws.store.df(
-            f"SELECT {_SCORE_COLS} FROM scores WHERE take_id = ? ORDER BY id", [str(take_id)])
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE take_id = ? ORDER BY id", [str(take_id)])
 
     def df(self, *, task: Any = None, role: Any = None, history: bool = False) -> pd.DataFrame:
         """Scores with their take's clip, text and task: the latest per take, or every event.
@@ -505,14 +470,8 @@ class Scores:
         """A task's saved conclusion ('' when none).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> ws.scores.conclusion(t)
             ''
             >>> _ = ws.scores.conclude(t, "clip 1 wins"); ws.scores.conclusion(t)
@@ -556,14 +515,8 @@ class Scores:
         (``top_k``, ``gpt`` …).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> s = ws.scores.pairs(t, by="clip")
             >>> len(s), s.current.revealed
             (1, False)
@@ -589,14 +542,8 @@ class Scores:
         Returns the vote id.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> ws.scores.vote(a, b, b, task=t), ws.scores.vote(a, b, "tie", task=t)
             (1, 2)
         """
@@ -620,14 +567,8 @@ class Scores:
         Columns: id, task_id, take_a, take_b, winner, rater, created_at.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> _ = ws.scores.vote(a, b, a, task=t, rater="me")
             >>> ws.scores.votes(t)[["winner", "rater"]].values.tolist() == [[a, "me"]]
             True
@@ -646,14 +587,8 @@ class Scores:
         ``item`` holding the values (clip ids for ``"clip"``), plus ``label``.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> cs = [ws.clips.add(r, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
-            ...       for i in range(2)]
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=cs, engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
-            >>> a, b = ws.takes.df(t, sort="plan").id
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2); ws, t, (a, b) = ex.ws, ex.task, ex.takes
             >>> for _ in range(3):
             ...     _ = ws.scores.vote(a, b, b, task=t)
             >>> ranked = ws.scores.rank(t, by="clip")
@@ -721,6 +656,7 @@ def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 __all__ = [
     "MAX_STARS",
+    "SCORE_COLUMNS",
     "TAGS",
     "Score",
     "Scores",
@@ -728,6 +664,7 @@ __all__ = [
     "clip_rollup_sql",
     "latest_scores_sql",
     "mean_interval",
+    "score_from_row",
     "normalize_tag",
     "tag_label",
     "tags_df",

@@ -16,12 +16,18 @@ Example:
 from rasv.testing.checkpoints import make_checkpoint
 from rasv.testing.clips import make_clip, make_voice, write_list
 from rasv.testing.embeddings import FakeEmbeddingBackend
+from rasv.testing.examples import Example, example
 from rasv.testing.fake_engine import FakeEngine
+from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
 from rasv.testing.gsv_root import make_gsv_root
 
 __all__ = [
+    "Example",
     "FakeEmbeddingBackend",
     "FakeEngine",
+    "FakeGsvApiV1Server",
+    "FakeGsvServer",
+    "example",
     "make_checkpoint",
     "make_clip",
     "make_gsv_root",

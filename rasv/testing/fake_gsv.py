@@ -556,8 +556,8 @@ class FakeGsvServer(_FakeBase):
                                     encoding="utf-8")
 
     def _sniff_version(self, path: str) -> str | None:
-        from rasv.models.checkpoints import sniff
         from rasv.errors import CheckpointError
+        from rasv.models.checkpoints import sniff
 
         try:
             return sniff(self._resolve(path)).version
@@ -576,8 +576,8 @@ class FakeGsvServer(_FakeBase):
 
     def _try_load(self, kind: str, path: str) -> str | None:
         """Load a checkpoint; return an error text, or None on success."""
-        from rasv.models.checkpoints import sniff
         from rasv.errors import CheckpointError
+        from rasv.models.checkpoints import sniff
 
         if self.switch_latency_s:
             time.sleep(self.switch_latency_s)
@@ -954,8 +954,8 @@ class FakeGsvApiV1Server(_FakeBase):
         gpt, sovits = args.get("gpt_model_path"), args.get("sovits_model_path")
         if not gpt or not sovits:
             return _json(400, {"code": 400, "message": "gpt_model_path or sovits_model_path is empty"})
-        from rasv.models.checkpoints import sniff
         from rasv.errors import CheckpointError
+        from rasv.models.checkpoints import sniff
 
         if self.switch_latency_s:
             time.sleep(self.switch_latency_s)

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from rasv.clips.listfile import decode
 from rasv.errors import InvalidInput, TextNotFound
 from rasv.ids import id_list
 from rasv.langs import guess_lang, normalize_lang
-from rasv.clips.listfile import decode
 from rasv.records import DEFAULT_CATEGORY, TextItem
 
 if TYPE_CHECKING:

@@ -229,7 +229,7 @@ def test_in_the_workbench_representatives_open_the_tasks_tab(ws, role, tones, mo
     panel.backend_name.value = FAKE
     panel.cluster(wait=True)
     seen = []
-    monkeypatch.setattr(wb.ctx, "_navigator",
+    monkeypatch.setattr(wb.ctx, "navigator",
                         lambda tab, **kw: seen.append((tab, kw)) or tab in wb.tab_names())
     ids = panel.use_representatives()
     assert seen == [("tasks", {"clips": ids})]

@@ -26,7 +26,7 @@ def test_parse_values_kinds_and_errors():
 
 def test_builder_previews_count_and_creates(ctx, ws):
     navigated = []
-    ctx._navigator = lambda tab, **kw: navigated.append((tab, kw)) or True
+    ctx.navigator = lambda tab, **kw: navigated.append((tab, kw)) or True
     panel = TasksPanel(ctx)
     assert panel.engine.value == "fake"
     panel.categories.value = ("soft",)
@@ -76,7 +76,7 @@ def test_builder_warns_instead_of_refusing_when_forced(ctx, clips, tmp_path, ws)
 
 def test_task_list_actions(ctx, done_task, ws):
     navigated = []
-    ctx._navigator = lambda tab, **kw: navigated.append((tab, kw)) or True
+    ctx.navigator = lambda tab, **kw: navigated.append((tab, kw)) or True
     panel = TasksPanel(ctx)
     row = panel.table.rows[0]
     assert row["progress"] == "24/24" and row["status"] == "done"

@@ -118,7 +118,7 @@ def test_clip_rows_link_to_tabs_that_exist(ws, role, tmp_path):
     ctx = Context(ws, lang="en")
     ctx.tabs = ("clips", "classify", "split")
     opened = []
-    ctx._navigator = lambda tab, **kw: opened.append((tab, kw)) or True
+    ctx.navigator = lambda tab, **kw: opened.append((tab, kw)) or True
     ctx.role = role
     panel = ClipsPanel(ctx)
     assert [a["action"] for a in panel.table.columns[-1]["actions"]] == [

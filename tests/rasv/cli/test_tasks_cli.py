@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 import rasv
+from gsv_bridge import build_engine
 from rasv.cli import main
-from rasv.cli.tasks import build_engine, load_spec
+from rasv.cli.tasks import load_spec
 from tests.rasv.taskkit import clip, model
 
 REPO = Path(__file__).resolve().parents[3]

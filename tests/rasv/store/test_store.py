@@ -9,8 +9,8 @@ import textwrap
 import pytest
 
 import rasv
-from rasv.store.migrations import MIGRATIONS, Migration, migrate
 from rasv.store.db import Store
+from rasv.store.migrations import MIGRATIONS, Migration, migrate
 
 
 def test_shared_store_releases_the_file_between_operations(tmp_path):

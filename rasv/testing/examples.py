@@ -1,0 +1,85 @@
+"""A small made-up workspace for the runnable examples in docstrings.
+
+Most examples of the review, scoring, long-text and product APIs need the same few steps
+first: a workspace, a role, a clip or two, a task made by :class:`FakeEngine`. One call here
+does them, so every example stays short and still runs on its own
+(``tests/test_docs.py`` enforces that each public method has one).
+
+Example:
+    >>> from rasv.testing import example
+    >>> ex = example(clips=2)
+    >>> len(ex.takes), ex.ws.takes.get(ex.take).status
+    (2, 'done')
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rasv.testing.clips import make_clip
+from rasv.testing.fake_engine import FakeEngine
+from rasv.workspace import Workspace, open
+
+if TYPE_CHECKING:
+    from rasv.records import Role
+    from rasv.tasks import Task
+
+
+@dataclass(frozen=True)
+class Example:
+    """What :func:`example` made: the workspace and the ids an example goes on with."""
+
+    ws: Workspace
+    role: Role
+    clips: tuple[int, ...]
+    task: Task | None
+    engine: FakeEngine
+    takes: tuple[str, ...]
+
+    @property
+    def clip(self) -> int:
+        """The first clip."""
+        return self.clips[0]
+
+    @property
+    def take(self) -> str:
+        """The first take in plan order."""
+        return self.takes[0]
+
+
+def example(clips: int = 1, *, texts: Sequence[str] = ("你好。",),
+            seeds: Sequence[int] | None = None, run: bool = True) -> Example:
+    """A fresh workspace with role ``a``, ``clips`` clips (4 s, 5 s …) and a fake-engine task.
+
+    Args:
+        clips: how many clips (each 4 + i seconds, transcript ``参考。``).
+        texts: the task's texts; no task at all when empty.
+        seeds: the task's seeds (None: the task's default).
+        run: make the takes (with :class:`FakeEngine`), or only plan them.
+
+    Example:
+        >>> ex = example(run=False)
+        >>> ex.ws.takes.get(ex.take).status
+        'pending'
+    """
+    ws = open(tempfile.mkdtemp(prefix="rasv-example-"))
+    role = ws.roles.create("a")
+    ids = tuple(
+        ws.clips.add(role, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+        for i in range(clips)
+    )
+    engine = FakeEngine()
+    if not texts or not ids:
+        return Example(ws, role, ids, None, engine, ())
+    task = ws.tasks.create(role, "x", list(texts), clips=list(ids), engine="fake",
+                           seeds=None if seeds is None else list(seeds))
+    if run:
+        ws.tasks.run(task, engine)
+    takes = tuple(ws.takes.df(task, sort="plan").id)
+    return Example(ws, role, ids, task, engine, takes)
+
+
+__all__ = ["Example", "example"]
