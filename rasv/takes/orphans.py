@@ -43,12 +43,8 @@ def drop_unused_takes(ws: Workspace, take_ids: Iterable[str], *,
     Returns the ids deleted, in the order given.
 
     Example:
-        >>> import rasv, tempfile
-        >>> from rasv.testing import FakeEngine, make_clip
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-        >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
-        >>> _ = ws.tasks.run(t, FakeEngine()); take = ws.takes.df(t).id[0]
+        >>> from rasv.testing import example
+        >>> ex = example(); ws, take = ex.ws, ex.take
         >>> _ = ws.scores.set(take, 4); _ = ws.sql("DELETE FROM task_takes", write=True)
         >>> drop_unused_takes(ws, [take], keep_scored=True)
         []
