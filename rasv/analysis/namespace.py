@@ -35,8 +35,8 @@ from rasv.errors import (
     BackendUnavailable,
     InvalidInput,
     RasvError,
-    TaskNotFound,
 )
+from rasv.tasks.resolve import find_task_id
 
 #: Every detector by name. ``asr`` and ``speaker`` need more than a signal (a recogniser,
 #: the task's reference clips), so :meth:`Analysis.detectors` builds them.
@@ -267,14 +267,7 @@ class Analysis:
     # -- tasks ---------------------------------------------------------------------------------
 
     def _task_id(self, task: Any) -> int:
-        tid = getattr(task, "id", task)
-        try:
-            tid = int(tid)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"not a task or task id: {task!r}") from None
-        if self.ws.store.scalar("SELECT count(*) FROM tasks WHERE id = ?", [tid]) == 0:
-            raise TaskNotFound(tid)
-        return tid
+        return find_task_id(self.ws, task)  # the one rule behind ws.tasks.resolve
 
     def _takes(self, task_id: int) -> pd.DataFrame:
         return self.ws.store.df(

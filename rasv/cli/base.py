@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from rasv.errors import RasvError
+from rasv.takes.namespace import MIN_TAKE_PREFIX
 
 #: Environment variable naming the default workspace folder.
 WORKSPACE_ENV = "RASV_WORKSPACE"
@@ -93,60 +94,29 @@ def open_workspace(path: str, *, create: bool = False, shared: bool = True) -> A
 
 
 def find_task_id(ws: Any, ref: str | int) -> int:
-    """The id of a task given as an id or by name (the only current task with that name).
+    """The id of a task given as an id or by name (see :meth:`rasv.tasks.Tasks.resolve`).
 
     Raises:
         TaskNotFound: no task has this id or name, or several current tasks share the name.
     """
-    from rasv.errors import TaskNotFound
+    from rasv.tasks.resolve import find_task_id as resolve_id
 
-    text = str(ref).strip()
-    if text.isdigit():
-        if not ws.store.scalar("SELECT count(*) FROM tasks WHERE id = ?", [int(text)]):
-            raise TaskNotFound(int(text))
-        return int(text)
-    rows = ws.store.rows("SELECT id FROM tasks WHERE name = ? AND NOT archived ORDER BY id",
-                         [text])
-    if len(rows) == 1:
-        return int(rows[0][0])
-    if len(rows) > 1:
-        ids = ", ".join(str(r[0]) for r in rows)
-        raise TaskNotFound(text, f"several tasks are named so (ids {ids}); give the id")
-    raise TaskNotFound(text)
+    return resolve_id(ws, ref)  # the rule behind ws.tasks.resolve, without reading the spec
 
 
 def find_task(ws: Any, ref: str | int) -> Any:
-    """The :class:`rasv.tasks.namespace.Task` given as an id or by name (see :func:`find_task_id`)."""
-    return ws.tasks.get(find_task_id(ws, ref))
-
-
-#: Shortest take-id prefix the CLI accepts (tables print 12 characters).
-MIN_TAKE_PREFIX = 6
+    """The :class:`rasv.tasks.Task` given as an id or by name (``ws.tasks.resolve``)."""
+    return ws.tasks.resolve(ref)
 
 
 def find_take(ws: Any, ref: str) -> str:
-    """The full id of a take given its id or a unique prefix (tables show 12 characters).
+    """The full id of a take given its id or a unique prefix (``ws.takes.resolve``).
 
     Raises:
-        TakeNotFound: no take starts with ``ref``.
-        InvalidInput: the prefix is too short or several takes share it.
+        TakeNotFound: no take starts with ``ref``, or the prefix is too short.
+        InvalidInput: several takes share the prefix.
     """
-    from rasv.errors import InvalidInput, TakeNotFound
-
-    text = str(ref).strip().lower()
-    if ws.takes.exists(text):
-        return text
-    if len(text) < MIN_TAKE_PREFIX:
-        raise TakeNotFound(ref, f"give the take id or at least {MIN_TAKE_PREFIX} of its first "
-                                "characters")
-    hits = ws.store.rows("SELECT id FROM takes WHERE starts_with(id, ?) ORDER BY id LIMIT 3",
-                         [text])
-    if not hits:
-        raise TakeNotFound(ref)
-    if len(hits) > 1:
-        raise InvalidInput(f"several takes start with {ref!r} ({', '.join(h[0] for h in hits)}"
-                           " …); give more characters")
-    return str(hits[0][0])
+    return str(ws.takes.resolve(ref).id)
 
 
 def format_option(f: Callable[..., Any]) -> Callable[..., Any]:

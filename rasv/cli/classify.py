@@ -9,14 +9,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from rasv.cli.base import (
-    format_option,
-    handle_errors,
-    main,
-    open_workspace,
-    print_frame,
-    workspace_option,
-)
+from rasv.cli import base as cli
 
 
 def _backend_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,12 +50,12 @@ class _Bar:
         self.bar.close()
 
 
-@main.command("embed")
-@workspace_option
+@cli.main.command("embed")
+@cli.workspace_option
 @click.argument("role")
 @_backend_options
 @click.option("--batch-size", type=int, help="Clips per model call (default: the model's).")
-@handle_errors
+@cli.handle_errors
 def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
               model_dir: str | None, device: str, batch_size: int | None) -> None:
     """Compute and cache the speaker embeddings of ROLE's clips.
@@ -75,7 +68,7 @@ def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
       rasv embed -w voices 男性-张三
       rasv embed -w voices 男性-张三 --backend gsv --gsv-root D:/GPT-SoVITS
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:
             rep = ws.classify.embed(role, backend=b, progress=bar, batch_size=batch_size)
@@ -84,8 +77,8 @@ def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
         click.echo(f"  clip {clip_id}: {reason}")
 
 
-@main.command("similar")
-@workspace_option
+@cli.main.command("similar")
+@cli.workspace_option
 @click.argument("clip_id", type=int)
 @click.option("--category", "categories", multiple=True,
               help="Compare with these categories only (default: the whole role). Repeatable.")
@@ -95,8 +88,8 @@ def embed_cmd(workspace: str, role: str, backend: str, gsv_root: str | None,
 @click.option("--assign", "assign_to", metavar="CATEGORY",
               help="Move every compared clip scoring at least --threshold into CATEGORY.")
 @click.option("--threshold", type=float, help="Similarity threshold for --assign.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backend: str,
                 gsv_root: str | None, model_dir: str | None, device: str, top: int | None,
                 histogram: bool, assign_to: str | None, threshold: float | None, fmt: str) -> None:
@@ -110,7 +103,7 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
     """
     if (assign_to is None) != (threshold is None):
         raise click.UsageError("--assign and --threshold go together")
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:
             sim = ws.classify.similar_to(clip_id, categories=list(categories) or None,
@@ -121,17 +114,17 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
             click.echo(f"moved {len(moved)} clips into {assign_to}")
             return
     if histogram:
-        print_frame(sim.histogram()[["label", "count", "first_rank"]], fmt)
+        cli.print_frame(sim.histogram()[["label", "count", "first_rank"]], fmt)
         return
     out = sim.head(top) if top else sim
     if fmt == "table":
         out = out[["rank", "clip_id", "score", "category", "duration_s", "name", "text"]]
         out = out.round({"score": 4, "duration_s": 2})
-    print_frame(out, fmt)
+    cli.print_frame(out, fmt)
 
 
-@main.command("cluster")
-@workspace_option
+@cli.main.command("cluster")
+@cli.workspace_option
 @click.argument("role")
 @click.option("--method", type=click.Choice(["agglomerative", "auto"]), default="agglomerative",
               show_default=True, help="Average-linkage with a threshold, or HDBSCAN.")
@@ -143,8 +136,8 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
 @click.option("--summary", is_flag=True, help="One line per cluster instead of per clip.")
 @click.option("--representatives", "reps_only", is_flag=True,
               help="Print only the representative clip ids (3–10 s clips), one per line.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
                 n_clusters: int | None, categories: tuple[str, ...], backend: str,
                 gsv_root: str | None, model_dir: str | None, device: str, summary: bool,
@@ -157,7 +150,7 @@ def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
       rasv cluster -w voices 男性-张三 --method auto --format csv > clusters.csv
       rasv cluster -w voices 男性-张三 --representatives
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:
             cl = ws.classify.cluster(role, method=method, threshold=threshold,
@@ -168,13 +161,13 @@ def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
             click.echo(str(cid))
         return
     if summary:
-        print_frame(cl.summary(), fmt)
+        cli.print_frame(cl.summary(), fmt)
         return
     out = cl
     if fmt == "table":
         out = cl[["cluster", "clip_id", "representative", "outlier", "d_cluster", "category",
                   "duration_s", "name"]].round({"d_cluster": 3, "duration_s": 2})
-    print_frame(out, fmt)
+    cli.print_frame(out, fmt)
 
 
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*-\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
@@ -198,12 +191,12 @@ def parse_segment(text: str) -> list[tuple[float, float]]:
     return regions
 
 
-@main.command("split")
-@workspace_option
+@cli.main.command("split")
+@cli.workspace_option
 @click.argument("clip_id", type=int)
 @click.option("--segment", "segments", multiple=True, required=True, metavar="S-E[,S-E…]",
               help="One new clip: regions in seconds, joined in this order. Repeatable.")
-@handle_errors
+@cli.handle_errors
 def split_cmd(workspace: str, clip_id: int, segments: tuple[str, ...]) -> None:
     """Cut CLIP_ID into new clips, one per --segment; the original stays as it is.
 
@@ -215,7 +208,7 @@ def split_cmd(workspace: str, clip_id: int, segments: tuple[str, ...]) -> None:
       rasv split -w voices 12 --segment 0-3.2 --segment 4.1-6.0,7.2-9.9
     """
     parsed = [parse_segment(s) for s in segments]
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         ids = ws.clips.split(clip_id, parsed)
         for cid in ids:
             c = ws.clips.get(cid)
@@ -223,8 +216,8 @@ def split_cmd(workspace: str, clip_id: int, segments: tuple[str, ...]) -> None:
             click.echo(f"clip {c.id}: {c.name} ({c.duration_s:.2f} s, {state})")
 
 
-@main.command("suggest-cuts")
-@workspace_option
+@cli.main.command("suggest-cuts")
+@cli.workspace_option
 @click.argument("clip_id", type=int)
 @click.option("--min", "min_s", type=float, default=3.0, show_default=True,
               help="Shortest piece, seconds.")
@@ -235,7 +228,7 @@ def split_cmd(workspace: str, clip_id: int, segments: tuple[str, ...]) -> None:
 @click.option("--vad", "vad_backend", type=click.Choice(["auto", "silero", "rms"]),
               default="auto", show_default=True, help="Speech detector.")
 @click.option("--split", "do_split", is_flag=True, help="Split the clip into these pieces.")
-@handle_errors
+@cli.handle_errors
 def suggest_cuts_cmd(workspace: str, clip_id: int, min_s: float, max_s: float,
                      min_silence: float, vad_backend: str, do_split: bool) -> None:
     """Suggest 3–10 s pieces of a long clip, cut in the middle of silences.
@@ -245,7 +238,7 @@ def suggest_cuts_cmd(workspace: str, clip_id: int, min_s: float, max_s: float,
       rasv suggest-cuts -w voices 12
       rasv suggest-cuts -w voices 12 --split
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         pieces = ws.clips.suggest_cuts(clip_id, min_s=min_s, max_s=max_s,
                                        min_silence_s=min_silence, backend=vad_backend)
         if not pieces:

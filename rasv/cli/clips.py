@@ -5,22 +5,15 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from rasv.cli.base import (
-    format_option,
-    handle_errors,
-    main,
-    open_workspace,
-    print_frame,
-    workspace_option,
-)
+from rasv.cli import base as cli
 from rasv.errors import RoleNotFound
 
 
-@main.command("roles")
-@workspace_option
+@cli.main.command("roles")
+@cli.workspace_option
 @click.option("--add", "add", metavar="CATEGORY-NAME", help="Create a role first.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def roles_cmd(workspace: str, add: str | None, fmt: str) -> None:
     """List roles (voices) with their clip and task counts.
 
@@ -28,15 +21,15 @@ def roles_cmd(workspace: str, add: str | None, fmt: str) -> None:
     Example:
       rasv roles -w voices --add 男性-张三
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         if add:
             role = ws.roles.create(add, exist_ok=True)
             click.echo(f"role {role.label} (id {role.id})", err=True)
-        print_frame(ws.roles.list(), fmt)
+        cli.print_frame(ws.roles.list(), fmt)
 
 
-@main.command("import-list")
-@workspace_option
+@cli.main.command("import-list")
+@cli.workspace_option
 @click.argument("role")
 @click.argument("list_file", type=click.Path(dir_okay=False))
 @click.option("--on-duplicate", type=click.Choice(["skip", "overwrite", "rename"]),
@@ -51,7 +44,7 @@ def roles_cmd(workspace: str, add: str | None, fmt: str) -> None:
 @click.option("--no-copy", is_flag=True, help="Keep the audio where it is instead of copying it.")
 @click.option("--create-role/--no-create-role", default=True, show_default=True,
               help="Create the role when it does not exist.")
-@handle_errors
+@cli.handle_errors
 def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str,
                     path_map: tuple[str, ...], audio_dir: str | None, category: str | None,
                     calibrated: bool, no_copy: bool, create_role: bool) -> None:
@@ -70,7 +63,7 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
             raise click.BadParameter(f"{item!r} is not FROM=TO", param_hint="--path-map")
         src, dst = item.split("=", 1)
         mapping[src] = dst
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         # Find the role the way every other command does (a unique bare name like 张三
         # means 男性-张三); only a role that does not exist at all is created.
         created = False
@@ -105,8 +98,8 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
         click.echo(f"  line {line_no}: {reason}")
 
 
-@main.command("clips")
-@workspace_option
+@cli.main.command("clips")
+@cli.workspace_option
 @click.argument("role")
 @click.option("--text", help="Transcript contains (case-insensitive).")
 @click.option("--name", help="File name contains.")
@@ -117,8 +110,8 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
 @click.option("--sort", default="-duration_s", show_default=True,
               help="Column to sort by; prefix '-' for descending.")
 @click.option("--limit", type=int, help="At most this many rows.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def clips_cmd(workspace: str, role: str, text: str | None, name: str | None,
               category: tuple[str, ...], valid: bool | None, calibrated: bool | None,
               lang: tuple[str, ...], sort: str, limit: int | None, fmt: str) -> None:
@@ -128,25 +121,25 @@ def clips_cmd(workspace: str, role: str, text: str | None, name: str | None,
     Example:
       rasv clips -w voices 男性-张三 --valid --sort name --format csv > clips.csv
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         df = ws.clips.df(role, text=text, name=name, category=list(category) or None,
                          valid=valid, calibrated=calibrated, lang=list(lang) or None,
                          sort=sort, limit=limit)
     if fmt == "table":
         df = df[["id", "name", "category", "lang", "duration_s", "valid", "calibrated",
                  "score_max", "text"]].round({"duration_s": 2})
-    print_frame(df, fmt)
+    cli.print_frame(df, fmt)
 
 
-@main.command("export-list")
-@workspace_option
+@cli.main.command("export-list")
+@cli.workspace_option
 @click.argument("role")
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option("--absolute", is_flag=True, help="Write absolute paths instead of relative ones.")
 @click.option("--zip", "as_zip", is_flag=True, help="Pack the folder into DEST.zip.")
 @click.option("--valid-only", is_flag=True, help="Only clips inside 3–10 s.")
 @click.option("--category", multiple=True, help="Only these categories. Repeatable.")
-@handle_errors
+@cli.handle_errors
 def export_list_cmd(workspace: str, role: str, dest: str, absolute: bool, as_zip: bool,
                     valid_only: bool, category: tuple[str, ...]) -> None:
     """Write a .list GPT-SoVITS accepts, with the audio copied under safe names.
@@ -155,23 +148,23 @@ def export_list_cmd(workspace: str, role: str, dest: str, absolute: bool, as_zip
     Example:
       rasv export-list -w voices 男性-张三 out/zhangsan --valid-only --zip
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         path = ws.clips.export_list(role, dest, absolute=absolute, zip=as_zip,
                                     valid=True if valid_only else None,
                                     category=list(category) or None)
     click.echo(str(path))
 
 
-@main.command("texts")
-@workspace_option
+@cli.main.command("texts")
+@cli.workspace_option
 @click.option("--add", "add", multiple=True, metavar="TEXT", help="Add a text first. Repeatable.")
 @click.option("--add-file", type=click.Path(dir_okay=False),
               help="Add every line of a text file (or the whole file with --long).")
 @click.option("--lang", help="Language of the added texts (guessed when omitted).")
 @click.option("--category", default="default", show_default=True, help="Category of added texts.")
 @click.option("--long", "long_", is_flag=True, help="Added texts are long texts.")
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def texts_cmd(workspace: str, add: tuple[str, ...], add_file: str | None, lang: str | None,
               category: str, long_: bool, fmt: str) -> None:
     """List the shared text library (and add to it).
@@ -180,7 +173,7 @@ def texts_cmd(workspace: str, add: tuple[str, ...], add_file: str | None, lang: 
     Example:
       rasv texts -w voices --add "今天天气真好。" --category 日常
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         if add:
             ws.texts.add_many(add, lang=lang, category=category, long=long_ or None)
         if add_file:
@@ -188,7 +181,7 @@ def texts_cmd(workspace: str, add: tuple[str, ...], add_file: str | None, lang: 
         df = ws.texts.df()
     if fmt == "table":
         df = df.assign(content=df.content.str.replace("\n", " ").str.slice(0, 40))
-    print_frame(df, fmt)
+    cli.print_frame(df, fmt)
 
 
 __all__ = ["clips_cmd", "export_list_cmd", "import_list_cmd", "roles_cmd", "texts_cmd"]

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import click
 
-from rasv.cli.base import (
-    format_option,
-    handle_errors,
-    main,
-    open_workspace,
-    print_frame,
-    workspace_option,
-)
+from rasv.cli import base as cli
 
 _SHOWN = ["id", "kind", "version", "label", "experiment", "epoch", "step", "lora_rank",
           "pretrained", "role", "exists", "path"]
 
 
-@main.group("models")
+@cli.main.group("models")
 def models_group() -> None:
     """GPT and SoVITS checkpoints: scan a GPT-SoVITS folder, list what is known.
 
@@ -29,13 +22,13 @@ def models_group() -> None:
 
 
 @models_group.command("scan")
-@workspace_option
+@cli.workspace_option
 @click.argument("role")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--experiment", default=None,
               help="Only fine-tunes of this experiment (a name or a glob like 'ann*').")
 @click.option("--no-pretrained", is_flag=True, help="Leave out the pretrained base models.")
-@handle_errors
+@cli.handle_errors
 def scan_cmd(workspace: str, role: str, sources: tuple[str, ...], experiment: str | None,
              no_pretrained: bool) -> None:
     """Add or refresh the checkpoints under a GPT-SoVITS root (or folders) for ROLE.
@@ -47,7 +40,7 @@ def scan_cmd(workspace: str, role: str, sources: tuple[str, ...], experiment: st
     Example:
       rasv models scan -w voices 女声-ann ~/GPT-SoVITS --experiment ann
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         df = ws.models.scan(role, list(sources), experiment=experiment,
                             pretrained=not no_pretrained)
     click.echo(f"{len(df)} checkpoints ({(df.kind == 'gpt').sum()} GPT, "
@@ -59,11 +52,11 @@ def scan_cmd(workspace: str, role: str, sources: tuple[str, ...], experiment: st
 
 
 @models_group.command("list")
-@workspace_option
+@cli.workspace_option
 @click.option("--role", default=None, help="Only this role's fine-tunes (plus shared bases).")
 @click.option("--kind", type=click.Choice(["gpt", "sovits"]), default=None)
-@format_option
-@handle_errors
+@cli.format_option
+@cli.handle_errors
 def list_cmd(workspace: str, role: str | None, kind: str | None, fmt: str) -> None:
     """List the checkpoints the workspace knows.
 
@@ -71,7 +64,7 @@ def list_cmd(workspace: str, role: str | None, kind: str | None, fmt: str) -> No
     Example:
       rasv models list -w voices --kind sovits --format csv
     """
-    with open_workspace(workspace) as ws:
+    with cli.open_workspace(workspace) as ws:
         df = ws.models.df(role=role, kind=kind)
-    print_frame(df if fmt != "table" else df[_SHOWN], fmt,
+    cli.print_frame(df if fmt != "table" else df[_SHOWN], fmt,
                 empty="no checkpoints yet: run `rasv models scan ROLE GSV_ROOT`")

@@ -6,12 +6,12 @@ import os
 
 import click
 
-from rasv.cli.base import WORKSPACE_ENV, handle_errors, main, open_workspace
+from rasv.cli import base as cli
 
 _LANGS = click.Choice(["zh", "en"])
 
 
-@main.command("serve")
+@cli.main.command("serve")
 @click.argument("workspace", required=False, type=click.Path(file_okay=False))
 @click.option("--port", type=int, default=None,
               help="Port on 127.0.0.1 (default 8866, or the next free one).")
@@ -19,7 +19,7 @@ _LANGS = click.Choice(["zh", "en"])
 @click.option("--lang", type=_LANGS, default=None, help="Interface language (default: locale).")
 @click.option("--engine", "engines", multiple=True, metavar="URL|espeak",
               help="An engine the Run panel may use: an api_v2 URL, or 'espeak'. Repeatable.")
-@handle_errors
+@cli.handle_errors
 def serve_cmd(workspace: str | None, port: int | None, no_browser: bool, lang: str | None,
               engines: tuple[str, ...]) -> None:
     """Open the workbench for WORKSPACE in the browser (Voilà, bound to 127.0.0.1).
@@ -32,20 +32,20 @@ def serve_cmd(workspace: str | None, port: int | None, no_browser: bool, lang: s
     """
     from widgets.dashboard import serve
 
-    path = workspace or os.environ.get(WORKSPACE_ENV, ".")
-    open_workspace(path).close()  # refuses a folder that is not a workspace, migrates it
+    path = workspace or os.environ.get(cli.WORKSPACE_ENV, ".")
+    cli.open_workspace(path).close()  # refuses a folder that is not a workspace, migrates it
     raise SystemExit(serve(path, port=port, open_browser=not no_browser, lang=lang,
                            engines=engines, echo=click.echo))
 
 
-@main.command("demo")
+@cli.main.command("demo")
 @click.argument("path", required=False, type=click.Path(file_okay=False),
                 default="demo-workspace")
 @click.option("--no-serve", is_flag=True, help="Build the workspace, do not start the server.")
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default 8866).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
 @click.option("--lang", type=_LANGS, default=None, help="Interface language (default: locale).")
-@handle_errors
+@cli.handle_errors
 def demo_cmd(path: str, no_serve: bool, port: int | None, no_browser: bool,
              lang: str | None) -> None:
     """Build a demo workspace with espeak-ng voices (offline) and open it.

@@ -41,12 +41,10 @@ from rasv.cli.base import (
     workspace_option,
 )
 from rasv.errors import InvalidInput, RasvError
+from rasv.tasks.records import TaskArgs
 
 #: Keys a spec file may hold (the arguments of ``ws.tasks.create`` besides the role).
-SPEC_KEYS = (
-    "name", "texts", "clips", "clip_categories", "fixed", "gpt", "sovits", "aux", "vary",
-    "combos", "seeds", "repeats", "engine", "force", "conclusion",
-)
+SPEC_KEYS = ("name", *TaskArgs.names(), "conclusion")
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Takes (``ws.takes``): the synthesised results of tasks, listed, grouped and drawn for review.
 
+Modules, leaves first: ``table`` (pure functions over DataFrames: parameter labels, duration
+statistics, filters, nesting and sorting, export) ← ``namespace`` (:class:`Takes`, the
+:class:`Take` record, take references).
+
 Example:
     >>> from rasv.takes import GROUP_KEYS
     >>> "clip" in GROUP_KEYS

@@ -15,7 +15,7 @@ import pytest
 import rasv
 from tests.rasv.taskkit import Recorder, clip
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 CHILD = textwrap.dedent(
     """
