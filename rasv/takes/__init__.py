@@ -2,7 +2,9 @@
 
 Modules, leaves first: ``table`` (pure functions over DataFrames: parameter labels, duration
 statistics, filters, nesting and sorting, export) ← ``namespace`` (:class:`Takes`, the
-:class:`Take` record, take references).
+:class:`Take` record, take references). ``orphans`` (:func:`drop_unused_takes`: deleting
+takes nothing uses, with their scores, metrics, votes, files and visuals) stands beside them;
+every delete path (clips, roles, tasks, long-text runs, products) calls it.
 
 Example:
     >>> from rasv.takes import GROUP_KEYS
