@@ -315,6 +315,7 @@ class Workspace:
             "SELECT (SELECT count(*) FROM clips WHERE path = $p)"
             " + (SELECT count(*) FROM aux_clips WHERE path = $p)"
             " + (SELECT count(*) FROM takes WHERE audio_path = $p)"
+            " + (SELECT count(*) FROM longtext_runs WHERE audio_path = $p OR srt_path = $p)"
             " + (SELECT count(*) FROM takes WHERE clip_sha256 = $sha)"
             " + (SELECT count(*) FROM products"
             "    WHERE json_extract_string(extra, '$.clip_sha256') = $sha)",

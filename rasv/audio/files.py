@@ -291,6 +291,18 @@ class BlobStore:
         write_bytes_atomic(dest, data)
         return digest, rel, True
 
+    def find(self, sha256: str) -> str | None:
+        """The relative path of the stored file with this content hash, whatever its extension.
+
+        Example:
+            >>> import tempfile
+            >>> BlobStore(tempfile.mkdtemp(), "audio/clips").find("ab" * 32) is None
+            True
+        """
+        shard = self.root / self.prefix / sha256[:2]
+        found = sorted(shard.glob(f"{sha256}.*")) if sha256 and shard.is_dir() else []
+        return f"{self.prefix}/{sha256[:2]}/{found[0].name}" if found else None
+
     def remove(self, rel: str) -> None:
         """Delete a stored file (missing files are ignored) and its folder once empty."""
         target = self.root / rel

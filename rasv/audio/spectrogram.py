@@ -245,9 +245,13 @@ class VisualCache:
         """Delete cached files (of one key, or all); returns how many were removed."""
         if not self.root.exists():
             return 0
-        pattern = "*.npz" if key is None else f"{key}-*.npz"
+        if key is None:
+            found = self.root.rglob("*.npz")
+        else:  # one key lives in one shard: no walk over the whole cache
+            one = self.path(key)
+            found = one.parent.glob(f"{one.name.rsplit('-', 1)[0]}-*.npz")
         n = 0
-        for f in self.root.rglob(pattern):
+        for f in found:
             f.unlink(missing_ok=True)
             n += 1
         return n

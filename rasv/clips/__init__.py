@@ -1,8 +1,15 @@
 """The reference-clip catalogue (``ws.clips``) and the auxiliary pool (``ws.aux``).
 
-Modules, leaves first: ``listfile`` (GPT-SoVITS ``.list`` reading and writing) and ``split``
-(cutting clips into regions) ← ``namespace`` (:class:`Clips`: add, import, list, edit, delete,
-export, categories); ``aux`` (:class:`AuxPool`) stands beside them.
+Modules, leaves first:
+
+- ``listfile`` (GPT-SoVITS ``.list`` reading), ``split`` (cutting clips into regions);
+- ``rows`` (a clip row ↔ :class:`~rasv.records.Clip`, inserting prepared clips),
+  ``categories`` (:class:`Categories`);
+- ``importing`` (``.list`` import: rows, categories, listfile) and ``export``
+  (``.list`` export: listfile);
+- ``namespace`` (:class:`Clips`: add, list, edit, delete; fronts import, export, split and
+  categories; deleting goes through :func:`rasv.takes.drop_unused_takes`);
+- ``aux`` (:class:`AuxPool`) stands beside them.
 
 Example:
     >>> from rasv.clips import is_valid_reference
@@ -14,8 +21,10 @@ from __future__ import annotations
 
 from rasv.clips import listfile
 from rasv.clips.aux import AuxPool
+from rasv.clips.categories import Categories
 from rasv.clips.listfile import list_lang, parse_list
-from rasv.clips.namespace import Categories, Clips, is_valid_reference
+from rasv.clips.namespace import Clips
+from rasv.clips.rows import is_valid_reference
 from rasv.clips.split import region_samples
 
 __all__ = [

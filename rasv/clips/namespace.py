@@ -1,4 +1,7 @@
-"""The reference-clip catalogue of each role: add, import, list, edit, delete, export.
+"""The reference-clip catalogue of each role (``ws.clips``): add, list, edit, delete.
+
+Importing a ``.list`` (:mod:`rasv.clips.importing`), exporting one (:mod:`rasv.clips.export`)
+and categories (:mod:`rasv.clips.categories`) live beside it; :class:`Clips` is their front.
 
 Clips are stored content-addressed under ``audio/clips`` (DESIGN §2), so one file is kept
 once however often it is imported, and a path always names the same bytes. Writes happen in
@@ -22,122 +25,42 @@ Example:
 
 from __future__ import annotations
 
-import filecmp
 import json
 import os
-import shutil
-import tempfile
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from rasv.audio import files as audio_io
-from rasv.clips.listfile import is_windows_absolute, list_lang, parse_list, resolve_audio_path
-from rasv.engine import reference_in_range
-from rasv.errors import (
-    AlreadyExists,
-    AudioError,
-    ClipNotFound,
-    InvalidInput,
-    WorkspaceError,
+from rasv.clips import export, importing
+from rasv.clips.categories import Categories, category_name, ensure_category
+from rasv.clips.importing import ON_DUPLICATE
+from rasv.clips.rows import (
+    CLIP_COLS,
+    PreparedClip,
+    clip_from_row,
+    insert_clips,
+    is_valid_reference,
+    numbered,
 )
-from rasv.filenames import UniqueNames, safe_filename
+from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, WorkspaceError
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
-from rasv.records import DEFAULT_CATEGORY, Clip, ImportReport
+from rasv.records import Clip, ImportReport
+from rasv.takes.orphans import drop_unused_takes
 
 if TYPE_CHECKING:
     from rasv.roles.namespace import RoleRef
     from rasv.workspace import Workspace
 
-ON_DUPLICATE = ("skip", "overwrite", "rename")
-
-_COLS = (
-    "id, role_id, name, path, sha256, text, lang, category, duration_s, sample_rate, channels,"
-    " valid, calibrated, remark, source_path, speaker, parent_id, segments, list_file,"
-    " list_line, format, size_bytes, created_at"
-)
 _SORTABLE = {
     "id", "name", "text", "lang", "category", "duration_s", "sample_rate", "valid",
     "calibrated", "remark", "created_at", "score_max", "score_mean", "n_scores", "n_takes",
     "longtext_score_max",
 }
 _EDITABLE = {"text", "lang", "category", "remark", "calibrated", "name"}
-
-
-def is_valid_reference(duration_s: float) -> bool:
-    """GPT-SoVITS's reference rule: 3.0 s ≤ duration ≤ 10.0 s, inclusive.
-
-    Example:
-        >>> is_valid_reference(3.0), is_valid_reference(10.0001), is_valid_reference(2.99)
-        (True, False, False)
-    """
-    return reference_in_range(duration_s)
-
-
-def _clip_from_row(row: Sequence[Any]) -> Clip:
-    d = dict(zip([c.strip() for c in _COLS.split(",")], row, strict=True))
-    segments = d.pop("segments")
-    if segments:
-        d["segments"] = tuple(tuple(tuple(r) for r in seg) for seg in json.loads(segments))
-    return Clip(**d)
-
-
-@dataclass
-class _Prepared:
-    """A clip ready to insert: its file is already in the blob store."""
-
-    name: str
-    source_path: str | None
-    path: str
-    sha256: str
-    info: audio_io.AudioInfo
-    size_bytes: int
-    created_blob: bool
-    text: str = ""
-    lang: str = "zh"
-    category: str = DEFAULT_CATEGORY
-    calibrated: bool = False
-    remark: str = ""
-    speaker: str | None = None
-    parent_id: int | None = None
-    segments: str | None = None
-    list_file: str | None = None
-    list_line: int | None = None
-
-    def row(self, role_id: int) -> dict[str, Any]:
-        return {
-            "role_id": role_id,
-            "name": self.name,
-            "source_path": self.source_path,
-            "path": self.path,
-            "sha256": self.sha256,
-            "text": self.text,
-            "lang": self.lang,
-            "category": self.category,
-            "duration_s": self.info.duration_s,
-            "sample_rate": self.info.sample_rate,
-            "channels": self.info.channels,
-            "frames": self.info.frames,
-            "format": self.info.format,
-            "size_bytes": self.size_bytes,
-            "valid": is_valid_reference(self.info.duration_s),
-            "calibrated": bool(self.calibrated),
-            "remark": self.remark,
-            "speaker": self.speaker,
-            "parent_id": self.parent_id,
-            "segments": self.segments,
-            "list_file": self.list_file,
-            "list_line": self.list_line,
-        }
-
-
-_INSERT_COLS = list(_Prepared("", None, "", "", audio_io.AudioInfo(0, 1, 1, 0, ""), 0,
-                              False).row(0).keys())
 
 
 class Clips:
@@ -164,10 +87,10 @@ class Clips:
             ...     print(e)
             clip 7 does not exist in this workspace
         """
-        rows = self._ws.store.rows(f"SELECT {_COLS} FROM clips WHERE id = ?", [int(clip_id)])
+        rows = self._ws.store.rows(f"SELECT {CLIP_COLS} FROM clips WHERE id = ?", [int(clip_id)])
         if not rows:
             raise ClipNotFound(clip_id)
-        return _clip_from_row(rows[0])
+        return clip_from_row(rows[0])
 
     def abspath(self, clip_id: int) -> Path:
         """The absolute path of a clip's stored audio file.
@@ -375,7 +298,7 @@ class Clips:
         src = Path(path)
         prep = self._prepare(src, name=name or src.name)
         prep.text, prep.lang = str(text), normalize_lang(lang)
-        prep.category = _category_name(category)
+        prep.category = category_name(category)
         prep.remark, prep.calibrated = str(remark), bool(calibrated)
         prep.parent_id = None if parent_id is None else int(parent_id)
         if segments is not None:
@@ -398,23 +321,23 @@ class Clips:
                     if dup:
                         taken = {r[0].lower() for r in cur.execute(
                             "SELECT name FROM clips WHERE role_id = ?", [role_id]).fetchall()}
-                        prep.name = _numbered(prep.name, taken)
-                    existing = _insert(cur, role_id, [prep])[0]
-                    _ensure_category(cur, role_id, prep.category)
+                        prep.name = numbered(prep.name, taken)
+                    existing = insert_clips(cur, role_id, [prep])[0]
+                    ensure_category(cur, role_id, prep.category)
         except BaseException:
             if prep.created_blob:
                 self._ws.blobs.remove(prep.path)
             raise
         return self.get(existing)
 
-    def _prepare(self, src: Path, *, name: str, sha256: str | None = None) -> _Prepared:
+    def _prepare(self, src: Path, *, name: str, sha256: str | None = None) -> PreparedClip:
         """Read the header, hash and store the file; nothing touches the database."""
         info = audio_io.info(src)  # raises AudioError for missing / non-audio files
         try:
             digest, rel, created = self._ws.blobs.put(src, sha256=sha256)
         except OSError as e:
             raise WorkspaceError(f"cannot copy {src} into the workspace: {e.strerror or e}") from None
-        return _Prepared(
+        return PreparedClip(
             name=name,
             source_path=str(src),
             path=rel,
@@ -481,114 +404,10 @@ class Clips:
             >>> len(rep.added), rep.skipped[0][0]
             (1, 2)
         """
-        if on_duplicate not in ON_DUPLICATE:
-            raise InvalidInput(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
-        role_id = self._ws.roles.resolve_id(role)
-        parsed = parse_list(list_path)
-        list_dir = parsed.path.resolve().parent
-        cat = _category_name(category)
-        skipped: list[tuple[int, str]] = list(parsed.problems)
-        existing = self._ws.store.rows(
-            "SELECT id, name, sha256, path FROM clips WHERE role_id = ?", [role_id])
-        by_sha = {r[2]: r[0] for r in existing}
-        by_name = {r[1].lower(): r[0] for r in existing}
-        path_of = {r[0]: r[3] for r in existing}
-        taken_names = set(by_name)
-
-        new: list[_Prepared] = []
-        updates: list[tuple[int, _Prepared]] = []
-        created: list[str] = []
-        seen_sha: dict[str, int] = {}   # sha -> line of this list
-        seen_name: dict[str, int] = {}
-        total = len(parsed.entries)
-        try:
-            for done, entry in enumerate(parsed.entries, start=1):
-                if progress is not None:
-                    progress(done - 1, total)
-                src = resolve_audio_path(entry.path, list_dir, path_map, audio_dir)
-                if not src.is_file():
-                    reason = f"audio file not found: {src}"
-                    if is_windows_absolute(entry.path) and os.name != "nt" and not path_map:
-                        folder = str(PureWindowsPath(entry.path).parent).replace("\\", "/")
-                        reason += (f" (a Windows path: map {folder}/ to the folder that holds "
-                                   "the files now with path_map / --path-map, or give "
-                                   "audio_dir / --audio-dir)")
-                    skipped.append((entry.line_no, reason))
-                    continue
-                name = src.name
-                key = name.lower()
-                name_dup = by_name.get(key)
-                if key in seen_name and on_duplicate != "rename":
-                    skipped.append((entry.line_no, f"same file name as line {seen_name[key]}"))
-                    continue
-                if name_dup is not None and on_duplicate == "skip":
-                    skipped.append((entry.line_no, f"clip {name_dup} has the same file name"))
-                    continue
-                try:
-                    info = audio_io.info(src)
-                except AudioError as e:
-                    skipped.append((entry.line_no, str(e)))
-                    continue
-                digest = audio_io.sha256_file(src)
-                sha_dup = by_sha.get(digest)
-                if (digest in seen_sha and on_duplicate != "rename") or (
-                        sha_dup is not None and on_duplicate == "skip"):
-                    where = (f"line {seen_sha[digest]}" if digest in seen_sha
-                             else f"clip {sha_dup}")
-                    skipped.append((entry.line_no, f"same audio as {where}"))
-                    continue
-                try:
-                    # Hash, then copy with the kernel's copy: measured faster than hashing
-                    # while copying through Python (bench/bench_import.py).
-                    if copy:
-                        _, rel, made = self._ws.blobs.put(src, sha256=digest)
-                    else:
-                        rel, made = str(src.resolve()), False
-                except OSError as e:
-                    raise WorkspaceError(
-                        f"import stopped at line {entry.line_no}: cannot copy {src}: "
-                        f"{e.strerror or e}; nothing was imported"
-                    ) from None
-                if made:
-                    created.append(rel)
-                target = name_dup if name_dup is not None else sha_dup
-                prep = _Prepared(
-                    name=name, source_path=str(src), path=rel, sha256=digest, info=info,
-                    size_bytes=src.stat().st_size, created_blob=made, text=entry.text,
-                    lang=entry.lang, category=cat, calibrated=calibrated,
-                    speaker=entry.speaker or None, list_file=str(parsed.path.resolve()),
-                    list_line=entry.line_no,
-                )
-                seen_sha.setdefault(digest, entry.line_no)
-                seen_name.setdefault(key, entry.line_no)
-                if target is not None and on_duplicate == "overwrite":
-                    updates.append((target, prep))
-                else:
-                    if target is not None or key in taken_names:
-                        prep.name = _numbered(name, taken_names)
-                    taken_names.add(prep.name.lower())
-                    new.append(prep)
-            if progress is not None:
-                progress(total, total)
-            with self._ws.store.transaction() as cur:
-                added = _insert(cur, role_id, new) if new else []
-                for clip_id, prep in updates:
-                    _overwrite(cur, clip_id, prep)
-                _ensure_category(cur, role_id, cat)
-        except BaseException:
-            for rel in created:
-                self._ws.blobs.remove(rel)
-            raise
-        replaced = {path_of[cid] for cid, prep in updates if path_of.get(cid) != prep.path}
-        if replaced:
-            self._ws.release_files(replaced)
-        return ImportReport(
-            added=added,
-            overwritten=[cid for cid, _ in updates],
-            skipped=sorted(skipped),
-            renamed=[cid for cid, p in zip(added, new, strict=True) if p.name != Path(p.source_path or "").name],
-            list_file=str(parsed.path),
-        )
+        return importing.import_list(self._ws, role, list_path, on_duplicate=on_duplicate,
+                                     path_map=path_map, audio_dir=audio_dir,
+                                     category=category, calibrated=calibrated, copy=copy,
+                                     progress=progress)
 
     # -- editing -----------------------------------------------------------------------------
 
@@ -613,7 +432,7 @@ class Clips:
         if "lang" in values:
             values["lang"] = normalize_lang(values["lang"])
         if "category" in values:
-            values["category"] = _category_name(values["category"])
+            values["category"] = category_name(values["category"])
         if "calibrated" in values:
             values["calibrated"] = bool(values["calibrated"])
         if "name" in values and not str(values["name"]).strip():
@@ -630,7 +449,7 @@ class Clips:
                 {**values, "id": clip.id},
             )
             if "category" in values:
-                _ensure_category(cur, clip.role_id, values["category"])
+                ensure_category(cur, clip.role_id, values["category"])
         return self.get(clip.id)
 
     def update_many(self, clip_ids: Iterable[int], **fields: Any) -> int:
@@ -674,7 +493,7 @@ class Clips:
             missing = set(ids) - {r[0] for r in rows}
             if missing:
                 raise ClipNotFound(min(missing))
-            _drop_unmade_takes(cur, ids)
+            _drop_unmade_takes(self._ws, cur, ids)
             cur.execute("DELETE FROM clips WHERE list_contains(?, id)", [ids])
         self._ws.release_files({r[1] for r in rows})
         return len(rows)
@@ -712,57 +531,8 @@ class Clips:
             >>> p.name, p.read_text(encoding="utf-8").strip()
             ('女-小红.list', 'audio/a_.wav|小红|ZH|好')
         """
-        from rasv.roles.namespace import Role  # local: keep the import graph one-way
-
-        role_rec: Role = self._ws.roles.get(role)
-        if ids is not None:
-            filters["ids"] = list(ids)
-        df = self.df(role_rec, sort="id", **filters)
-        dest = Path(dest_dir)
-        if dest.exists() and not dest.is_dir():
-            raise InvalidInput(f"{dest} is a file; export_list writes into a folder")
-        if zip and dest.exists() and any(dest.iterdir()):
-            raise InvalidInput(f"{dest} is not empty; zip export needs a new folder name")
-        audio_dir = dest / "audio"
-        audio_dir.mkdir(parents=True, exist_ok=True)
-        names = UniqueNames()
-        on_disk = {p.name.lower(): p for p in audio_dir.iterdir()}
-        spk = speaker or role_rec.name
-        lines = []
-        for row in df.itertuples(index=False):
-            src = self._ws.abspath(row.path)
-            want = _export_name(row.name, row.path)
-            fname = names.take(want)
-            # A file an earlier export left under this name is reused when it holds the same
-            # audio (exporting again after fixing transcripts copies nothing), else skipped.
-            while fname.lower() in on_disk and not _same_bytes(on_disk[fname.lower()], src):
-                fname = names.take(want)
-            target = audio_dir / fname
-            if not target.exists():
-                shutil.copyfile(src, target)
-            ref = str(target.resolve()) if absolute else f"audio/{fname}"
-            # GPT-SoVITS's reader drops a line with a fifth field, so a '|' in the text
-            # becomes the full-width '｜'; line breaks would split the line.
-            text = " ".join(str(row.text).split("\n")).replace("\r", " ").replace("|", "｜")
-            lines.append(f"{ref}|{spk}|{list_lang(row.lang)}|{text}")
-        list_path = dest / f"{safe_filename(role_rec.label)}.list"
-        audio_io.write_bytes_atomic(list_path, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8"))
-        if not zip:
-            return list_path
-        zip_path = dest.with_suffix(".zip") if dest.suffix != ".zip" else dest
-        fd, tmp = tempfile.mkstemp(suffix=".zip", dir=zip_path.parent)
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-                for f in sorted(dest.rglob("*")):
-                    if f.is_file():
-                        zf.write(f, f.relative_to(dest).as_posix())
-            os.replace(tmp, zip_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        shutil.rmtree(dest)
-        return zip_path
+        return export.export_list(self._ws, role, dest_dir, ids, absolute=absolute, zip=zip,
+                                  speaker=speaker, **filters)
 
     # -- splitting (rasv.clips.split does the work) ------------------------------------------------
 
@@ -809,160 +579,10 @@ class Clips:
         return suggest_cuts(self._ws, clip_id, **options)
 
 
-class Categories:
-    """``ws.clips.categories``: a role's clip categories (``default`` always exists).
-
-    Example:
-        >>> import rasv, tempfile
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> ws.clips.categories.create(r, "温柔")
-        >>> ws.clips.categories.list(r)
-        ['default', '温柔']
-    """
-
-    def __init__(self, ws: Workspace) -> None:
-        self._ws = ws
-
-    def list(self, role: RoleRef) -> list[str]:
-        """Category names: ``default`` first, then the others sorted.
-
-        Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> ws.clips.categories.create(r, "愤怒"); ws.clips.categories.create(r, "温柔")
-            >>> ws.clips.categories.list(r)
-            ['default', '愤怒', '温柔']
-        """
-        return self.df(role).name.tolist()
-
-    def df(self, role: RoleRef) -> pd.DataFrame:
-        """Categories with clip counts: name, n_clips, n_valid.
-
-        Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> ws.clips.categories.df(r).values.tolist()
-            [['default', 0, 0]]
-        """
-        rid = self._ws.roles.resolve_id(role)
-        return self._ws.store.df(
-            """
-            WITH names AS (
-                SELECT $d AS name
-                UNION SELECT name FROM categories WHERE role_id = $r
-                UNION SELECT category FROM clips WHERE role_id = $r
-            )
-            SELECT n.name,
-                   (SELECT count(*) FROM clips c WHERE c.role_id = $r AND c.category = n.name)
-                       AS n_clips,
-                   (SELECT count(*) FROM clips c
-                    WHERE c.role_id = $r AND c.category = n.name AND c.valid) AS n_valid
-            FROM names n ORDER BY n.name <> $d, n.name
-            """,
-            {"r": rid, "d": DEFAULT_CATEGORY},
-        )
-
-    def create(self, role: RoleRef, name: str) -> None:
-        """Create a category (no error if it exists).
-
-        Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> ws.clips.categories.create(r, "温柔"); ws.clips.categories.create(r, "温柔")
-            >>> ws.clips.categories.list(r)
-            ['default', '温柔']
-        """
-        rid = self._ws.roles.resolve_id(role)
-        with self._ws.store.transaction() as cur:
-            _ensure_category(cur, rid, _category_name(name))
-
-    def rename(self, role: RoleRef, old: str, new: str) -> int:
-        """Rename a category; its clips follow. Returns how many clips moved.
-
-        Raises:
-            AlreadyExists: ``new`` exists already (use :meth:`merge`).
-
-        Example:
-            >>> import rasv, tempfile, os
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> _ = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="温柔")
-            >>> ws.clips.categories.rename(r, "温柔", "轻柔"), ws.clips.categories.list(r)
-            (1, ['default', '轻柔'])
-        """
-        rid = self._ws.roles.resolve_id(role)
-        old, new = _category_name(old), _category_name(new)
-        if old == DEFAULT_CATEGORY:
-            raise InvalidInput("the default category cannot be renamed")
-        names = self.list(rid)
-        if old not in names:
-            raise InvalidInput(f"category {old!r} does not exist")
-        if new in names:
-            raise AlreadyExists(f"category {new!r} exists; merge the two instead")
-        return self.merge(rid, [old], new)
-
-    def merge(self, role: RoleRef, sources: Iterable[str], target: str) -> int:
-        """Move every clip of ``sources`` into ``target`` and drop the sources.
-
-        Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> ws.clips.categories.create(r, "x")
-            >>> ws.clips.categories.merge(r, ["x"], "y"), ws.clips.categories.list(r)
-            (0, ['default', 'y'])
-        """
-        rid = self._ws.roles.resolve_id(role)
-        target = _category_name(target)
-        srcs = [_category_name(s) for s in sources if _category_name(s) != target]
-        with self._ws.store.transaction() as cur:
-            n = cur.execute(
-                "UPDATE clips SET category = ?, updated_at = current_timestamp "
-                "WHERE role_id = ? AND list_contains(?, category) RETURNING id",
-                [target, rid, srcs],
-            ).fetchall()
-            cur.execute("DELETE FROM categories WHERE role_id = ? AND list_contains(?, name)",
-                        [rid, srcs])
-            _ensure_category(cur, rid, target)
-        return len(n)
-
-    def delete(self, role: RoleRef, name: str) -> int:
-        """Delete a category; its clips fall back to ``default``. Returns the clips moved.
-
-        Example:
-            >>> import rasv, tempfile, os
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(os.path.join(ws.root, "a.wav"), 4.0), category="x")
-            >>> ws.clips.categories.delete(r, "x"), ws.clips.get(c.id).category
-            (1, 'default')
-        """
-        name = _category_name(name)
-        if name == DEFAULT_CATEGORY:
-            raise InvalidInput("the default category cannot be deleted")
-        rid = self._ws.roles.resolve_id(role)
-        return self.merge(rid, [name], DEFAULT_CATEGORY)
-
-
 # -- module helpers ----------------------------------------------------------------------------
 
 
-def _category_name(category: str | None) -> str:
-    if category is None:
-        return DEFAULT_CATEGORY
-    name = str(category).strip()
-    return name or DEFAULT_CATEGORY
-
-
-def _ensure_category(cur: Any, role_id: int, name: str) -> None:
-    if name == DEFAULT_CATEGORY:
-        return
-    exists = cur.execute(
-        "SELECT 1 FROM categories WHERE role_id = ? AND name = ?", [role_id, name]).fetchall()
-    if not exists:
-        cur.execute("INSERT INTO categories(role_id, name) VALUES (?, ?)", [role_id, name])
-
-
-def _drop_unmade_takes(cur: Any, clip_ids: list[int]) -> None:
+def _drop_unmade_takes(ws: Workspace, cur: Any, clip_ids: list[int]) -> None:
     """Remove the pending, failed and cancelled takes of these clips from every plan."""
     # Long-text chunks keep theirs: a long-text run re-renders from its own configuration.
     unmade = [r[0] for r in cur.execute(
@@ -973,61 +593,7 @@ def _drop_unmade_takes(cur: Any, clip_ids: list[int]) -> None:
     if not unmade:
         return
     cur.execute("DELETE FROM task_takes WHERE list_contains(?, take_id)", [unmade])
-    for table in ("scores", "metrics"):
-        cur.execute(f"DELETE FROM {table} WHERE list_contains(?, take_id)", [unmade])
-    cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [unmade])
-
-
-def _numbered(name: str, taken: set[str]) -> str:
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    n = 2
-    while True:
-        candidate = f"{stem}_{n}.{ext}" if ext else f"{stem}_{n}"
-        if candidate.lower() not in taken:
-            taken.add(candidate.lower())
-            return candidate
-        n += 1
-
-
-def _insert(cur: Any, role_id: int, preps: list[_Prepared]) -> list[int]:
-    """Insert prepared clips in one statement (a DataFrame scan); return their ids in order."""
-    frame = pd.DataFrame([p.row(role_id) for p in preps], columns=_INSERT_COLS)
-    frame["_ord"] = range(len(frame))
-    cols = ", ".join(_INSERT_COLS)
-    cur.register("_new_clips", frame)
-    try:
-        ids = cur.execute(
-            f"INSERT INTO clips({cols}) SELECT {cols} FROM _new_clips ORDER BY _ord RETURNING id"
-        ).fetchall()
-    finally:
-        cur.unregister("_new_clips")
-    # RETURNING gives insertion order, which follows ORDER BY _ord.
-    return sorted(r[0] for r in ids)
-
-
-def _overwrite(cur: Any, clip_id: int, prep: _Prepared) -> None:
-    row = prep.row(0)
-    row.pop("role_id")
-    row.pop("name")  # the clip keeps its name and id; its audio and fields are replaced
-    sets = ", ".join(f"{k} = ${k}" for k in row)
-    cur.execute(f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
-                {**row, "id": clip_id})
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    try:
-        return a.stat().st_size == b.stat().st_size and filecmp.cmp(a, b, shallow=False)
-    except OSError:
-        return False
-
-
-def _export_name(name: str, stored: str) -> str:
-    ext = Path(stored).suffix
-    if not Path(name).suffix and ext:
-        return f"{name}{ext}"
-    return name
+    drop_unused_takes(ws, unmade)
 
 
 __all__ = ["ON_DUPLICATE", "Categories", "Clips", "is_valid_reference"]

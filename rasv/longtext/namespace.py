@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -43,6 +42,7 @@ from rasv.longtext.chunking import chunk
 from rasv.longtext.subtitles import cues_from_durations, to_srt
 from rasv.products import presets
 from rasv.scores.namespace import Score, latest_scores_sql
+from rasv.takes.orphans import drop_unused_takes
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -328,8 +328,7 @@ class LongText:
                 "UPDATE longtext_runs SET status = 'done', audio_path = ?, srt_path = ?,"
                 " duration_s = ?, updated_at = current_timestamp WHERE id = ?",
                 [wav_rel, srt_rel, len(samples) / sr, run.id])
-        for rel in old:  # files of the previous join; the new ones are committed
-            _remove(self._ws.abspath(rel))
+        self._ws.release_files(old)  # files of the previous join; the new ones are committed
         return self.get(run.id)
 
     # -- reading -----------------------------------------------------------------------------
@@ -479,6 +478,9 @@ class LongText:
     def delete(self, run_id: int) -> None:
         """Delete a run, its scores and files, and chunk takes nothing else uses.
 
+        The run's source take and chunk takes go too when no task, other run, product or
+        take score still uses them.
+
         Example:
             >>> from rasv.testing import example
             >>> ex = example(); ws, eng, take = ex.ws, ex.engine, ex.take
@@ -490,39 +492,16 @@ class LongText:
             True
         """
         run = self.get(run_id)
-        ids = [c.take_id for c in run.chunks]
+        ids = [run.source_take_id, *(c.take_id for c in run.chunks)]
         with self._ws.store.transaction() as cur:
-            orphans = [r[0] for r in cur.execute(
-                """
-                SELECT t.id FROM takes t WHERE list_contains($ids, t.id)
-                  AND NOT EXISTS (SELECT 1 FROM task_takes x WHERE x.take_id = t.id)
-                  AND NOT EXISTS (SELECT 1 FROM longtext_chunks c
-                                  WHERE c.take_id = t.id AND c.run_id <> $run)
-                  AND NOT EXISTS (SELECT 1 FROM products p WHERE p.source_take_id = t.id)
-                  AND NOT EXISTS (SELECT 1 FROM longtext_runs r
-                                  WHERE r.source_take_id = t.id AND r.id <> $run)
-                """, {"ids": ids, "run": run.id}).fetchall()]
-            paths = [r[0] for r in cur.execute(
-                "SELECT audio_path FROM takes WHERE list_contains(?, id)", [orphans]).fetchall()]
             cur.execute("DELETE FROM scores WHERE longtext_id = ?", [run.id])
-            cur.execute("DELETE FROM scores WHERE list_contains(?, take_id)", [orphans])
-            cur.execute("DELETE FROM metrics WHERE list_contains(?, take_id)", [orphans])
             cur.execute("DELETE FROM longtext_chunks WHERE run_id = ?", [run.id])
             cur.execute("UPDATE products SET source_longtext_id = NULL"
                         " WHERE source_longtext_id = ?", [run.id])
             cur.execute("DELETE FROM longtext_runs WHERE id = ?", [run.id])
-            cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [orphans])
-        for rel in [run.audio_path, run.srt_path, *paths]:
-            if rel:
-                _remove(self._ws.abspath(rel))
-
-
-def _remove(path: Path | None) -> None:
-    """Delete a file the database no longer names. On Windows a file a player still holds
-    open cannot be deleted; it is left as an orphan rather than failing a committed change."""
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
+            drop_unused_takes(self._ws, ids, keep_scored=True)
+            files = {p for p in (run.audio_path, run.srt_path) if p}
+            self._ws.store.after_commit(lambda: self._ws.release_files(files))
 
 
 def _done(ws: Workspace, take_id: str) -> bool:

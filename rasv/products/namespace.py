@@ -39,6 +39,7 @@ from rasv.params import Params
 from rasv.products import presets
 from rasv.records import DEFAULT_CATEGORY
 from rasv.scores.namespace import check_stars
+from rasv.takes.orphans import drop_unused_takes
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -420,7 +421,10 @@ class Products:
         return self.get(p.id)
 
     def delete(self, product_ids: int | Iterable[int]) -> int:
-        """Delete products (their source takes and runs stay). Returns how many.
+        """Delete products. Returns how many.
+
+        Their long-text runs stay; a source take stays while a task, a run or a take score
+        uses it, and the reference audio while a clip, take or other product does.
 
         Example:
             >>> import rasv, tempfile
@@ -436,15 +440,20 @@ class Products:
         """
         ids = id_list(product_ids)
         with self._ws.store.transaction() as cur:
-            found = {r[0] for r in cur.execute(
-                "SELECT id FROM products WHERE list_contains(?, id)", [ids]).fetchall()}
-            missing = set(ids) - found
+            rows = cur.execute(
+                "SELECT id, source_take_id, json_extract_string(extra, '$.clip_sha256')"
+                " FROM products WHERE list_contains(?, id)", [ids]).fetchall()
+            missing = set(ids) - {r[0] for r in rows}
             if missing:
                 raise ProductNotFound(min(missing))
             cur.execute("UPDATE longtext_runs SET product_id = NULL"
                         " WHERE list_contains(?, product_id)", [ids])
             cur.execute("DELETE FROM products WHERE list_contains(?, id)", [ids])
-        return len(found)
+            drop_unused_takes(self._ws, [r[1] for r in rows], keep_scored=True)
+            # A product keeps its reference audio even after the clip is deleted.
+            blobs = {b for b in (self._ws.blobs.find(r[2]) for r in rows if r[2]) if b}
+            self._ws.store.after_commit(lambda: self._ws.release_files(blobs))
+        return len(rows)
 
     # -- export ------------------------------------------------------------------------------
 

@@ -265,9 +265,7 @@ def blob_for(ws: Workspace, sha: str | None) -> str | None:
         return rows[0][0]
     # The clip row may be gone while its audio is kept for takes and products
     # (Workspace.release_files): find the content-addressed file itself.
-    shard = ws.root / ws.blobs.prefix / sha[:2]
-    found = sorted(shard.glob(f"{sha}.*")) if shard.is_dir() else []
-    return f"{ws.blobs.prefix}/{sha[:2]}/{found[0].name}" if found else None
+    return ws.blobs.find(sha)
 
 
 # -- requests and takes ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -190,27 +190,33 @@ class Roles:
             >>> ws.roles.delete(r); len(ws.roles.list())
             0
         """
+        from rasv.takes.orphans import drop_unused_takes
+
         role = self.get(ref)
         rid = role.id
         with self._ws.store.transaction() as cur:
             paths = [r[0] for r in cur.execute(
                 "SELECT path FROM clips WHERE role_id = ?", [rid]).fetchall()]
+            runs = cur.execute("SELECT id, audio_path, srt_path FROM longtext_runs "
+                               "WHERE role_id = ?", [rid]).fetchall()
+            run_ids = [r[0] for r in runs]
             task_ids = [r[0] for r in cur.execute(
                 "SELECT id FROM tasks WHERE role_id = ?", [rid]).fetchall()]
-            run_ids = [r[0] for r in cur.execute(
-                "SELECT id FROM longtext_runs WHERE role_id = ?", [rid]).fetchall()]
-            orphan_takes = _orphaned_takes(cur, task_ids, run_ids, rid)
-            take_paths = [r[0] for r in cur.execute(
-                "SELECT audio_path FROM takes WHERE list_contains(?, id)", [orphan_takes]
-            ).fetchall()]
+            # Every take this role's tasks, runs and products name; those another role still
+            # uses survive the clean-up below.
+            mine = [r[0] for r in cur.execute(
+                """
+                SELECT take_id FROM task_takes WHERE list_contains($tasks, task_id)
+                UNION SELECT take_id FROM longtext_chunks WHERE list_contains($runs, run_id)
+                UNION SELECT source_take_id FROM longtext_runs WHERE role_id = $role
+                UNION SELECT source_take_id FROM products WHERE role_id = $role
+                """, {"tasks": task_ids, "runs": run_ids, "role": rid}).fetchall() if r[0]]
             cur.execute("DELETE FROM task_takes WHERE list_contains(?, task_id)", [task_ids])
             cur.execute("DELETE FROM longtext_chunks WHERE list_contains(?, run_id)", [run_ids])
-            for table, col in (("scores", "take_id"), ("metrics", "take_id")):
-                cur.execute(f"DELETE FROM {table} WHERE list_contains(?, {col})", [orphan_takes])
-            cur.execute(
-                "DELETE FROM votes WHERE list_contains(?, task_id)", [task_ids]
-            )
-            cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [orphan_takes])
+            cur.execute("DELETE FROM votes WHERE list_contains(?, task_id)", [task_ids])
+            cur.execute("DELETE FROM scores WHERE list_contains(?, longtext_id)", [run_ids])
+            cur.execute("UPDATE products SET source_longtext_id = NULL"
+                        " WHERE list_contains(?, source_longtext_id)", [run_ids])
             cur.execute("DELETE FROM longtext_runs WHERE role_id = ?", [rid])
             cur.execute("DELETE FROM products WHERE role_id = ?", [rid])
             cur.execute("DELETE FROM tasks WHERE role_id = ?", [rid])
@@ -218,7 +224,9 @@ class Roles:
             cur.execute("DELETE FROM categories WHERE role_id = ?", [rid])
             cur.execute("DELETE FROM models WHERE role_id = ?", [rid])
             cur.execute("DELETE FROM roles WHERE id = ?", [rid])
-        self._ws.release_files(set(paths) | {p for p in take_paths if p})
+            drop_unused_takes(self._ws, mine)
+            run_files = {p for r in runs for p in r[1:] if p}
+            self._ws.store.after_commit(lambda: self._ws.release_files(set(paths) | run_files))
 
     def resolve_id(self, ref: RoleRef) -> int:
         """The id of a role given any reference accepted by :meth:`get`.
@@ -232,28 +240,6 @@ class Roles:
         if isinstance(ref, Role):
             return ref.id
         return self.get(ref).id
-
-
-def _orphaned_takes(cur: Any, task_ids: list[int], run_ids: list[int], role_id: int) -> list[str]:
-    """Takes referenced only by the given tasks and long-text runs of one role."""
-    rows = cur.execute(
-        """
-        WITH mine AS (
-            SELECT take_id FROM task_takes WHERE list_contains($tasks, task_id)
-            UNION SELECT take_id FROM longtext_chunks
-                  WHERE list_contains($runs, run_id) AND take_id IS NOT NULL
-        )
-        SELECT m.take_id FROM mine m
-        WHERE NOT EXISTS (SELECT 1 FROM task_takes t
-                          WHERE t.take_id = m.take_id AND NOT list_contains($tasks, t.task_id))
-          AND NOT EXISTS (SELECT 1 FROM longtext_chunks c
-                          WHERE c.take_id = m.take_id AND NOT list_contains($runs, c.run_id))
-          AND NOT EXISTS (SELECT 1 FROM products p
-                          WHERE p.source_take_id = m.take_id AND p.role_id <> $role)
-        """,
-        {"tasks": task_ids, "runs": run_ids, "role": role_id},
-    ).fetchall()
-    return [r[0] for r in rows]
 
 
 __all__ = ["Roles", "parse_label"]

@@ -24,7 +24,7 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -180,16 +180,39 @@ class Store:
         with self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             self._local.in_tx = True
+            self._local.after = []
             try:
                 yield cur
             except BaseException:
                 self._local.in_tx = False
+                self._local.after = []
                 with contextlib.suppress(duckdb.Error):
                     cur.execute("ROLLBACK")
                 raise
             else:
                 self._local.in_tx = False
                 cur.execute("COMMIT")
+                after, self._local.after = self._local.after, []
+                for fn in after:
+                    fn()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the current transaction commits (at once outside a transaction).
+
+        On a rollback ``fn`` never runs: files a delete would remove stay with their rows.
+
+        Example:
+            >>> import tempfile, os
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "a.duckdb")); seen = []
+            >>> with s.transaction():
+            ...     s.after_commit(lambda: seen.append(1)); before = list(seen)
+            >>> before, seen
+            ([], [1])
+        """
+        if getattr(self._local, "in_tx", False):
+            self._local.after.append(fn)
+        else:
+            fn()
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Store]:

@@ -539,32 +539,18 @@ class Tasks:
             >>> ws.tasks.delete(t)
             {'takes_deleted': 1, 'takes_kept': 0}
         """
+        from rasv.takes.orphans import drop_unused_takes
+
         t = task if isinstance(task, Task) else self.get(task)
         self._check_not_running(t)
         with self._ws.store.transaction() as cur:
             mine = [r[0] for r in cur.execute(
                 "SELECT DISTINCT take_id FROM task_takes WHERE task_id = ?", [t.id]).fetchall()]
-            free = _unshared_takes(cur, t.id, mine)
-            if force:
-                doomed = free
-            else:
-                scored = {r[0] for r in cur.execute(
-                    "SELECT DISTINCT take_id FROM scores WHERE list_contains(?, take_id)",
-                    [free]).fetchall()}
-                doomed = [k for k in free if k not in scored]
-            paths = [r[0] for r in cur.execute(
-                "SELECT audio_path FROM takes WHERE list_contains(?, id) AND audio_path IS NOT NULL",
-                [doomed]).fetchall()]
-            for table in ("scores", "metrics"):
-                cur.execute(f"DELETE FROM {table} WHERE list_contains(?, take_id)", [doomed])
-            cur.execute("DELETE FROM votes WHERE list_contains(?, take_a) "
-                        "OR list_contains(?, take_b)", [doomed, doomed])
             if force:
                 cur.execute("DELETE FROM votes WHERE task_id = ?", [t.id])
             cur.execute("DELETE FROM task_takes WHERE task_id = ?", [t.id])
-            cur.execute("DELETE FROM takes WHERE list_contains(?, id)", [doomed])
             cur.execute("DELETE FROM tasks WHERE id = ?", [t.id])
-        self._ws.release_files(paths)
+            doomed = drop_unused_takes(self._ws, mine, keep_scored=not force)
         return {"takes_deleted": len(doomed), "takes_kept": len(mine) - len(doomed)}
 
     def reset(self, task: Task | int, *, failed: bool = True, running: bool = False) -> int:
@@ -696,34 +682,16 @@ class Tasks:
         if live_owners(owners):
             raise TaskBusy(f"task {t.id} ({t.label}) is being run; cancel the run first")
 
-    @staticmethod
-    def _drop_plan(cur: Any, task_id: int) -> None:
+    def _drop_plan(self, cur: Any, task_id: int) -> None:
+        from rasv.takes.orphans import drop_unused_takes
+
         mine = [r[0] for r in cur.execute(
             "SELECT DISTINCT take_id FROM task_takes WHERE task_id = ?", [task_id]).fetchall()]
-        free = _unshared_takes(cur, task_id, mine)
         cur.execute("DELETE FROM task_takes WHERE task_id = ?", [task_id])
-        cur.execute("DELETE FROM takes WHERE list_contains(?, id) AND status = 'pending' "
-                    "AND id NOT IN (SELECT take_id FROM scores)", [free])
+        drop_unused_takes(self._ws, mine, keep_scored=True)
 
 
 # --- module helpers ---------------------------------------------------------------------------
-
-
-def _unshared_takes(cur: Any, task_id: int, take_ids: list[str]) -> list[str]:
-    """Of ``take_ids``, those no other task, long-text run or product refers to."""
-    if not take_ids:
-        return []
-    rows = cur.execute(
-        """
-        SELECT k FROM (SELECT unnest($ids) AS k) m
-        WHERE NOT EXISTS (SELECT 1 FROM task_takes t WHERE t.take_id = m.k AND t.task_id <> $task)
-          AND NOT EXISTS (SELECT 1 FROM longtext_chunks c WHERE c.take_id = m.k)
-          AND NOT EXISTS (SELECT 1 FROM longtext_runs r WHERE r.source_take_id = m.k)
-          AND NOT EXISTS (SELECT 1 FROM products p WHERE p.source_take_id = m.k)
-        """,
-        {"ids": take_ids, "task": task_id},
-    ).fetchall()
-    return [r[0] for r in rows]
 
 
 def _referenced(spec: TaskSpec) -> dict[str, set[int]]:
