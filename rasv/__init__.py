@@ -35,8 +35,10 @@ from rasv.errors import (
     ListFormatError,
     LongTextNotFound,
     ModelNotFound,
+    NoEngine,
     NotFound,
     ProductNotFound,
+    QueueFull,
     RasvError,
     RasvWarning,
     ReferenceOutOfRange,
@@ -88,10 +90,12 @@ __all__ = [
     "LongTextRun",
     "Model",
     "ModelNotFound",
+    "NoEngine",
     "NotFound",
     "Params",
     "Product",
     "ProductNotFound",
+    "QueueFull",
     "RasvError",
     "RasvWarning",
     "ReferenceOutOfRange",
@@ -114,4 +118,14 @@ __all__ = [
     "guess_lang",
     "normalize_lang",
     "open",
+    "serve_api",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    # Serving pulls in http.server and the scheduler; load it only when someone serves.
+    if name == "serve_api":
+        from rasv.serving import serve_api
+
+        return serve_api
+    raise AttributeError(f"module 'rasv' has no attribute {name!r}")

@@ -203,6 +203,21 @@ class ServeError(RasvError):
     """The dashboard server (``rasv serve``) could not be started."""
 
 
+class QueueFull(RasvError):
+    """The API server's queue is full (``rasv api``); the client should retry later.
+
+    ``retry_after_s`` is the wait the server suggests (its ``Retry-After`` header).
+    """
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"the server is busy (queue full); retry in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
+
+
+class NoEngine(RasvError):
+    """No engine of the kind a voice was made with is connected to the API server."""
+
+
 __all__ = [
     "AlreadyExists",
     "AudioError",
@@ -220,8 +235,10 @@ __all__ = [
     "ListFormatError",
     "LongTextNotFound",
     "ModelNotFound",
+    "NoEngine",
     "NotFound",
     "ProductNotFound",
+    "QueueFull",
     "RasvError",
     "RasvWarning",
     "ReferenceOutOfRange",
