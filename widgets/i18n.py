@@ -458,6 +458,16 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                             "{field} must be a number, not {value}"),
     "products.not_editable": ("{field} 不能在表格中修改", "{field} cannot be edited in the table"),
     "products.no_longtext": ("这个工作台没有“长文测试”页。", "This workbench has no Long text tab."),
+    # -- serving the products to other apps (Products tab) ---------------------------------
+    "serve.switch": ("对外提供语音服务", "Serve to other apps"),
+    "serve.stop": ("停止服务", "Stop serving"),
+    "serve.port": ("端口", "Port"),
+    "serve.no_engine": ("还没有推理引擎：请先在“推理引擎”页连接或启动一个。",
+                        "No engine yet: connect or start one in the Engines tab first."),
+    "serve.running": ("正在 {url} 提供 {n} 个声音（OpenAI 接口地址：{url}/v1）",
+                      "Serving {n} voices at {url} (OpenAI base_url: {url}/v1)"),
+    "serve.voices": ("声音：", "Voices:"),
+    "serve.none": ("（还没有成品）", "(no products yet)"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.

@@ -4,7 +4,8 @@ One table across roles (or the current role only), best score first: play a prod
 reference clip, edit its name, category, sampling parameters, seed, score and remark in
 place, open it in the Long text tab, see the exact ``api_v2`` request body it stands for,
 delete products, and export the checked ones as a zip pack (optionally with the model files,
-optionally one folder per model pair) that RefAudioSelectorV2's and GSVI's loaders read.
+optionally one folder per model pair) that RefAudioSelectorV2's and GSVI's loaders read. The
+"Serve" switch (:mod:`widgets.serving`) serves them as voices to other apps (``rasv api``).
 
 Example:
     >>> import rasv, tempfile, os
@@ -35,6 +36,7 @@ import pandas as pd
 from rasv.errors import InvalidInput
 from widgets.context import Context, Panel, col, row
 from widgets.player import Player
+from widgets.serving import ServeSwitch
 from widgets.table import Table, column
 
 #: Parameters edited in the table, and how a typed value is read.
@@ -103,6 +105,8 @@ class ProductsPanel(Panel):
         self.delete_button.on_click(ctx.guard(self._on_delete_selected))
         self._delete_armed = False
         self.export_info = W.HTML("")
+        # -- serving the products to other apps (rasv api) ---------------------------------
+        self.serve = ServeSwitch(ctx)
 
         self.widget = col([
             row([self.scope, self.f_name, self.f_category, self.count]),
@@ -113,6 +117,7 @@ class ProductsPanel(Panel):
             self.export_info,
             row([self.request_title, self.sample_text]),
             self.request_body,
+            self.serve.widget,
         ])
         self.widget.add_class("rasv-products-panel")
         ctx.observe(lambda _c: ctx.guard(self.on_role)(), "role")
@@ -195,6 +200,7 @@ class ProductsPanel(Panel):
             self.table.selected = kept
         self._paint()
         self._paint_export()
+        self.serve.paint()  # a new or renamed product is a new voice
 
     # -- editing ---------------------------------------------------------------------------
 
@@ -348,8 +354,9 @@ class ProductsPanel(Panel):
         self.table.playing = int(key[1:]) if change["new"] and key.startswith("p") else None
 
     def close(self) -> None:
-        """Stop playback."""
+        """Stop playback and serving."""
         self.player.clear()
+        self.serve.close()
 
 
 __all__ = ["PARAM_COLUMNS", "ProductsPanel"]
