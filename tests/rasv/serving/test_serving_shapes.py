@@ -186,3 +186,14 @@ def test_same_request_same_audio(api, voices):
     x, _ = sf.read(io.BytesIO(a))
     y, _ = sf.read(io.BytesIO(b))
     assert np.array_equal(x, y)
+
+
+def test_a_product_made_while_serving_is_a_voice_at_once(api, ws):
+    role = ws.roles.get("女-小红")
+    clip = int(ws.sql("SELECT id FROM clips").id[0])
+    ws.products.create(role, "新来的", clip=clip, params=rasv.Params(seed=99))
+    r = httpx.post(api.url + "/v1/audio/speech", json={"input": "Hello.", "voice": "女-小红/新来的",
+                                                       "response_format": "wav"})
+    assert r.status_code == 200
+    voices = [v["id"] for v in httpx.get(api.url + "/v1/audio/voices").json()["voices"]]
+    assert "女-小红/新来的" in voices
