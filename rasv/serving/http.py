@@ -134,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         parts = urlsplit(self.path)
         route = parts.path.rstrip("/") or "/"
-        api = "openai" if route.startswith("/v1/") else "gsv"
+        api = "openai" if route.startswith("/v1/") else "tts"
         svc = self.server.service
         sp, jobs = None, []
         try:
@@ -149,13 +149,14 @@ class _Handler(BaseHTTPRequestHandler):
                 if not isinstance(args, dict):
                     raise InvalidInput("the body must be a JSON object")
                 if args.get("product") not in (None, ""):
+                    api = "api_v2"
                     sp = svc.api_v2(args)
                 elif args.get("character") not in (None, ""):
+                    api = "gsvi"
                     sp = svc.gsvi(args)
                 else:
                     raise InvalidInput("name a voice: product=<id or name> (api_v2 fields) or "
                                        "character=<role>&emotion=<product> (GSVI)")
-                api = sp.api
             else:
                 self._allow(method, "GET")
                 self._send_json(200, self._listing(route))
@@ -172,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as e:  # every failure becomes a clear reply, never a dropped line
             status, error = self._fail(api, e)
         if route in _SPEECH_ROUTES:
-            svc.record(api=api if sp is None else sp.api, route=route, status=status,
+            svc.record(api=api, route=route, status=status,
                        seconds=time.monotonic() - started, sp=sp, jobs=jobs, error=error,
                        client=self.client_address[0] if self.client_address else None)
 
