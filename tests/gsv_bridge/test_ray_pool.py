@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 import rasv
 import ray
+from click.testing import CliRunner
 from gsv_bridge import EspeakEngine, GsvServer, RayPool
+from rasv.cli import main
 from rasv.engine import capabilities_for_version
 from rasv.errors import EngineRequestError
 from rasv.testing import FakeEngine, make_gsv_root
@@ -347,3 +349,21 @@ def test_without_ray_the_error_names_the_extra(monkeypatch):
     with pytest.raises(rasv.BackendUnavailable, match=r"rasv\[ray\]"):
         RayPool(1, FakeEngine)
 
+
+def test_rasv_run_with_ray_builds_each_engine_in_actors(tmp_path, local_ray):
+    root = tmp_path / "ws"
+    with rasv.open(root) as ws:
+        role = ws.roles.create("a")
+        task = _task(ws, role, n_texts=3, repeats=2)
+        tid = task.id
+    res = CliRunner().invoke(main, ["run", "-w", str(root), str(tid), "--ray", local_ray,
+                                    "--engine", "fake:0.01", "--per-node", "2", "--quiet"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert f"task {tid}: made 12, failed 0" in res.output
+    with rasv.open(root) as ws:
+        names = set(ws.tasks.get(tid).plan().engine)
+    assert names and all(n.startswith("fake-1@") for n in names)
+    res = CliRunner().invoke(main, ["run", "-w", str(root), str(tid), "--per-node", "2",
+                                    "--engine", "fake"])
+    assert res.exit_code != 0 and "--per-node needs --ray" in res.output
