@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-import rasv
 import ray
 from click.testing import CliRunner
+
+import rasv
 from gsv_bridge import EspeakEngine, GsvServer, RayPool
 from rasv.cli import main
 from rasv.engine import capabilities_for_version
