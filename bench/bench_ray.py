@@ -32,6 +32,7 @@ except ImportError:
     sys.exit("bench_ray needs Ray: pip install 'rasv[ray]'")
 
 from gsv_bridge import RayPool  # noqa: E402
+from gsv_bridge.ray_pool import start_local_ray  # noqa: E402
 
 
 def task_of(n_takes: int, n_clips: int = 4):  # noqa: ANN201
@@ -90,10 +91,7 @@ def main() -> None:
     if args.address:
         ray.init(address=args.address, logging_level="ERROR", log_to_driver=False)
     else:
-        ray.init(num_cpus=4, num_gpus=0, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 logging_level="ERROR", log_to_driver=False,
-                 _system_config={"prestart_worker_first_driver": False,
-                                 "enable_worker_prestart": False})
+        start_local_ray(4)
     try:
         bench_scaling(40 if args.quick else 200, 0.2)
         bench_overhead(40 if args.quick else 200, 0.02)

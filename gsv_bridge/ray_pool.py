@@ -375,13 +375,38 @@ class ActorStats:
     cache: str
 
 
-def _start_local(ray: Any, num_cpus: int) -> None:
-    """A one-node Ray on loopback for this process: no dashboard, quiet logs, no idle
-    workers started ahead (each costs seconds of CPU on a small machine)."""
-    ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-             logging_level=logging.ERROR, log_to_driver=False,
-             _system_config={"prestart_worker_first_driver": False,
-                             "enable_worker_prestart": False})
+def start_local_ray(num_cpus: int | None = None, *, attempts: int = 3) -> str:
+    """Start a one-node Ray for this process on loopback; return its address.
+
+    No dashboard, quiet logs, no idle workers started ahead (each costs seconds of CPU on a
+    small machine). Ray gives its helper processes a fixed 15 s to come up, which a busy
+    machine can miss; such a start is tried again, up to ``attempts`` times. A Ray already
+    running in this process is kept.
+
+    Raises:
+        BackendUnavailable: Ray is not installed.
+        EngineUnavailable: Ray did not start.
+
+    Example:
+        >>> start_local_ray(2).count(":")
+        1
+    """
+    ray = import_ray()
+    for attempt in range(1, attempts + 1):
+        if ray.is_initialized():
+            break
+        try:
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1,
+                     include_dashboard=False, _node_ip_address="127.0.0.1",
+                     logging_level=logging.ERROR, log_to_driver=False,
+                     _system_config={"prestart_worker_first_driver": False,
+                                     "enable_worker_prestart": False})
+        except Exception as e:  # Ray raises a bare Exception when its node misses the window
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            if "timed out during startup" not in str(e) or attempt == attempts:
+                raise EngineUnavailable(f"a local Ray did not start: {_first_line(e)}") from None
+    return str(ray.get_runtime_context().gcs_address)
 
 
 class RayPool:
@@ -438,7 +463,7 @@ class RayPool:
             address = address or os.environ.get("RAY_ADDRESS") or None
             if address is None:
                 want = math.ceil((n or per_node or 1) * num_cpus)
-                _start_local(ray, max(want, os.cpu_count() or 1))
+                start_local_ray(max(want, os.cpu_count() or 1))
             else:
                 ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
         host = ray.remote(EngineHost)
@@ -612,4 +637,4 @@ def _cause(e: BaseException) -> str:
 
 
 __all__ = ["ActorStats", "RayEngine", "RayPool", "default_cache_dir", "file_sha256",
-           "import_ray", "spec_pools"]
+           "import_ray", "spec_pools", "start_local_ray"]

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 import rasv
 from gsv_bridge import EspeakEngine, GsvServer, RayPool
+from gsv_bridge.ray_pool import start_local_ray
 from rasv.cli import main
 from rasv.engine import capabilities_for_version
 from rasv.errors import EngineRequestError
@@ -44,10 +45,7 @@ def local_ray():
         ray.init(address=os.environ["RASV_TEST_RAY_ADDRESS"], logging_level="ERROR",
                  log_to_driver=False)
     elif started:
-        ray.init(num_cpus=4, num_gpus=0, include_dashboard=False, _node_ip_address="127.0.0.1",
-                 logging_level="ERROR", log_to_driver=False,
-                 _system_config={"prestart_worker_first_driver": False,
-                                 "enable_worker_prestart": False})
+        start_local_ray(4)
     yield ray.get_runtime_context().gcs_address
     if started:
         ray.shutdown()
