@@ -555,9 +555,9 @@ class RayPool:
         Example:
             >>> import functools
             >>> from rasv.testing import FakeEngine
-            >>> with RayPool(2, functools.partial(FakeEngine, "fake")) as pool:
-            ...     pool.kill(0); len(pool.stats())
-            1
+            >>> with RayPool(1, functools.partial(FakeEngine, "fake")) as pool:
+            ...     pool.kill(0); pool.stats()
+            []
         """
         ray, actor = self._ray, self.engines[i]._actor
         ray.kill(actor, no_restart=True)
