@@ -100,10 +100,10 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 #: What a proxy sends with a call: local path -> (sha256, file name, [object ref]). The ref
 #: sits in a list so Ray hands it over unresolved and the bytes move only on a cache miss.
-Shipped = dict[str, tuple[str, str, list[Any]]]
+_Shipped = dict[str, tuple[str, str, list[Any]]]
 
 
-class EngineHost:
+class _EngineHost:
     """The body of one actor: its engine, the node-local file cache, and counters."""
 
     def __init__(self, factory: Callable[[], Any], cache_dir: str | None) -> None:
@@ -166,12 +166,12 @@ class EngineHost:
         self.fetched_bytes += len(data)
         return str(path)
 
-    def _map(self, files: Shipped, path: str | None) -> str | None:
+    def _map(self, files: _Shipped, path: str | None) -> str | None:
         if path is None or path not in files:
             return path
         return self.local_copy(*files[path])
 
-    def call(self, method: str, args: tuple, files: Shipped) -> tuple[str, Any]:
+    def call(self, method: str, args: tuple, files: _Shipped) -> tuple[str, Any]:
         """Run one engine method with its paths mapped to this node. Errors come back as
         values, so the driver re-raises the engine's own exception (and its transience)."""
         try:
@@ -309,7 +309,7 @@ class RayEngine:
         if self.gone is not None:
             raise EngineGone(self.gone)
         ray = self._pool._ray
-        files: Shipped = {}
+        files: _Shipped = {}
         for p in paths:
             if p is not None and p not in files:
                 entry = self._pool._shipper.entry(p)
@@ -336,17 +336,46 @@ class RayEngine:
         return value
 
     def capabilities(self) -> Capabilities:
-        """The capabilities the actor's engine reports (after its last load)."""
+        """The capabilities the actor's engine reports (after its last load).
+
+        Example:
+            >>> from gsv_bridge import EspeakEngine
+            >>> with RayPool(1, EspeakEngine) as pool:
+            ...     pool.engines[0].capabilities().kind
+            'espeak'
+        """
         return self._call("capabilities", (), [])
 
     def load(self, gpt: str | os.PathLike | None, sovits: str | os.PathLike | None) -> None:
-        """Ship the checkpoints to the actor's node (by hash) and load them there."""
+        """Ship the checkpoints to the actor's node (by hash) and load them there.
+
+        Example:
+            >>> import functools, os, tempfile
+            >>> from rasv.testing import FakeEngine, make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> gpt = make_checkpoint(os.path.join(d, "a-e5.ckpt"))
+            >>> with RayPool(1, functools.partial(FakeEngine, "f"), cache_dir=d + "/c") as pool:
+            ...     pool.engines[0].load(gpt, None)
+            ...     [os.path.basename(g) for g, _ in pool.stats()[0].loads]
+            ['a-e5.ckpt']
+        """
         g = None if gpt is None else os.fspath(gpt)
         s = None if sovits is None else os.fspath(sovits)
         self._call("load", (g, s), [g, s])
 
     def synthesize(self, req: SynthesisRequest) -> Audio:
-        """Ship the reference and aux clips (by hash) and synthesize on the actor."""
+        """Ship the reference and aux clips (by hash) and synthesize on the actor.
+
+        Example:
+            >>> import functools, os, tempfile
+            >>> from rasv.engine import SynthesisRequest
+            >>> from rasv.testing import FakeEngine, make_clip
+            >>> ref = make_clip(os.path.join(tempfile.mkdtemp(), "r.wav"), 4.0)
+            >>> req = SynthesisRequest(text="你好。", text_lang="zh", ref_audio_path=ref, seed=1)
+            >>> with RayPool(1, functools.partial(FakeEngine, "f")) as pool:
+            ...     pool.engines[0].synthesize(req).sample_rate
+            32000
+        """
         return self._call("synthesize", (req,), [req.ref_audio_path, *req.aux_ref_audio_paths])
 
 
@@ -466,7 +495,7 @@ class RayPool:
                 start_local_ray(max(want, os.cpu_count() or 1))
             else:
                 ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
-        host = ray.remote(EngineHost)
+        host = ray.remote(_EngineHost)
         cache = None if cache_dir is None else os.fspath(cache_dir)
         if per_node is not None:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
