@@ -133,12 +133,8 @@ class GsvApiV1:
                 back when known).
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvApiV1Server
+            >>> from rasv.testing import FakeGsvApiV1Server, make_checkpoint_pair
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
             >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_model"))
@@ -203,11 +199,8 @@ class GsvApiV1:
 
         Example:
             >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvApiV1Server
+            >>> from rasv.testing import FakeGsvApiV1Server, make_checkpoint_pair
+            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
             >>> from rasv import SynthesisRequest

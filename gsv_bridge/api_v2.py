@@ -307,12 +307,8 @@ class GsvApiV2:
             EngineUnavailable: the server cannot be reached.
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_sovits_weights"))
@@ -397,11 +393,8 @@ class GsvApiV2:
 
         Example:
             >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair
+            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> from rasv import SynthesisRequest
