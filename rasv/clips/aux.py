@@ -27,6 +27,7 @@ from rasv.errors import AuxClipNotFound, InvalidInput, WorkspaceError
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import DEFAULT_CATEGORY, AuxClip
+from rasv.store import update_sql
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -183,10 +184,7 @@ class AuxPool:
         if "lang" in values:
             values["lang"] = normalize_lang(values["lang"])
         if values:
-            sets = ", ".join(f"{k} = ${k}" for k in values)
-            self._ws.store.rows(
-                f"UPDATE aux_clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
-                {**values, "id": int(aux_id)})
+            self._ws.store.rows(*update_sql("aux_clips", values, aux_id))
         return self.get(aux_id)
 
     def delete(self, aux_ids: int | Iterable[int]) -> int:

@@ -15,10 +15,14 @@ Example:
 
 from __future__ import annotations
 
-from rasv.store.db import Store
+from rasv.store.db import Condition, Store, one_or_many, update_sql, where_sql
 from rasv.store.migrations import migrate
 
 __all__ = [
+    "Condition",
     "Store",
     "migrate",
+    "one_or_many",
+    "update_sql",
+    "where_sql",
 ]
