@@ -605,13 +605,7 @@ class ClassifyPanel(Panel):
 
     def play(self, clip_id: int) -> None:
         """Play a clip (pause it when it is the one playing)."""
-        key = str(int(clip_id))
-        if self.player.key == key:
-            self.player.toggle()
-            return
-        clip = self.ws.clips.get(int(clip_id))
-        self.player.load_file(self.ws.clips.abspath(clip.id), key=key,
-                              label=f"{clip.name} · {clip.text}", play=True)
+        self.player.play_clip(self.ws.clips, clip_id, key=str(int(clip_id)))
 
     def show(self, seed: int | None = None, mode: str | None = None, clip: int | None = None,
              **_: Any) -> None:

@@ -186,5 +186,25 @@ class Panel:
     def refresh(self, *_: Any) -> None:
         """Re-read what the panel shows from the workspace."""
 
+    def confirm_twice(self, button: W.Button, n: int) -> bool:
+        """A batch delete's confirmation without modal dialogs: True on the second press.
+
+        The first press arms ``button`` (it then says how many it will delete); repainting
+        the selection disarms it by setting ``_delete_armed`` back to False.
+
+        Example:
+            >>> import ipywidgets as W
+            >>> from rasv.testing import example
+            >>> p = Panel(Context(example(texts=()).ws, lang="en")); b = W.Button()
+            >>> p.confirm_twice(b, 3), b.description, p.confirm_twice(b, 3)
+            (False, 'Delete? (3)', True)
+        """
+        if getattr(self, "_delete_armed", False):
+            self._delete_armed = False
+            return True
+        self._delete_armed = True
+        button.description = f"{self.t('action.confirm_delete')} ({n})"
+        return False
+
 
 __all__ = ["Context", "Panel", "col", "row"]

@@ -333,15 +333,9 @@ class ProductsPanel(Panel):
             self.delete([int(product_id)])
 
     def _on_delete_selected(self, _button: Any) -> None:
-        # Two presses: the first arms the button, the second deletes (no modal dialogs).
         ids = list(self.table.selected)
-        if not ids:
-            return
-        if not self._delete_armed:
-            self._delete_armed = True
-            self.delete_button.description = f"{self.t('action.confirm_delete')} ({len(ids)})"
-            return
-        self.delete(ids)
+        if ids and self.confirm_twice(self.delete_button, len(ids)):
+            self.delete(ids)
 
     def _on_playing(self, change: dict) -> None:
         key = self.player.key
