@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.audio import files as audio_io
-from rasv.errors import AuxClipNotFound, InvalidInput, WorkspaceError
+from rasv.errors import AuxClipNotFound, WorkspaceError
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import DEFAULT_CATEGORY, AuxClip
-from rasv.store import update_sql
+from rasv.store import check_editable, update_sql
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -175,10 +175,7 @@ class AuxPool:
             >>> ws.aux.update(a.id, remark="温柔").remark
             '温柔'
         """
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise InvalidInput(f"cannot update {', '.join(sorted(unknown))}; editable: "
-                               f"{', '.join(sorted(_EDITABLE))}")
+        check_editable(fields, _EDITABLE)
         self.get(aux_id)
         values = {k: ("" if v is None else str(v)) for k, v in fields.items()}
         if "lang" in values:

@@ -49,7 +49,7 @@ from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, WorkspaceErro
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import Clip, ImportReport
-from rasv.store import Condition, one_or_many, update_sql, where_sql
+from rasv.store import Condition, check_editable, one_or_many, update_sql, where_sql
 from rasv.takes.orphans import drop_unused_takes
 
 if TYPE_CHECKING:
@@ -400,11 +400,7 @@ class Clips:
             >>> ws.clips.update(c.id, text="改好了", calibrated=True, category="温柔").category
             '温柔'
         """
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise InvalidInput(
-                f"cannot update {', '.join(sorted(unknown))}; editable: {', '.join(sorted(_EDITABLE))}"
-            )
+        check_editable(fields, _EDITABLE)
         clip = self.get(clip_id)
         values = dict(fields)
         if "lang" in values:

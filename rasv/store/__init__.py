@@ -15,12 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from rasv.store.db import Condition, Store, one_or_many, update_sql, where_sql
+from rasv.store.db import Condition, Store, check_editable, one_or_many, update_sql, where_sql
 from rasv.store.migrations import migrate
 
 __all__ = [
     "Condition",
     "Store",
+    "check_editable",
     "migrate",
     "one_or_many",
     "update_sql",

@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from rasv.errors import WorkspaceError, WorkspaceLocked
+from rasv.errors import InvalidInput, WorkspaceError, WorkspaceLocked
 
 _ALIAS = "ws"
 
@@ -300,6 +300,24 @@ def _holder(e: Exception | None) -> str:
     return text[i:].split("\n")[0].strip() if i >= 0 else ""
 
 
+def check_editable(fields: Iterable[str], editable: Iterable[str]) -> None:
+    """Refuse an update that names a column users may not edit.
+
+    Raises:
+        InvalidInput: naming the unknown fields and the editable ones.
+
+    Example:
+        >>> check_editable({"lang", "id"}, {"lang", "text"})
+        Traceback (most recent call last):
+        ...
+        rasv.errors.InvalidInput: cannot update id; editable: lang, text
+    """
+    unknown = set(fields) - set(editable)
+    if unknown:
+        raise InvalidInput(f"cannot update {', '.join(sorted(unknown))}; editable: "
+                           f"{', '.join(sorted(editable))}")
+
+
 def update_sql(table: str, values: Mapping[str, Any], row_id: int) -> tuple[str, dict[str, Any]]:
     """The ``UPDATE`` of some columns of one row, stamping ``updated_at``, and its parameters.
 
@@ -351,4 +369,4 @@ def one_or_many(value: str | Iterable[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-__all__ = ["Condition", "Store", "one_or_many", "update_sql", "where_sql"]
+__all__ = ["Condition", "Store", "check_editable", "one_or_many", "update_sql", "where_sql"]

@@ -28,7 +28,7 @@ from rasv.errors import InvalidInput, TextNotFound
 from rasv.ids import id_list
 from rasv.langs import guess_lang, normalize_lang
 from rasv.records import DEFAULT_CATEGORY, TextItem
-from rasv.store import Condition, one_or_many, update_sql, where_sql
+from rasv.store import Condition, check_editable, one_or_many, update_sql, where_sql
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -230,11 +230,7 @@ class Texts:
             >>> ws.texts.update(t.id, content="b", category="x").content
             'b'
         """
-        allowed = {"content", "lang", "category", "long"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise InvalidInput(f"cannot update {', '.join(sorted(unknown))}; editable: "
-                               f"{', '.join(sorted(allowed))}")
+        check_editable(fields, {"content", "lang", "category", "long"})
         self.get(text_id)
         values: dict[str, Any] = {}
         if "content" in fields:
