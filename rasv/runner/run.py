@@ -42,8 +42,8 @@ from rasv.errors import (
 from rasv.params import VARIABLE_PARAMS
 from rasv.runner import persist
 from rasv.runner.caller import reason
-from rasv.runner.events import EVENT_KINDS, Progress, RunEvent
-from rasv.runner.liveness import activate, deactivate, live_owners, make_owner, owner_alive
+from rasv.runner.events import Progress, RunEvent
+from rasv.runner.liveness import activate, deactivate, make_owner
 from rasv.runner.persist import Outcome
 from rasv.runner.scheduler import Job, Scheduler
 from rasv.runner.worker import Crew, SharedScheduler, Worker
@@ -424,12 +424,4 @@ def start_run(
     return run
 
 
-__all__ = [
-    "EVENT_KINDS",
-    "Progress",
-    "Run",
-    "RunEvent",
-    "live_owners",
-    "owner_alive",
-    "start_run",
-]
+__all__ = ["Run", "start_run"]

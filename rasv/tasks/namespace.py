@@ -64,7 +64,7 @@ from rasv.tasks.resolve import (
 
 if TYPE_CHECKING:
     from rasv.engine import Engine
-    from rasv.runner.run import Run, RunEvent
+    from rasv.runner import Run, RunEvent
     from rasv.workspace import Workspace
 
 _TASK_COLS = (
@@ -587,7 +587,7 @@ class Tasks:
             task: the task (planned on the fly if needed).
             engines: an engine or a list of engines whose kind matches the task's.
             background: return at once and run on a background thread (notebooks).
-            on_event: called with each :class:`rasv.runner.run.RunEvent` (from worker threads).
+            on_event: called with each :class:`rasv.runner.RunEvent` (from worker threads).
             retries: extra attempts for transient errors.
             take_timeout: seconds one request may take before it counts as a transient
                 failure (None: no limit).
@@ -648,7 +648,7 @@ class Tasks:
         )
 
     def _check_not_running(self, t: Task) -> None:
-        from rasv.runner.run import live_owners
+        from rasv.runner import live_owners
 
         owners = [r[0] for r in self._ws.store.rows(
             "SELECT DISTINCT k.run_owner FROM task_takes tt JOIN takes k ON k.id = tt.take_id "
