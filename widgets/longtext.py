@@ -39,7 +39,7 @@ from rasv.longtext import METHODS, LongTextRun, chunk
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, dispatch
 
 _STAR_OPTIONS = [("–", None), ("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)]
 
@@ -577,16 +577,10 @@ class LongTextPanel(Panel):
             self.ctx.guard(self.use_product)(change["new"])
 
     def _on_chunk_action(self, idx: Any, action: str) -> None:
-        if action == "play":
-            self.play_chunk(int(idx))
-        elif action == "reroll":
-            self.reroll(int(idx))
+        dispatch({"play": self.play_chunk, "reroll": self.reroll}, idx, action)
 
     def _on_run_action(self, run_id: Any, action: str) -> None:
-        if action == "open":
-            self.open_run(int(run_id))
-        elif action == "delete":
-            self.delete_run(int(run_id))
+        dispatch({"open": self.open_run, "delete": self.delete_run}, run_id, action)
 
     def _on_position(self, _change: dict) -> None:
         # The browser reports the play head twice a second: highlight the chunk under it.

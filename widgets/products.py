@@ -35,7 +35,7 @@ import pandas as pd
 from rasv.errors import InvalidInput
 from widgets.context import Context, Panel, col, row
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, dispatch
 
 #: Parameters edited in the table, and how a typed value is read.
 PARAM_COLUMNS: dict[str, type] = {"top_k": int, "top_p": float, "temperature": float,
@@ -323,14 +323,8 @@ class ProductsPanel(Panel):
         self.ctx.guard(self.refresh)()
 
     def _on_action(self, product_id: Any, action: str) -> None:
-        if action == "play":
-            self.play(int(product_id))
-        elif action == "request":
-            self.request(int(product_id))
-        elif action == "longtext":
-            self.open_longtext(int(product_id))
-        elif action == "delete":
-            self.delete([int(product_id)])
+        dispatch({"play": self.play, "request": self.request, "longtext": self.open_longtext,
+                  "delete": lambda i: self.delete([i])}, product_id, action)
 
     def _on_delete_selected(self, _button: Any) -> None:
         ids = list(self.table.selected)
