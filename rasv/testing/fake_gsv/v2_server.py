@@ -221,30 +221,33 @@ class FakeGsvServer(FakeServer):
         }
         return self._openapi(paths, schemas)
 
-    def _route_set_gpt_weights(self, method: str, params: dict[str, Any], raw: bytes,
-                               call: Call) -> Reply:
+    def _set_weights(self, kind: str, params: dict[str, Any]) -> tuple[str | None, Reply | None]:
+        """The shared part of the two weight routes: (the loaded path, None) or (None, the error reply)."""
         path = params.get("weights_path")
         if path in (None, ""):
-            return json_reply(400, {"message": "gpt weight path is required"})
+            return None, json_reply(400, {"message": f"{kind} weight path is required"})
         # GPT-SoVITS records the new path (memory and YAML) before it tries to load it.
-        self.config["t2s_weights_path"] = path
+        self.config["t2s_weights_path" if kind == "gpt" else "vits_weights_path"] = path
         self._save_config()
-        err = self._try_load("gpt", path)
+        err = self._try_load(kind, path)
         if err:
-            return json_reply(400, {"message": "change gpt weight failed", "Exception": err})
+            return None, json_reply(400, {"message": f"change {kind} weight failed",
+                                          "Exception": err})
+        return path, None
+
+    def _route_set_gpt_weights(self, method: str, params: dict[str, Any], raw: bytes,
+                               call: Call) -> Reply:
+        path, refused = self._set_weights("gpt", params)
+        if refused is not None:
+            return refused
         self.gpt_path = path
         return json_reply(200, {"message": "success"})
 
     def _route_set_sovits_weights(self, method: str, params: dict[str, Any], raw: bytes,
                                   call: Call) -> Reply:
-        path = params.get("weights_path")
-        if path in (None, ""):
-            return json_reply(400, {"message": "sovits weight path is required"})
-        self.config["vits_weights_path"] = path
-        self._save_config()
-        err = self._try_load("sovits", path)
-        if err:
-            return json_reply(400, {"message": "change sovits weight failed", "Exception": err})
+        path, refused = self._set_weights("sovits", params)
+        if refused is not None:
+            return refused
         self.sovits_path = path
         self.version = self._sniff_version(path) or self.version
         self.config["version"] = self.version
