@@ -14,9 +14,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as W
@@ -144,6 +145,25 @@ class Context(traitlets.HasTraits):
         return W.HTML(_CSS, layout=W.Layout(display="none"))
 
 
+@contextlib.contextmanager
+def unobserved(widget: W.Widget, handler: Callable[[dict], Any],
+               name: str = "value") -> Iterator[W.Widget]:
+    """Change ``widget`` inside the block without ``handler`` seeing it (e.g. new picker options).
+
+    Example:
+        >>> seen = []; pick = W.Dropdown(options=[1, 2]); pick.observe(seen.append, "value")
+        >>> with unobserved(pick, seen.append):
+        ...     pick.value = 2
+        >>> pick.value = 1; len(seen)
+        1
+    """
+    widget.unobserve(handler, name)
+    try:
+        yield widget
+    finally:
+        widget.observe(handler, name)
+
+
 def row(children: list[W.Widget], **layout: Any) -> W.HBox:
     """A horizontal box with the panels' spacing (wraps on narrow screens).
 
@@ -207,4 +227,4 @@ class Panel:
         return False
 
 
-__all__ = ["Context", "Panel", "col", "row"]
+__all__ = ["Context", "Panel", "col", "row", "unobserved"]

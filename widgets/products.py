@@ -33,7 +33,7 @@ import ipywidgets as W
 import pandas as pd
 
 from rasv.errors import InvalidInput
-from widgets.context import Context, Panel, col, row
+from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
 from widgets.table import Table, column, dispatch
 
@@ -178,12 +178,9 @@ class ProductsPanel(Panel):
             self._df = self.ws.products.df(role, name=self.f_name.value.strip() or None)
         cats = sorted({str(c) for c in self._df.get("category", [])})
         current = self.f_category.value
-        self.f_category.unobserve(self._on_filter, "value")
-        try:
+        with unobserved(self.f_category, self._on_filter):
             self.f_category.options = [(self.t("filter.all"), "")] + [(c, c) for c in cats]
             self.f_category.value = current if current in cats else ""
-        finally:
-            self.f_category.observe(self._on_filter, "value")
         if self.f_category.value:
             self._df = self._df[self._df["category"] == self.f_category.value]
         columns = self._columns(self._df)
