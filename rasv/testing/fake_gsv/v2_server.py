@@ -221,38 +221,33 @@ class FakeGsvServer(FakeServer):
         }
         return self._openapi(paths, schemas)
 
-    def _set_weights(self, kind: str, params: dict[str, Any]) -> tuple[str | None, Reply | None]:
-        """The shared part of the two weight routes: (the loaded path, None) or (None, the error reply)."""
+    def _set_weights(self, kind: str, params: dict[str, Any]) -> Reply:
+        """``/set_gpt_weights`` and ``/set_sovits_weights``: load ``weights_path`` as ``kind``."""
         path = params.get("weights_path")
         if path in (None, ""):
-            return None, json_reply(400, {"message": f"{kind} weight path is required"})
+            return json_reply(400, {"message": f"{kind} weight path is required"})
         # GPT-SoVITS records the new path (memory and YAML) before it tries to load it.
         self.config["t2s_weights_path" if kind == "gpt" else "vits_weights_path"] = path
         self._save_config()
         err = self._try_load(kind, path)
         if err:
-            return None, json_reply(400, {"message": f"change {kind} weight failed",
-                                          "Exception": err})
-        return path, None
+            return json_reply(400, {"message": f"change {kind} weight failed", "Exception": err})
+        if kind == "gpt":
+            self.gpt_path = path
+        else:
+            self.sovits_path = path
+            self.version = self._sniff_version(path) or self.version
+            self.config["version"] = self.version
+            self._save_config()
+        return json_reply(200, {"message": "success"})
 
     def _route_set_gpt_weights(self, method: str, params: dict[str, Any], raw: bytes,
                                call: Call) -> Reply:
-        path, refused = self._set_weights("gpt", params)
-        if refused is not None:
-            return refused
-        self.gpt_path = path
-        return json_reply(200, {"message": "success"})
+        return self._set_weights("gpt", params)
 
     def _route_set_sovits_weights(self, method: str, params: dict[str, Any], raw: bytes,
                                   call: Call) -> Reply:
-        path, refused = self._set_weights("sovits", params)
-        if refused is not None:
-            return refused
-        self.sovits_path = path
-        self.version = self._sniff_version(path) or self.version
-        self.config["version"] = self.version
-        self._save_config()
-        return json_reply(200, {"message": "success"})
+        return self._set_weights("sovits", params)
 
     def _check_ref(self, path: str) -> str | None:
         from rasv.audio.files import info
