@@ -61,7 +61,15 @@ _SORTABLE = {
     "calibrated", "remark", "created_at", "score_max", "score_mean", "n_scores", "n_takes",
     "longtext_score_max",
 }
-_EDITABLE = {"text", "lang", "category", "remark", "calibrated", "name"}
+def _text_or_empty(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+#: What :meth:`Clips.update` may change, and how each value is stored.
+_EDITABLE: dict[str, Callable[[Any], Any]] = {
+    "text": _text_or_empty, "lang": normalize_lang, "category": category_name,
+    "remark": _text_or_empty, "calibrated": bool, "name": _text_or_empty,
+}
 
 #: The filters of :meth:`Clips.df`, ``count`` and ``ids``.
 _FILTERS: dict[str, Condition] = {
@@ -402,18 +410,9 @@ class Clips:
         """
         check_editable(fields, _EDITABLE)
         clip = self.get(clip_id)
-        values = dict(fields)
-        if "lang" in values:
-            values["lang"] = normalize_lang(values["lang"])
-        if "category" in values:
-            values["category"] = category_name(values["category"])
-        if "calibrated" in values:
-            values["calibrated"] = bool(values["calibrated"])
-        if "name" in values and not str(values["name"]).strip():
+        if "name" in fields and not str(fields["name"]).strip():
             raise InvalidInput("a clip name cannot be empty")
-        for k in ("text", "remark", "name"):
-            if k in values:
-                values[k] = "" if values[k] is None else str(values[k])
+        values = {k: _EDITABLE[k](v) for k, v in fields.items()}
         if not values:
             return clip
         with self._ws.store.transaction() as cur:

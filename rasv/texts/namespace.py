@@ -230,17 +230,10 @@ class Texts:
             >>> ws.texts.update(t.id, content="b", category="x").content
             'b'
         """
-        check_editable(fields, {"content", "lang", "category", "long"})
+        editable = {"content": _clean, "lang": normalize_lang, "category": _cat, "long": bool}
+        check_editable(fields, editable)
         self.get(text_id)
-        values: dict[str, Any] = {}
-        if "content" in fields:
-            values["content"] = _clean(fields["content"])
-        if "lang" in fields:
-            values["lang"] = normalize_lang(fields["lang"])
-        if "category" in fields:
-            values["category"] = _cat(fields["category"])
-        if "long" in fields:
-            values["long"] = bool(fields["long"])
+        values = {k: editable[k](v) for k, v in fields.items()}
         if values:
             self._ws.store.rows(*update_sql("texts", values, text_id))
         return self.get(text_id)
