@@ -13,7 +13,7 @@ import pytest
 import rasv
 from rasv.audio.files import write_wav
 from rasv.engine import Audio
-from rasv.runner.run import owner_alive
+from rasv.runner import owner_alive
 from tests.rasv.taskkit import GsvRecorder, Recorder, clip, model
 
 
