@@ -27,7 +27,7 @@ from typing import Any
 import ipywidgets as W
 
 from rasv.errors import InvalidInput
-from widgets.context import Context, col, row
+from widgets.context import Context, col, row, unobserved
 
 _PRE = ("<pre style='margin:2px 0;white-space:pre-wrap;font-size:12px;"
         "font-family:var(--jp-code-font-family,monospace);"
@@ -113,12 +113,9 @@ class ServeSwitch:
             + "<div><b>Python</b></div>" + _PRE.format(html.escape(py)))
 
     def _set_toggle(self, on: bool) -> None:
-        self.toggle.unobserve(self._on_toggle, "value")
-        try:
+        with unobserved(self.toggle, self._on_toggle):
             self.toggle.value = on
             self.toggle.description = self.ctx.t("serve.stop" if on else "serve.switch")
-        finally:
-            self.toggle.observe(self._on_toggle, "value")
 
     def _on_toggle(self, change: dict) -> None:
         if change["new"]:
