@@ -417,8 +417,10 @@ class ReviewPanel(Panel):
                  low=float(lead["low"]), high=float(lead["high"]), p=float(lead["p_best"]),
                  heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"]))
         sure = t("review.best.confident" if rec.attrs.get("confident") else "review.best.unsure")
+        # With one clip there is no runner-up to clear: no verdict to give.
+        verdict = f" · <i>{html.escape(sure)}</i>" if len(clips) > 1 else ""
         self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> {html.escape(line)}"
-                           f" · <i>{html.escape(sure)}</i>")
+                           + verdict)
         self.best_keep.disabled = False
 
     def _refresh_predictions(self) -> None:

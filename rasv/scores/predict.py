@@ -271,7 +271,7 @@ def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
         levels = list(dict.fromkeys(keys))
         index = {v: len(cols) + k for k, v in enumerate(levels)}
         blocks[dim] = index
-        codes = np.array([index[v] - len(cols) for v in keys])
+        codes = np.array([index[v] - len(cols) for v in keys], dtype=int)
         onehot = np.zeros((n, len(levels)))
         onehot[np.arange(n), codes] = 1.0
         cols.extend(onehot.T)
@@ -439,10 +439,11 @@ class StarModel:
         d = self.design
         values = list(d.blocks.get(dim, {}))
         cols = np.array([d.blocks[dim][v] for v in values], dtype=int)
+        if not values:
+            M = np.zeros((0, len(self.beta)))
+            return values, M @ self.beta, M
         # An average take (mean metrics, average over the other identities) with this value.
         M = np.tile(d.X.mean(axis=0), (len(values), 1))
-        if not values:
-            return values, M @ self.beta, M
         M[:, cols] = 0.0
         M[np.arange(len(values)), cols] = 1.0
         ctx = [j for j, name in enumerate(d.names) if name.startswith("clip mean ")]

@@ -213,3 +213,13 @@ def test_cli_recommend_prints_the_best_clip(ws, scored_task, tmp_path):
     assert out.output.startswith(f"best clip: {clips[0].name} (") and "6 of 12 takes" in out.output
     asked = CliRunner().invoke(main, ["takes", "-w", root, str(task.id), "--sort", "ask"])
     assert asked.exit_code == 0, asked.output
+
+
+def test_a_task_not_run_yet_predicts_nothing_and_recommends_nothing():
+    from rasv.testing import example
+
+    ex = example(clips=2, texts=["你好。"], run=False)
+    assert ex.ws.scores.predict(ex.task).empty
+    r = ex.ws.scores.recommend(ex.task)
+    assert r.empty and r.attrs["best"] is None and not r.attrs["confident"]
+    assert ex.ws.takes.df(ex.task, sort="ask").ask_rank.isna().all()
