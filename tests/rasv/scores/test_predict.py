@@ -20,15 +20,6 @@ from rasv.testing import FakeEngine, make_clip
 from rasv.testing.listening import duration_needs, evaluate, simulate_role
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Small matrices gain nothing from BLAS threads, and on a shared 2-core runner the
-    threads fight: one thread keeps the simulation test at seconds."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    with threadpoolctl.threadpool_limits(1):
-        yield
-
-
 def _table(stars: list[float | None], clips: list[int], **cols) -> pd.DataFrame:
     return pd.DataFrame({"id": [f"t{i}" for i in range(len(stars))], "status": "done",
                          "clip_id": clips, "stars": stars, **cols})
