@@ -97,7 +97,8 @@ class Priors:
     or text may plausibly move a take's stars (random-effect standard deviations).
     ``coef``: the effect of one standard deviation of a metric. ``noise``/``noise_weight``:
     the prior guess of a listener's scatter and how many scores it is worth. ``level``: the
-    probability the predicted interval aims to cover.
+    probability the predicted interval aims to cover; ``rank_level`` that of the comparison
+    intervals; ``confident_p`` the chance of being best that also makes a leader confident.
 
     Example:
         >>> Priors().level
@@ -118,6 +119,7 @@ class Priors:
     clip_weight: float = 4.0
     level: float = 0.8
     rank_level: float = 0.6
+    confident_p: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -528,7 +530,7 @@ def rank_values(model: StarModel, dim: str = "clip") -> pd.DataFrame:
     """Values of one dimension ranked by predicted quality (expected stars of an average take).
 
     Columns: dimension, value, label, quality, low, high, p_best, n_heard, n_takes, rank.
-    ``df.attrs["confident"]``: the leader's interval clears the runner-up's.
+    ``df.attrs["confident"]``: see :func:`confident`.
 
     Example:
         >>> t = pd.DataFrame({"id": range(12), "clip_id": [1, 2] * 6, "stars": [5, 1] * 6})
@@ -565,8 +567,29 @@ def rank_values(model: StarModel, dim: str = "clip") -> pd.DataFrame:
     for c in ("quality", "low", "high"):
         out[c] = out[c].clip(0, MAX_STARS).round(2)
     out["p_best"] = out["p_best"].round(3)
-    out.attrs["confident"] = bool(len(out) == 1 or out["low"].iloc[0] > out["high"].iloc[1])
+    out.attrs["confident"] = confident(out, model.priors)
     return out
+
+
+def confident(ranking: pd.DataFrame, priors: Priors = Priors()) -> bool:
+    """The leader of a ranking is confidently the best: its interval clears the runner-up's,
+    or its chance of being the best is at least ``priors.confident_p``.
+
+    The intervals compare each value with the runner-up separately; ``p_best`` weighs every
+    challenger at once and the correlations between their estimates (shared coefficients),
+    which the intervals leave out, so either is enough.
+
+    Example:
+        >>> r = pd.DataFrame({"low": [3.0, 2.5], "high": [3.6, 3.2], "p_best": [0.97, 0.03]})
+        >>> confident(r), confident(r.assign(p_best=[0.6, 0.4]))
+        (True, False)
+    """
+    if len(ranking) == 1:
+        return True
+    if not len(ranking):
+        return False
+    return bool(ranking["low"].iloc[0] > ranking["high"].iloc[1]
+                or ranking["p_best"].iloc[0] >= priors.confident_p)
 
 
 def _labels(model: StarModel, dim: str, values: Sequence[Any]) -> list[str]:
@@ -728,6 +751,7 @@ __all__ = [
     "ask_order",
     "ask_values",
     "build_design",
+    "confident",
     "feature_columns",
     "fit_stars",
     "identity_columns",
