@@ -272,6 +272,22 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.keep": ("把当前结果音频加入成品", "Keep the focused take as a product"),
     "review.kept": ("已加入成品：{name}", "Kept as product {name}"),
     "review.to_longtext": ("用这条结果做长文测试", "Try it on a long text"),
+    # -- review: listen less (issue 16) ---------------------------------------------------
+    "review.sort.ask": ("问我下一条（最能定出最佳参考）", "Ask me next"),
+    "review.predicted": ("预测 {stars:.1f} 星（{low:.1f}–{high:.1f}）：{drivers}",
+                         "Predicted {stars:.1f} stars ({low:.1f}–{high:.1f}): {drivers}"),
+    "review.best.title": ("目前最佳：", "Best so far:"),
+    "review.best.none": ("先给几条结果打分，rasv 才能推荐参考音频。",
+                         "Score a few takes and rasv will recommend a clip."),
+    "review.best.line": ("{clip}，预计 {stars:.1f} 星（{low:.1f}–{high:.1f}），最佳的可能 {p:.0%}，"
+                         "已听 {heard}/{takes} 条",
+                         "{clip}, about {stars:.1f} stars ({low:.1f}–{high:.1f}), {p:.0%} likely "
+                         "the best, {heard}/{takes} takes heard"),
+    "review.best.confident": ("有把握：它的区间高于第二名，或它是最佳的可能至少 95%",
+                              "Confident: its interval clears the runner-up's, or it is at least "
+                              "95 % likely the best"),
+    "review.best.unsure": ("还不确定：按“问我下一条”继续听", "Not sure yet: keep listening with Ask me next"),
+    "review.best.keep": ("把最佳参考存为成品", "Keep the best clip as a product"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------

@@ -313,8 +313,11 @@ class Takes:
                 columns for ``df.groupby(..., sort=False)``.
             sort: ``"duration"`` (default), ``"score"``, ``"param"`` (the varied
                 parameters, in label order), ``"plan"`` (task order), ``"suspicion"`` (the
-                listen-first order of ``ws.analysis``: likely bad takes first), any metric
-                name, or any column (``top_k``, ``dur_z`` …).
+                listen-first order of ``ws.analysis``: likely bad takes first), ``"ask"``
+                (unscored takes whose score would most change which clip looks best first,
+                scored ones last; adds ``stars_pred, stars_low, stars_high, drivers,
+                ask_rank``: see ``ws.scores.predict``), any metric name, or any column
+                (``top_k``, ``dur_z`` …).
             descending: reverse the sort (groups keep their order); missing values last.
             **filters: see the module docstring.
 
@@ -341,6 +344,10 @@ class Takes:
         base = add_metrics(self._ws, base)
         if task is not None:
             base = add_suspicion(self._ws, base, task)
+        if sort == "ask":  # before the filters: the model learns from every scored take
+            from rasv.scores.predict import with_predictions
+
+            base = with_predictions(base)
         out = apply_filters(base, filters)
         out = arrange(out, group_by=group_by, sort=sort, descending=descending, varied=varied)
         return out
