@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rasv.classify import clusters
+from rasv.classify import clusters, neighbours
 from rasv.classify.embeddings import EmbeddingBackend, get_backend
 from rasv.classify.embeddings.cache import CachedVectors, Progress, ensure_vectors
 from rasv.errors import ClipNotFound, InvalidInput
@@ -454,7 +454,9 @@ class Classifier:
                               ascending=[True, False, True, True], kind="mergesort")
         result = ClusterFrame(out.reset_index(drop=True))
         result.method = method
-        result.threshold = thr if method == "agglomerative" and not n_clusters else None
+        by_distance = method == "agglomerative" or (method == "auto"
+                                                    and len(kept) < neighbours.MIN_CLIPS)
+        result.threshold = thr if by_distance and not n_clusters else None
         result.backend_name = b.name
         return result
 
