@@ -228,11 +228,6 @@ def mel_windows(wav: np.ndarray) -> np.ndarray:
 # -- network --------------------------------------------------------------------------------
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # The tanh form cannot overflow, unlike 1 / (1 + exp(-x)).
-    return 0.5 * np.tanh(0.5 * x) + 0.5
-
-
 def forward(weights: Ge2eWeights, windows: np.ndarray) -> np.ndarray:
     """Step 5 for ``(n, frames, 40)`` windows: ``(n, 256)`` unit vectors.
 
@@ -243,31 +238,58 @@ def forward(weights: Ge2eWeights, windows: np.ndarray) -> np.ndarray:
     x = np.asarray(windows, dtype=np.float32)
     if x.ndim != 3 or x.shape[2] != N_MELS:
         raise InvalidInput(f"windows must be (n, frames, {N_MELS}), got {x.shape}")
-    out = [_forward_chunk(weights, x[i:i + _CHUNK]) for i in range(0, len(x), _CHUNK)]
+    layers = _prepare(weights)
+    out = [_forward_chunk(layers, weights, x[i:i + _CHUNK]) for i in range(0, len(x), _CHUNK)]
     e = np.concatenate(out) if out else np.zeros((0, HIDDEN), np.float32)
     return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
 
-def _forward_chunk(weights: Ge2eWeights, x: np.ndarray) -> np.ndarray:
+def _prepare(weights: Ge2eWeights) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per layer: input and recurrent weights transposed, one bias, gates reordered to
+    i, f, o, g, and the three sigmoid gates' rows halved.
+
+    Halving lets one ``tanh`` over all four gates serve the sigmoids too:
+    sigmoid(x) = (tanh(x / 2) + 1) / 2, and halving a float is exact, so the result is the
+    same as applying the two functions separately.
+    """
+    h = HIDDEN
+    order = np.r_[0:2 * h, 3 * h:4 * h, 2 * h:3 * h]
+    scale = np.ones(4 * h, np.float32)
+    scale[:3 * h] = 0.5
+    out = []
+    for w_ih, w_hh, b_ih, b_hh in weights.lstm:
+        out.append((np.ascontiguousarray((w_ih[order] * scale[:, None]).T),
+                    np.ascontiguousarray((w_hh[order] * scale[:, None]).T),
+                    ((b_ih + b_hh)[order] * scale).astype(np.float32)))
+    return out
+
+
+def _forward_chunk(layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                   weights: Ge2eWeights, x: np.ndarray) -> np.ndarray:
     n, frames, _ = x.shape
+    h3 = 3 * HIDDEN
     seq = np.ascontiguousarray(x.transpose(1, 0, 2))  # time-major: one slice per step
+    gates = np.empty((n, 4 * HIDDEN), np.float32)
+    tmp = np.empty((n, HIDDEN), np.float32)
     h = np.zeros((n, HIDDEN), np.float32)
-    for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(weights.lstm):
-        gates_in = seq.reshape(frames * n, -1) @ w_ih.T + (b_ih + b_hh)
-        gates_in = gates_in.reshape(frames, n, 4 * HIDDEN)
-        w_hh_t = np.ascontiguousarray(w_hh.T)
+    for k, (w_in, w_rec, bias) in enumerate(layers):
+        gates_in = (seq.reshape(frames * n, -1) @ w_in).reshape(frames, n, 4 * HIDDEN)
+        gates_in += bias
         h = np.zeros((n, HIDDEN), np.float32)
         c = np.zeros((n, HIDDEN), np.float32)
-        last = k == len(weights.lstm) - 1
-        outs = None if last else np.empty((frames, n, HIDDEN), np.float32)
+        outs = np.empty((frames, n, HIDDEN), np.float32) if k < len(layers) - 1 else None
         for t in range(frames):
-            g = gates_in[t] + h @ w_hh_t
-            i = _sigmoid(g[:, :HIDDEN])
-            f = _sigmoid(g[:, HIDDEN:2 * HIDDEN])
-            cand = np.tanh(g[:, 2 * HIDDEN:3 * HIDDEN])
-            o = _sigmoid(g[:, 3 * HIDDEN:])
-            c = f * c + i * cand
-            h = o * np.tanh(c)
+            np.matmul(h, w_rec, out=gates)
+            gates += gates_in[t]
+            np.tanh(gates, out=gates)
+            sig = gates[:, :h3]
+            sig *= 0.5
+            sig += 0.5
+            c *= gates[:, HIDDEN:2 * HIDDEN]                    # forget
+            np.multiply(gates[:, :HIDDEN], gates[:, h3:], out=tmp)  # input · candidate
+            c += tmp
+            np.tanh(c, out=tmp)
+            h = tmp * gates[:, 2 * HIDDEN:h3]                   # output
             if outs is not None:
                 outs[t] = h
         if outs is not None:
