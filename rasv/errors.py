@@ -140,6 +140,11 @@ class EngineUnavailable(EngineError):
     transient = True
 
 
+class EngineGone(EngineUnavailable):
+    """The engine's process is gone for good (its Ray actor or node died): retrying it cannot
+    help, so the runner drops the engine at once and hands its take to the others."""
+
+
 class TakeTimeout(EngineError):
     """An engine gave no answer for one take within the run's ``take_timeout``."""
 
@@ -214,6 +219,7 @@ __all__ = [
     "ClipNotFound",
     "EmptyGrid",
     "EngineError",
+    "EngineGone",
     "EngineRequestError",
     "EngineUnavailable",
     "InvalidInput",

@@ -33,9 +33,9 @@ import ipywidgets as W
 import pandas as pd
 
 from rasv.errors import InvalidInput
-from widgets.context import Context, Panel, col, row
+from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, dispatch
 
 #: Parameters edited in the table, and how a typed value is read.
 PARAM_COLUMNS: dict[str, type] = {"top_k": int, "top_p": float, "temperature": float,
@@ -178,12 +178,9 @@ class ProductsPanel(Panel):
             self._df = self.ws.products.df(role, name=self.f_name.value.strip() or None)
         cats = sorted({str(c) for c in self._df.get("category", [])})
         current = self.f_category.value
-        self.f_category.unobserve(self._on_filter, "value")
-        try:
+        with unobserved(self.f_category, self._on_filter):
             self.f_category.options = [(self.t("filter.all"), "")] + [(c, c) for c in cats]
             self.f_category.value = current if current in cats else ""
-        finally:
-            self.f_category.observe(self._on_filter, "value")
         if self.f_category.value:
             self._df = self._df[self._df["category"] == self.f_category.value]
         columns = self._columns(self._df)
@@ -323,25 +320,13 @@ class ProductsPanel(Panel):
         self.ctx.guard(self.refresh)()
 
     def _on_action(self, product_id: Any, action: str) -> None:
-        if action == "play":
-            self.play(int(product_id))
-        elif action == "request":
-            self.request(int(product_id))
-        elif action == "longtext":
-            self.open_longtext(int(product_id))
-        elif action == "delete":
-            self.delete([int(product_id)])
+        dispatch({"play": self.play, "request": self.request, "longtext": self.open_longtext,
+                  "delete": lambda i: self.delete([i])}, product_id, action)
 
     def _on_delete_selected(self, _button: Any) -> None:
-        # Two presses: the first arms the button, the second deletes (no modal dialogs).
         ids = list(self.table.selected)
-        if not ids:
-            return
-        if not self._delete_armed:
-            self._delete_armed = True
-            self.delete_button.description = f"{self.t('action.confirm_delete')} ({len(ids)})"
-            return
-        self.delete(ids)
+        if ids and self.confirm_twice(self.delete_button, len(ids)):
+            self.delete(ids)
 
     def _on_playing(self, change: dict) -> None:
         key = self.player.key

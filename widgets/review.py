@@ -9,15 +9,10 @@ blind mode. Blind mode shuffles the takes and hides what differs until revealed
 (``ws.scores.blind``).
 
 Example:
-    >>> import rasv, tempfile
-    >>> from rasv.testing import FakeEngine, make_clip
+    >>> from rasv.testing import example
     >>> from widgets.context import Context
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
-    >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
-    >>> task = ws.tasks.create(role, "k", ["你好。"], clips=[clip], vary={"top_k": [5, 15]},
-    ...                        engine="fake")
-    >>> _ = ws.tasks.run(task, FakeEngine())
-    >>> ctx = Context(ws, lang="en"); ctx.role = role
+    >>> ex = example(name="k", vary={"top_k": [5, 15]}); ws = ex.ws
+    >>> ctx = Context(ws, lang="en"); ctx.role = ex.role
     >>> panel = ReviewPanel(ctx)
     >>> panel.keys.press("4")
     >>> ws.scores.get(panel.take_ids()[0]).stars, panel.position

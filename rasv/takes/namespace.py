@@ -159,11 +159,8 @@ class Takes:
             InvalidInput: ``ref`` is not a Take or text, or several takes share the prefix.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(run=False); ws, t = ex.ws, ex.task
             >>> take = ws.takes.df(t).id[0]
             >>> ws.takes.resolve(take[:12].upper()).id == take
             True

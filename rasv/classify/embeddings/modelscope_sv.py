@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rasv.classify.embeddings.base import weights_digest
+from rasv.classify.embeddings.base import restored_modules, weights_digest
 from rasv.classify.embeddings.fbank_model import FbankModelBackend
 from rasv.errors import BackendUnavailable, InvalidInput
 
@@ -151,7 +151,6 @@ def _torchaudio_stand_in() -> Iterator[None]:
     afterwards so nothing else ever sees it.
     """
     names = ("torchaudio", "torchaudio.compliance", "torchaudio.compliance.kaldi")
-    saved = {n: sys.modules.get(n) for n in names}
 
     def _refuse(*_a: Any, **_k: Any) -> Any:
         raise BackendUnavailable("torchaudio is not importable here; rasv computes fbank itself")
@@ -160,15 +159,9 @@ def _torchaudio_stand_in() -> Iterator[None]:
     kaldi.fbank = _refuse  # type: ignore[attr-defined]
     comp.kaldi = kaldi  # type: ignore[attr-defined]
     root.compliance = comp  # type: ignore[attr-defined]
-    sys.modules.update(dict(zip(names, (root, comp, kaldi), strict=True)))
-    try:
+    with restored_modules(names):
+        sys.modules.update(dict(zip(names, (root, comp, kaldi), strict=True)))
         yield
-    finally:
-        for n, m in saved.items():
-            if m is None:
-                sys.modules.pop(n, None)
-            else:
-                sys.modules[n] = m
 
 
 def import_model_class(model_type: str) -> type:
