@@ -268,8 +268,9 @@ class ClassifyPanel(Panel):
 
         # -- clusters --------------------------------------------------------------------
         self.method = W.ToggleButtons(
-            options=[(t("classify.method.agglomerative"), "agglomerative"),
-                     (t("classify.method.auto"), "auto")], value="agglomerative")
+            options=[(t("classify.method.auto"), "auto"),
+                     (t("classify.method.agglomerative"), "agglomerative"),
+                     (t("classify.method.hdbscan"), "hdbscan")], value="auto")
         self.method.observe(lambda _c: self._paint_method(), "value")
         self.distance = W.Text(description=t("classify.distance"),
                                placeholder=t("classify.distance_hint"),
@@ -506,7 +507,7 @@ class ClassifyPanel(Panel):
                 threshold = float(text)
             except ValueError:
                 raise InvalidInput(self.t("classify.bad_distance", value=text)) from None
-        n = int(self.n_clusters.value) if method == "agglomerative" else 0
+        n = int(self.n_clusters.value) if method != "hdbscan" else 0
         cats = self._compared()
 
         def work(progress: Progress) -> ClusterFrame:
@@ -730,9 +731,9 @@ class ClassifyPanel(Panel):
         self.cluster_box.layout.display = "none" if seed else ""
 
     def _paint_method(self) -> None:
-        by_threshold = self.method.value == "agglomerative"
-        self.distance.layout.display = "" if by_threshold else "none"
-        self.n_clusters.layout.display = "" if by_threshold else "none"
+        method = self.method.value
+        self.distance.layout.display = "" if method == "agglomerative" else "none"
+        self.n_clusters.layout.display = "none" if method == "hdbscan" else ""
 
     # -- view glue -------------------------------------------------------------------------
 

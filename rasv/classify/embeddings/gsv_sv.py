@@ -28,6 +28,7 @@ from typing import Any
 
 from rasv.classify.embeddings.base import restored_modules, weights_digest
 from rasv.classify.embeddings.fbank_model import FbankModelBackend
+from rasv.classify.embeddings.ge2e import TORCH_HINT
 from rasv.errors import BackendUnavailable
 
 #: Where GPT-SoVITS keeps the checkpoint, relative to its root folder.
@@ -108,8 +109,7 @@ class GptSovitsBackend(FbankModelBackend):
                 "update GPT-SoVITS to v2Pro or later"
             )
         if importlib.util.find_spec("torch") is None:
-            raise BackendUnavailable("the GPT-SoVITS speaker model needs torch: "
-                                     "pip install \"rasv[ml]\"")
+            raise BackendUnavailable("the GPT-SoVITS speaker model needs torch: " + TORCH_HINT)
         self.version = weights_digest(self.ckpt)
 
     def _build(self) -> Any:

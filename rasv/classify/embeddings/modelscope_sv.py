@@ -11,8 +11,8 @@ and ``~/.cache/modelscope``: ``models/<owner>/<name>`` (modelscope ≥ 1.2x), ``
 and ``hub/<owner>/<name>`` (older releases), with ``iic`` and ``damo`` as interchangeable
 owners and ``.`` in names also tried as ``___``.
 
-The network class comes from the installed ``modelscope`` package (``pip install
-"rasv[modelscope]"``); its feature code (torchaudio) is not used, see :mod:`.fbank`.
+The network class comes from the installed ``modelscope`` package (``pip install -e
+".[modelscope]"`` in the rasv folder); its feature code (torchaudio) is not used, see :mod:`.fbank`.
 
 Example:
     >>> MODEL_IDS["campplus"]
@@ -56,7 +56,7 @@ MODEL_CLASSES = {
 #: Same-speaker cosine thresholds from the model cards (CAM++ 0.31, ERes2NetV2 0.365).
 _CARD_THRESHOLDS = {"cam++-sv": 0.31, "eres2netv2-sv": 0.365}
 
-INSTALL_HINT = "pip install \"rasv[modelscope]\""
+INSTALL_HINT = "pip install -e \".[modelscope]\" in the rasv folder"
 
 _IMPORT_LOCK = threading.Lock()
 
