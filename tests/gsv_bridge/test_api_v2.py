@@ -370,3 +370,13 @@ def test_version_hint_for_server_only_weights(tmp_path, ref):
         assert eng.capabilities().version == "v2Pro"
     with pytest.raises(rasv.CapabilityError, match="unknown GPT-SoVITS version"):
         GsvApiV2("http://127.0.0.1:1", version="v9")
+
+
+def test_silence_for_speed_factor_above_one_is_permanent(srv, ref):
+    # gpt-sovits-cpufast answers speed_factor > 1 with 1 s of 16 kHz zeros: retrying is futile.
+    eng = GsvApiV2(srv.url)
+    eng.synthesize(request(ref))  # past the first-take warm-up
+    srv.inject("silence")
+    with pytest.raises(rasv.EngineRequestError, match="speed_factor 1.5") as ei:
+        eng.synthesize(request(ref, speed_factor=1.5))
+    assert not ei.value.transient
