@@ -76,6 +76,7 @@ def test_start_serve_stop(tmp_path, ref, ckpts):
 
 
 def test_restart_after_crash_keeps_weights(tmp_path, ref, ckpts):
+    # Requests: warm-up, take 1, then take 2 crashes the server (the warm-up comes first).
     root = make_root(tmp_path, "--crash-after", "3")
     with server(root, tmp_path) as srv:
         eng = srv.engine
