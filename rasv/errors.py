@@ -117,6 +117,17 @@ class CapabilityError(RasvError):
     """A request asks an engine or model version for something it does not do."""
 
 
+class IgnoredParams(CapabilityError):
+    """A task varies parameters its engine ignores, so those takes would sound alike.
+
+    ``names`` holds the ignored dimensions, so a panel can offer to drop them or keep them.
+    """
+
+    def __init__(self, message: str, names: Any = ()) -> None:
+        self.names = tuple(sorted(names))
+        super().__init__(message)
+
+
 class ReferenceOutOfRange(CapabilityError):
     """A reference clip breaks GPT-SoVITS's 3–10 s rule (checked before anything is sent)."""
 
@@ -216,6 +227,7 @@ __all__ = [
     "EngineError",
     "EngineRequestError",
     "EngineUnavailable",
+    "IgnoredParams",
     "InvalidInput",
     "ListFormatError",
     "LongTextNotFound",
