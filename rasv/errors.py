@@ -28,9 +28,13 @@ class WorkspaceError(RasvError):
 class WorkspaceLocked(WorkspaceError):
     """Another process held the workspace database for longer than the lock timeout."""
 
-    def __init__(self, path: Any, waited_s: float, detail: str = "") -> None:
+    def __init__(self, path: Any, waited_s: float, detail: str = "", pid: int | None = None,
+                 command: str = "") -> None:
         self.path = path
         self.waited_s = waited_s
+        #: The process holding the file (from DuckDB's lock message) and its command line.
+        self.pid = pid
+        self.command = command
         msg = (
             f"workspace {path} stayed locked by another process for {waited_s:.1f} s; "
             "close other programs that keep it open with shared=False (or a plain duckdb "

@@ -458,6 +458,23 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                             "{field} must be a number, not {value}"),
     "products.not_editable": ("{field} 不能在表格中修改", "{field} cannot be edited in the table"),
     "products.no_longtext": ("这个工作台没有“长文测试”页。", "This workbench has no Long text tab."),
+    # -- freshness, errors in panel wording, one validation (issue 13) ----------------------
+    "err.ignored": ("引擎会忽略 {names}，而这个任务在比较它：这些结果音频听起来会一样。",
+                    "The engine ignores {names}, which this task varies: those takes would "
+                    "sound alike."),
+    "err.locked": ("工作区被另一个进程占用超过 {seconds} 秒，请稍后再试。",
+                   "Another process held the workspace for over {seconds} s; try again shortly."),
+    "err.locked_by": ("工作区被进程 {pid}（{command}）占用超过 {seconds} 秒，请等它结束后再试。",
+                      "Process {pid} ({command}) held the workspace for over {seconds} s; try "
+                      "again when it is done."),
+    "tasks.fix_drop": ("去掉 {names}", "Drop {names}"),
+    "tasks.fix_keep": ("仍然保留（生成警告）", "Keep it anyway (with a warning)"),
+    "run.fix_keep": ("仍然运行（结果会一样）", "Run it anyway (takes will sound alike)"),
+    "run.fix_edit": ("在任务页修改", "Change it in Tasks"),
+    "run.no_takes_yet": ("任务 #{id} 还没有生成结果音频，请先运行。",
+                         "Task #{id} has no takes yet; run it first."),
+    "app.counts": ("参考音频：{clips} · 任务：{tasks}", "clips: {clips} · tasks: {tasks}"),
+    "app.updated": ("工作区已被其他进程更新", "Updated by another process"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.
