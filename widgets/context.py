@@ -149,6 +149,8 @@ class Context(traitlets.HasTraits):
 # ``--force``); a dashboard user has buttons instead, so that advice is cut from the notice.
 _ADVICE = re.compile(r"\bws\.\w|\w\(\d*[,)]|\w=(?=[\s,)]|$)|force=True|\s--\w|\brasv [a-z]")
 
+_LEAD_IN = re.compile(r"\s*\(?(to|or|pass|give|use|try|run|call|set|see)\b", re.I)
+
 
 def panel_text(error: RasvError, t: Translator) -> str:
     """What a panel says for a library error: panel wording, never Python or CLI advice.
@@ -183,7 +185,9 @@ def strip_advice(message: str) -> str:
     kept = []
     for clause in message.split("; "):
         m = _ADVICE.search(clause)
-        if m is not None:
+        if m is not None and _LEAD_IN.match(clause):
+            clause = ""  # the whole clause is advice ("to run it anyway, ws.tasks.edit(...)")
+        elif m is not None:
             head = clause[:m.start()]
             cut = max(head.rfind(":"), head.rfind(","), head.rfind("("), head.rfind(" with "))
             clause = head[:cut].strip() if cut > 0 else ""

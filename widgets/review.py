@@ -50,6 +50,8 @@ CARD_TAGS = ("electric_noise", "repetition", "swallowed", "breathing", "wrong_to
              "long_pause", "mispronounced", "noise")
 _DIMS = ("text", "clip", "param")
 _SORTS = ("duration", "dur_z", "suspicion", "score", "param", "plan")
+#: Sorts that read best from the top (rank 1 = listen first; the plan's order).
+_ASCENDING_SORTS = frozenset({"suspicion", "plan"})
 
 
 def warm_up() -> None:
@@ -140,6 +142,8 @@ class ReviewPanel(Panel):
                                        layout=W.Layout(width="auto"))
         self.analyse_button.on_click(ctx.guard(lambda _b: self.analyse()))
         self.analysis_status = W.HTML("")
+        # Before the reload below: a sort's natural direction is set without a second load.
+        self.sort.observe(self._natural_direction, "value")
         for w in (self.task, self.group_by, self.sort, self.descending, self.unscored,
                   self.blind):
             w.observe(lambda _c: ctx.guard(self.load)(), "value")
@@ -229,11 +233,47 @@ class ReviewPanel(Panel):
             self.where.value = html.escape(t("review.no_task"))
         self.load()
 
+    def follow(self) -> None:
+        """Another process changed the workspace: new tasks and counts appear in the task
+        list, while the takes on screen (and the one playing) stay until the task changes."""
+        if self.role is None:
+            return
+        current = self.task.value
+        tasks = self.ws.tasks.list(self.role)
+        tasks = tasks[tasks["n_done"] > 0] if len(tasks) else tasks
+        if current is None or int(current) not in {int(x) for x in tasks["id"]}:
+            self.refresh()
+            return
+        options = [(f"#{r.id} {r.name} (v{r.version}) · {int(r.n_done)}/{int(r.n_takes)}",
+                    int(r.id)) for r in tasks.itertuples()][::-1]
+        if options == list(self.task.options):
+            return
+        self._loading = True
+        try:
+            self.task.options = options
+            self.task.value = current
+        finally:
+            self._loading = False
+
+    def _natural_direction(self, change: dict) -> None:
+        """Listen-first and task order read from the top: picking them turns descending off
+        (it stayed on from the duration sort, and put the flagged takes last)."""
+        if change["new"] in _ASCENDING_SORTS and self.descending.value:
+            self._loading = True
+            try:
+                self.descending.value = False
+            finally:
+                self._loading = False
+
     def show(self, task: int | None = None, **_: Any) -> None:
         """Open on ``task`` (what other panels call through ``ctx.navigate``)."""
         self.refresh()
-        if task is not None and task in [v for _, v in self.task.options]:
+        if task is None:
+            return
+        if int(task) in [v for _, v in self.task.options]:
             self.task.value = int(task)
+        else:  # not another task in its place: say why there is nothing to hear
+            self.ctx.say(self.t("run.no_takes_yet", id=int(task)), "warn")
 
     # -- loading -------------------------------------------------------------------------
 

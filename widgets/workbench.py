@@ -54,6 +54,10 @@ TAB_ORDER: tuple[str, ...] = ("clips", "classify", "split", "tasks", "run", "rev
                               "products", "engines")
 
 
+#: Seconds between two looks at the workspace file for other processes' writes: a ``stat``,
+#: so cheap; the file is never held, so the CLI and other pages can write meanwhile.
+WATCH_EVERY_S = 2.0
+
 _CSS = """
 <style>
 .rasv-workbench { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
@@ -75,6 +79,8 @@ class Workbench(W.VBox):
         lang: ``zh`` or ``en``; ``None`` follows the locale (``$RASV_LANG`` overrides).
         role: the role to show first (label, id or record); default: the last one used.
         tabs: names of the panels to show (default: all of :data:`PANELS`).
+        watch: follow other processes' changes to the workspace (CLI imports, other pages,
+            runs) every :data:`WATCH_EVERY_S` seconds, header counts included.
 
     Example:
         >>> import rasv, tempfile
@@ -86,7 +92,7 @@ class Workbench(W.VBox):
 
     def __init__(self, ws: Workspace | str | os.PathLike, *, engines: Any = None,
                  lang: str | None = None, role: Any = None,
-                 tabs: list[str] | None = None) -> None:
+                 tabs: list[str] | None = None, watch: bool = True) -> None:
         if not isinstance(ws, Workspace):
             ws = rasv.open(ws)
         if engines is not None and not isinstance(engines, (list, tuple)):
@@ -131,6 +137,10 @@ class Workbench(W.VBox):
             self.tabs.selected_index = 0
             self._build(0)
         self._warm_up()
+        self._stop = threading.Event()
+        ws.store.changed()  # the baseline: what this page shows now
+        if watch:
+            self._watch(WATCH_EVERY_S)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Workbench:
@@ -192,6 +202,49 @@ class Workbench(W.VBox):
         if modules:
             threading.Thread(target=work, name="rasv-warm-up", daemon=True).start()
 
+    # -- following other processes ----------------------------------------------------------
+
+    def follow(self) -> bool:
+        """Re-read what the page shows if another process changed the workspace since the
+        last look (the ``rasv`` CLI, another page, a notebook). Returns True when it did.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> path = tempfile.mkdtemp(); wb = Workbench(rasv.open(path), lang="en", watch=False)
+            >>> with rasv.open(path) as other:
+            ...     _ = other.roles.create("x-y")
+            >>> wb.follow(), wb.picker.combo.options, wb.follow()
+            (True, ('x-y',), False)
+        """
+        if not self.ws.store.changed():
+            return False
+        self.reread()
+        return True
+
+    def reread(self) -> None:
+        """Re-read the header (roles, counts) and the open tab from the workspace."""
+        self.ctx.guard(self.picker.reload)()
+        index = self.tabs.selected_index
+        if index is None or self._specs[index][0] not in self._panels:
+            return
+        panel = self._panels[self._specs[index][0]]
+        # A panel may follow outside changes more gently than a full refresh (Review keeps
+        # the take that plays); the default is its refresh.
+        self.ctx.guard(getattr(panel, "follow", panel.refresh))()
+
+    def _watch(self, every_s: float) -> None:
+        """Call :meth:`follow` every ``every_s`` seconds on the kernel's own thread."""
+        loop = _kernel_loop()
+
+        def work() -> None:
+            while not self._stop.wait(every_s):
+                if loop is None:
+                    self.ctx.guard(self.follow)()
+                else:  # widget updates from the thread that handles the page's messages
+                    loop.add_callback(self.ctx.guard(self.follow))
+
+        threading.Thread(target=work, name="rasv-watch", daemon=True).start()
+
     def _navigate(self, name: str, **kwargs: Any) -> bool:
         if name not in self.tab_names():
             return False
@@ -226,6 +279,8 @@ class Workbench(W.VBox):
 
     def close(self) -> None:
         """Close the widgets (the workspace stays open; close it yourself)."""
+        if hasattr(self, "_stop"):
+            self._stop.set()
         for panel in getattr(self, "_panels", {}).values():
             closer = getattr(panel, "close", None)
             if closer is not None:
@@ -233,4 +288,14 @@ class Workbench(W.VBox):
         super().close()
 
 
-__all__ = ["ENGINES_ENV", "PANELS", "TAB_ORDER", "WORKSPACE_ENV", "Workbench"]
+def _kernel_loop() -> Any:
+    """The IPython kernel's event loop (``None`` outside a kernel, e.g. in tests)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    return getattr(kernel, "io_loop", None)
+
+
+__all__ = ["ENGINES_ENV", "PANELS", "TAB_ORDER", "WATCH_EVERY_S", "WORKSPACE_ENV", "Workbench"]
