@@ -30,6 +30,7 @@ from rasv.errors import InvalidInput
 from rasv.workspace import Workspace
 from widgets.context import Context, Panel
 from widgets.dashboard import ENGINES_ENV, WORKSPACE_ENV
+from widgets.page import Page
 from widgets.roles import RolePicker
 
 #: Panels: (name, module, class). A panel is listed once its library part exists; append new
@@ -131,7 +132,12 @@ class Workbench(W.VBox):
         for i, (name, _, _) in enumerate(self._specs):
             self.tabs.set_title(i, t(f"tab.{name}"))
         self.tabs.observe(self._on_tab, "selected_index")
-        super().__init__([W.HTML(_CSS), Context.style(), header, self.ctx.notice, self.tabs])
+        # A preheated kernel built all this before the page was asked for: re-read when a
+        # page connects, so it shows the workspace as it is, not as it was.
+        self.page = Page()
+        self.page.on_connect(self.ctx.guard(self.follow))
+        super().__init__([W.HTML(_CSS), Context.style(), self.page, header, self.ctx.notice,
+                          self.tabs])
         self.add_class("rasv-workbench")
         if self._specs:
             self.tabs.selected_index = 0
