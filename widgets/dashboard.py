@@ -43,6 +43,10 @@ LANG_ENV = "RASV_LANG"
 
 DEFAULT_PORT = 8866
 
+#: The Voilà template ``rasv serve`` uses, in :data:`JUPYTER_DATA` (a Jupyter data folder).
+TEMPLATE = "rasv"
+JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
+
 #: Preheated kernels waiting for the next page.
 POOL_SIZE = 1
 
@@ -164,6 +168,8 @@ def voila_command(notebook: Path, port: int, *, python: str | None = None,
         "--MappingKernelManager.cull_connected=False",
         "--show_tracebacks=True",
         "--theme=light",
+        # Voilà's lab page without links to a CDN (widgets/jupyter/voila/templates/rasv).
+        f"--template={TEMPLATE}",
     ]
 
 
@@ -182,6 +188,10 @@ def dashboard_env(workspace: str | os.PathLike, *, lang: str | None = None,
         env[LANG_ENV] = lang
     if engines:
         env[ENGINES_ENV] = ",".join(engines)
+    # Voilà finds rasv's page template through the Jupyter data path.
+    data = [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    if str(JUPYTER_DATA) not in data:
+        env["JUPYTER_PATH"] = os.pathsep.join([str(JUPYTER_DATA), *data])
     # The kernel must import this checkout's packages even when rasv is not installed.
     root = str(Path(__file__).resolve().parent.parent)
     parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]

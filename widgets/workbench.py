@@ -278,6 +278,7 @@ class Workbench(W.VBox):
         if index is None:
             return
         name = self._specs[index][0]
+        self.ctx.clear()  # a notice belongs to the tab it was said in
         fresh = name not in self._panels
         panel = self.ctx.guard(self._build)(index)
         if panel is not None and not fresh:

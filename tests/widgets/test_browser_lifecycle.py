@@ -95,7 +95,13 @@ def test_opening_reloading_and_closing_pages_keeps_kernels_bounded(served):
 
 def test_cli_import_shows_on_an_open_page_and_a_new_one(served):
     proc, url, context, ws_path, root = served
+    outside: list[str] = []
+    context.on("request", lambda r: outside.append(r.url)
+               if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+               else None)
     page = _open(context, url)
+    page.wait_for_function("() => document.fonts.check('900 12px \"Font Awesome 5 Free\"')",
+                           timeout=30_000)  # the icons, from the server itself
     summary = page.locator(SUMMARY)
     assert "clips: 1 " in summary.inner_text()
     listing = root / "more.list"
@@ -120,3 +126,4 @@ def test_cli_import_shows_on_an_open_page_and_a_new_one(served):
     fresh.screenshot(path=str(root / "fresh.png"))
     fresh.close(run_before_unload=True)
     page.close(run_before_unload=True)
+    assert outside == []  # nothing fetched from outside (it used to load Font Awesome from a CDN)
