@@ -113,6 +113,7 @@ class Workbench(W.VBox):
         self._specs = sorted((spec for spec in PANELS if spec[0] in wanted),
                              key=lambda spec: rank.get(spec[0], len(rank)))
         self._panels: dict[str, Panel] = {}
+        self._navigating = False
         t = self.ctx.t
 
         self.ctx.navigator = self._navigate
@@ -254,7 +255,12 @@ class Workbench(W.VBox):
     def _navigate(self, name: str, **kwargs: Any) -> bool:
         if name not in self.tab_names():
             return False
-        panel = self.select(name)
+        # A panel that sends the user on ("Created task 3" → Run) keeps its notice.
+        self._navigating = True
+        try:
+            panel = self.select(name)
+        finally:
+            self._navigating = False
         show = getattr(panel, "show", None)
         if show is not None and kwargs:
             # Pass what the panel's show() takes; a tab that ignores an argument still opens.
@@ -278,7 +284,8 @@ class Workbench(W.VBox):
         if index is None:
             return
         name = self._specs[index][0]
-        self.ctx.clear()  # a notice belongs to the tab it was said in
+        if not self._navigating:  # a notice belongs to the tab it was said in
+            self.ctx.clear()
         fresh = name not in self._panels
         panel = self.ctx.guard(self._build)(index)
         if panel is not None and not fresh:

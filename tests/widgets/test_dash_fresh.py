@@ -171,3 +171,14 @@ def test_workbench_follows_another_process_header_counts_included(ws, role, clip
     ws.roles.create("女性-王五")
     assert wb.follow() is False
     wb.close()
+
+
+def test_notices_belong_to_their_tab(ws, role, clips):
+    wb = Workbench(ws, lang="en", watch=False)
+    wb.ctx.say("said in Clips")
+    wb.select("tasks")
+    assert wb.ctx.notice.value == ""
+    wb.ctx.say("created, off to Run")
+    wb.ctx.navigate("run")
+    assert "off to Run" in wb.ctx.notice.value  # a panel sending the user on keeps its word
+    wb.close()
