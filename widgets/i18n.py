@@ -106,8 +106,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     # -- import --------------------------------------------------------------------------
     "import.title": ("导入 .list", "Import a .list"),
     "import.path": (".list 文件路径", ".list file path"),
-    "import.path_map": ("路径替换（每行：旧前缀 => 新前缀）",
-                        "Path map (one per line: old prefix => new prefix)"),
+    "import.path_map": ("路径替换", "Path map"),
     "import.on_duplicate": ("同名文件", "Same name"),
     "import.dup.skip": ("跳过", "Skip"),
     "import.dup.overwrite": ("覆盖", "Overwrite"),
@@ -474,7 +473,19 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "run.no_takes_yet": ("任务 #{id} 还没有生成结果音频，请先运行。",
                          "Task #{id} has no takes yet; run it first."),
     "app.counts": ("参考音频：{clips} · 任务：{tasks}", "clips: {clips} · tasks: {tasks}"),
-    "app.updated": ("工作区已被其他进程更新", "Updated by another process"),
+    "import.path_map_hint": ("每行一条：旧前缀 => 新前缀，如 D:/GPT-SoVITS/ => /data/gsv/",
+                             "one per line: old prefix => new prefix, e.g. "
+                             "D:/GPT-SoVITS/ => /data/gsv/"),
+    "longtext.rendered_one": ("已完成：1 段，共 {seconds} 秒", "Done: 1 chunk, {seconds} s"),
+    "longtext.chunk_count_one": ("将作为 1 段朗读", "Read in 1 chunk"),
+    "longtext.method.ras": ("ras：按句合并到至少 50 字（RefAudioSelector 规则）",
+                            "ras: sentences merged to 50+ characters (RefAudioSelector)"),
+    "longtext.method.cut0": ("cut0：不切", "cut0: no split"),
+    "longtext.method.cut1": ("cut1：凑四句一切", "cut1: every 4 sentences"),
+    "longtext.method.cut2": ("cut2：凑 50 字一切", "cut2: every 50 characters"),
+    "longtext.method.cut3": ("cut3：按中文句号。切", "cut3: at Chinese full stops 。"),
+    "longtext.method.cut4": ("cut4：按英文句号 . 切", "cut4: at English full stops ."),
+    "longtext.method.cut5": ("cut5：按标点符号切", "cut5: at every punctuation mark"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.

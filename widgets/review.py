@@ -172,6 +172,7 @@ class ReviewPanel(Panel):
         self.prev_page.on_click(ctx.guard(lambda _b: self.goto_page(self.page - 1)))
         self.next_page.on_click(ctx.guard(lambda _b: self.goto_page(self.page + 1)))
         self.page_label = W.HTML("")
+        self.pager = row([self.prev_page, self.page_label, self.next_page])
         # Built on first use: Plotly's FigureWidget takes a second to import.
         self.detail: FigureView | None = None
         self.detail_box = W.VBox([])
@@ -199,7 +200,7 @@ class ReviewPanel(Panel):
             self.keys,
             self.detail_box,
             self.list,
-            row([self.prev_page, self.page_label, self.next_page]),
+            self.pager,
             row([self.keep_name, self.keep_button, self.longtext_button]),
             self.conclusion,
         ])
@@ -254,6 +255,20 @@ class ReviewPanel(Panel):
             self.task.value = current
         finally:
             self._loading = False
+
+    def _reason(self, reasons: Any, joined: Any) -> Any:
+        """The analysis' reasons with each tag named in the interface language only (the
+        library writes "爆音/clipping: …" for both readers)."""
+        if reasons is None or isinstance(reasons, float) or not len(reasons):
+            return joined
+        out = []
+        for text in reasons:
+            head, sep, detail = str(text).partition(": ")
+            if sep and "/" in head:
+                zh, _, en = head.partition("/")
+                head = zh if self.ctx.lang == "zh" else en
+            out.append(f"{head}{sep}{detail}")
+        return "; ".join(out)
 
     def _natural_direction(self, change: dict) -> None:
         """Listen-first and task order read from the top: picking them turns descending off
@@ -352,6 +367,7 @@ class ReviewPanel(Panel):
         self.next_page.disabled = self.page >= self.pages - 1
         self.page_label.value = html.escape(
             self.t("table.page", page=self.page + 1, pages=self.pages, total=len(self.df)))
+        self.pager.layout.display = "" if self.pages > 1 else "none"  # nothing to page through
         self._paint_current()
 
     def _tag_options(self, extra: Any) -> list[dict[str, str]]:
@@ -374,7 +390,7 @@ class ReviewPanel(Panel):
                                "text": text[:60],
                                "param": str(r.get("params_label") or "—")}[dim])
         flags = [] if blind and not revealed else _tags(r.get("flags"))
-        hint = r.get("reason") if flags else None
+        hint = self._reason(r.get("reasons"), r.get("reason")) if flags else None
         return {
             "id": str(r["id"]), "status": r.get("status"), "label": label, "detail": detail,
             "hint": None if hint is None or (isinstance(hint, float) and pd.isna(hint)) else hint,

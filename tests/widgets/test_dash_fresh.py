@@ -182,3 +182,27 @@ def test_notices_belong_to_their_tab(ws, role, clips):
     wb.ctx.navigate("run")
     assert "off to Run" in wb.ctx.notice.value  # a panel sending the user on keeps its word
     wb.close()
+
+
+def test_analysis_reasons_name_tags_in_the_interface_language(ctx, done_task):
+    panel = ReviewPanel(ctx)  # English
+    reasons = ["爆音/clipping: 0.20 % of samples clipped", "长停顿/long pause: 1.2 s"]
+    assert panel._reason(reasons, "") == "clipping: 0.20 % of samples clipped; long pause: 1.2 s"
+    ctx.lang = "zh"
+    assert panel._reason(reasons, "").startswith("爆音: 0.20 %")
+
+
+def test_a_one_page_review_has_no_pager(ctx, done_task):
+    panel = ReviewPanel(ctx)
+    assert panel.pages == 2 and panel.pager.layout.display == ""  # 24 takes
+    panel.unscored.value = True
+    for take_id in panel.take_ids()[:20]:
+        panel.ws.scores.set(take_id, stars=3)
+    panel.load()
+    assert panel.pages == 1 and panel.pager.layout.display == "none"
+
+
+def test_chunking_rules_say_what_they_do_and_one_chunk_is_singular():
+    t = Translator("en")
+    assert t("longtext.method.ras").startswith("ras: ")
+    assert t("longtext.rendered_one", seconds="1.0") == "Done: 1 chunk, 1.0 s"
