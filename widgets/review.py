@@ -150,7 +150,9 @@ class ReviewPanel(Panel):
         self.detail_on.observe(lambda _c: ctx.guard(self._paint_detail)(), "value")
 
         self.player = Player(lang=ctx.lang, layout=W.Layout(width="560px"))
-        self.player.observe(self._on_playing, "playing")
+        # The cards' ▶/❚❚ follow the player's key too, not only its playing flag: a new take
+        # loaded while the flag stayed up left the old card showing ❚❚.
+        self.player.observe(self._on_playing, ["playing", "key"])
         self.keys = Keyboard(hint=t("keys.hint"))
         self.keys.bind("space", ctx.guard(self.toggle_play))
         self.keys.bind("j", ctx.guard(self.next))
@@ -502,8 +504,8 @@ class ReviewPanel(Panel):
             return
         self.focus_take(take_id, play=True)
 
-    def _on_playing(self, change: dict) -> None:
-        self.list.playing = self.player.key if change["new"] else ""
+    def _on_playing(self, _change: dict) -> None:
+        self.list.playing = self.player.key if self.player.playing else ""
 
     def _paint_current(self) -> None:
         take_id = self.current or ""

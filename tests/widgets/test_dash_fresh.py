@@ -206,3 +206,14 @@ def test_chunking_rules_say_what_they_do_and_one_chunk_is_singular():
     t = Translator("en")
     assert t("longtext.method.ras").startswith("ras: ")
     assert t("longtext.rendered_one", seconds="1.0") == "Done: 1 chunk, 1.0 s"
+
+
+def test_card_play_state_follows_the_player(ctx, done_task):
+    panel = ReviewPanel(ctx)
+    a, b = panel.take_ids()[:2]
+    panel.player.key, panel.player.playing = a, True
+    assert panel.list.playing == a
+    panel.player.key = b  # the browser switched takes without a pause in between
+    assert panel.list.playing == b
+    panel.player.playing = False  # ended, or paused from the player's own button
+    assert panel.list.playing == ""
