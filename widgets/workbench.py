@@ -80,8 +80,9 @@ class Workbench(W.VBox):
         lang: ``zh`` or ``en``; ``None`` follows the locale (``$RASV_LANG`` overrides).
         role: the role to show first (label, id or record); default: the last one used.
         tabs: names of the panels to show (default: all of :data:`PANELS`).
-        watch: follow other processes' changes to the workspace (CLI imports, other pages,
-            runs) every :data:`WATCH_EVERY_S` seconds, header counts included.
+        watch: inside a kernel, follow other processes' changes to the workspace (CLI
+            imports, other pages, runs) every :data:`WATCH_EVERY_S` seconds, header counts
+            included (elsewhere call :meth:`follow`).
 
     Example:
         >>> import rasv, tempfile
@@ -146,8 +147,9 @@ class Workbench(W.VBox):
         self._warm_up()
         self._stop = threading.Event()
         ws.store.changed()  # the baseline: what this page shows now
-        if watch:
-            self._watch(WATCH_EVERY_S)
+        loop = _kernel_loop()
+        if watch and loop is not None:  # outside a kernel nothing draws the widgets
+            self._watch(WATCH_EVERY_S, loop)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Workbench:
@@ -239,16 +241,13 @@ class Workbench(W.VBox):
         # the take that plays); the default is its refresh.
         self.ctx.guard(getattr(panel, "follow", panel.refresh))()
 
-    def _watch(self, every_s: float) -> None:
-        """Call :meth:`follow` every ``every_s`` seconds on the kernel's own thread."""
-        loop = _kernel_loop()
+    def _watch(self, every_s: float, loop: Any) -> None:
+        """Call :meth:`follow` every ``every_s`` seconds on the kernel's event loop (the
+        thread that handles the page's messages, so no callback runs beside it)."""
 
         def work() -> None:
             while not self._stop.wait(every_s):
-                if loop is None:
-                    self.ctx.guard(self.follow)()
-                else:  # widget updates from the thread that handles the page's messages
-                    loop.add_callback(self.ctx.guard(self.follow))
+                loop.add_callback(self.ctx.guard(self.follow))
 
         threading.Thread(target=work, name="rasv-watch", daemon=True).start()
 
