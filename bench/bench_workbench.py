@@ -102,13 +102,18 @@ def bench_first_widget(p, tmp: Path, demo: Path, loads: int) -> None:
         browser.close()
 
 
-_AUDIO_NB = """\
+# The baselines' notebooks: the first 20 takes as plain ipywidgets.Audio players.
+_AUDIO_SETUP = """\
 import os, rasv, ipywidgets as W
 ws = rasv.open(os.environ["RASV_WORKSPACE"])
 task = int(ws.tasks.list().id.iloc[0])
 paths = ws.takes.df(task, status="done").audio_path.tolist()[:20]
-W.VBox([W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
-                                    autoplay=False)]) for p in paths])"""
+def players():
+    return [W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
+                                        autoplay=False)]) for p in paths]
+"""
+
+_AUDIO_NB = _AUDIO_SETUP + "W.VBox(players())"
 
 _REVIEW_NB = """\
 from widgets import Workbench
@@ -166,16 +171,11 @@ def bench_review_page(p, tmp: Path, demo: Path, loads: int) -> None:
         browser.close()
 
 
-_AUDIO_CLICK_NB = """\
-import os, rasv, ipywidgets as W
-ws = rasv.open(os.environ["RASV_WORKSPACE"])
-task = int(ws.tasks.list().id.iloc[0])
-paths = ws.takes.df(task, status="done").audio_path.tolist()[:20]
+_AUDIO_CLICK_NB = _AUDIO_SETUP + """\
 box = W.VBox()
 button = W.Button(description="show takes")
 def show(_):
-    box.children = [W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
-                                               autoplay=False)]) for p in paths]
+    box.children = players()
 button.on_click(show)
 W.VBox([button, box])"""
 

@@ -5,6 +5,7 @@
 - :class:`GsvServer` — start ``api_v2.py`` with GPT-SoVITS's interpreter; ``GsvServer.pool``;
 - :class:`GsvInProcess` — ``TTS_infer_pack.TTS`` in a child process;
 - :class:`EspeakEngine` — espeak-ng speech for demos and tests (not a voice cloner);
+- :class:`RayPool` — one engine per Ray actor, on any node of a cluster (``rasv[ray]``);
 - :func:`build_engine` — an engine from its short form (a URL, ``espeak``, ``fake``);
 - :func:`find_weights` — the checkpoints of a GPT-SoVITS install with their versions;
 - :func:`synth` — low-level espeak-ng synthesis.
@@ -24,6 +25,7 @@ from gsv_bridge.espeak_engine import EspeakEngine
 from gsv_bridge.factory import build_engine
 from gsv_bridge.inprocess import GsvInProcess
 from gsv_bridge.paths import PathMap
+from gsv_bridge.ray_pool import RayPool
 from gsv_bridge.server import GsvServer, ServerPool
 from gsv_bridge.weights import find_weights
 
@@ -34,6 +36,7 @@ __all__ = [
     "GsvInProcess",
     "GsvServer",
     "PathMap",
+    "RayPool",
     "ServerInfo",
     "ServerPool",
     "build_engine",

@@ -17,12 +17,12 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import replace
 
 from gsv_bridge.api_v2 import detect_server
-from gsv_bridge.client import HttpClient, raise_for_reply
+from gsv_bridge.client import raise_for_reply
 from gsv_bridge.common import (
+    HttpEngine,
     check_output,
     check_pair,
     check_text,
@@ -30,7 +30,6 @@ from gsv_bridge.common import (
     read_timeout,
     server_paths,
 )
-from gsv_bridge.paths import PathMap
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import AudioError, CapabilityError, EngineRequestError, EngineUnavailable
 from rasv.models import Checkpoint
@@ -47,7 +46,7 @@ CUT_PUNC: dict[str, str] = {
 _STEPS = {"v3": (4, 8, 16, 32, 64, 128), "v4": (4, 8, 16, 32)}
 
 
-class GsvApiV1:
+class GsvApiV1(HttpEngine):
     """A legacy GPT-SoVITS ``api.py`` server as an :class:`rasv.Engine`.
 
     Args:
@@ -66,27 +65,10 @@ class GsvApiV1:
 
     kind = KIND
 
-    def __init__(self, url: str = "http://127.0.0.1:9880", *,
-                 path_map: Mapping[str | os.PathLike, str | os.PathLike] | PathMap | None = None,
-                 timeout: float = 60.0, timeout_per_unit: float = 1.5,
-                 switch_timeout: float = 600.0, connect_timeout: float = 5.0,
-                 version: str | None = None) -> None:
-        self._client = HttpClient(url, connect_timeout=connect_timeout)
-        self.name = self.url = self._client.url
-        self.path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
-        self.timeout = timeout
-        self.timeout_per_unit = timeout_per_unit
-        self.switch_timeout = switch_timeout
-        if version is not None:
-            capabilities_for_version(version)
-        self.version_hint = version
-        self._version = version
+    def _init_state(self) -> None:
         self._checked = False
         self._loaded: tuple[str | None, str | None] = (None, None)
         self._ckpt: tuple[Checkpoint | None, Checkpoint | None] = (None, None)
-
-    def __repr__(self) -> str:
-        return f"GsvApiV1({self.url!r}, version={self._version!r})"
 
     def _check_server(self) -> None:
         if self._checked:
@@ -95,11 +77,6 @@ class GsvApiV1:
         if info.kind != "api":
             raise CapabilityError(f"{self.url} runs GPT-SoVITS's api_v2.py; use gsv_bridge.GsvApiV2")
         self._checked = True
-
-    @property
-    def version(self) -> str | None:
-        """The version of the loaded SoVITS model (None while unknown)."""
-        return self._version
 
     def capabilities(self) -> Capabilities:
         """What ``api.py`` honours for the loaded model version.
@@ -133,12 +110,8 @@ class GsvApiV1:
                 back when known).
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvApiV1Server
+            >>> from rasv.testing import FakeGsvApiV1Server, make_checkpoint_pair
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
             >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_model"))
@@ -203,11 +176,8 @@ class GsvApiV1:
 
         Example:
             >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvApiV1Server
+            >>> from rasv.testing import FakeGsvApiV1Server, make_checkpoint_pair
+            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
             >>> from rasv import SynthesisRequest

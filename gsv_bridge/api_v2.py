@@ -27,13 +27,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from gsv_bridge.client import HttpClient, Reply, raise_for_reply
 from gsv_bridge.common import (
+    HttpEngine,
     check_output,
     check_pair,
     check_text,
@@ -41,7 +42,6 @@ from gsv_bridge.common import (
     read_timeout,
     server_paths,
 )
-from gsv_bridge.paths import PathMap
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import (
     AudioError,
@@ -110,7 +110,7 @@ def detect_server(client: HttpClient, timeout: float = 10.0) -> ServerInfo:
         f"(routes: {', '.join(sorted(paths)[:8])})", status=200, transient=False)
 
 
-class GsvApiV2:
+class GsvApiV2(HttpEngine):
     """A GPT-SoVITS ``api_v2.py`` server as an :class:`rasv.Engine`.
 
     Args:
@@ -136,33 +136,15 @@ class GsvApiV2:
 
     kind = KIND
 
-    def __init__(self, url: str = "http://127.0.0.1:9880", *,
-                 path_map: Mapping[str | os.PathLike, str | os.PathLike] | PathMap | None = None,
-                 timeout: float = 60.0, timeout_per_unit: float = 1.5,
-                 switch_timeout: float = 600.0, connect_timeout: float = 5.0,
-                 version: str | None = None) -> None:
-        self._client = HttpClient(url, connect_timeout=connect_timeout)
-        self.name = self._client.url
-        self.url = self._client.url
-        self.path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
-        self.timeout = timeout
-        self.timeout_per_unit = timeout_per_unit
-        self.switch_timeout = switch_timeout
-        if version is not None:
-            capabilities_for_version(version)  # validates the name
-        self.version_hint = version
+    def _init_state(self) -> None:
         self._info: ServerInfo | None = None
         self._loaded: dict[str, str | None] = {"gpt": None, "sovits": None}
         self._ckpt: dict[str, Checkpoint | None] = {"gpt": None, "sovits": None}
-        self._version: str | None = version
         self._ref_dirty = False
         self._prompt_dirty = False
         #: Called when the server cannot be reached; returns True if it was (re)started.
         #: :class:`gsv_bridge.GsvServer` sets it so a crashed server comes back.
         self.on_unavailable: Callable[[], bool] | None = None
-
-    def __repr__(self) -> str:
-        return f"GsvApiV2({self.url!r}, version={self._version!r})"
 
     # -- server --------------------------------------------------------------------------------
 
@@ -266,11 +248,6 @@ class GsvApiV2:
     # -- engine protocol -----------------------------------------------------------------------
 
     @property
-    def version(self) -> str | None:
-        """The version of the loaded SoVITS model (None while unknown)."""
-        return self._version
-
-    @property
     def loaded(self) -> tuple[str | None, str | None]:
         """The local ``(gpt, sovits)`` paths this engine loaded (None: unknown or untouched)."""
         return self._loaded["gpt"], self._loaded["sovits"]
@@ -307,12 +284,8 @@ class GsvApiV2:
             EngineUnavailable: the server cannot be reached.
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> eng.load(gpt, sovits); eng.version, len(srv.calls_to("/set_sovits_weights"))
@@ -397,11 +370,8 @@ class GsvApiV2:
 
         Example:
             >>> import os, tempfile
-            >>> from rasv.testing import make_checkpoint
-            >>> d = tempfile.mkdtemp()
-            >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
-            >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2ProPlus")
-            >>> from rasv.testing import FakeGsvServer
+            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair
+            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
             >>> from rasv import SynthesisRequest

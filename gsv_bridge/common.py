@@ -3,7 +3,8 @@
 GPT-SoVITS fails quietly in ways a grid must not record as takes: HTTP 200 with one second
 of 16 kHz zeros when inference crashes, 24 kHz instead of 48 kHz when the super-sampling
 weights are missing, auxiliary references silently skipped when a path is wrong. These
-helpers turn each into a clear error.
+helpers turn each into a clear error. :class:`HttpEngine` holds what the two HTTP engines
+(``api_v2.py`` and ``api.py``) share: the URL, path map, time-outs and the loaded version.
 
 Example:
     >>> import numpy as np
@@ -18,11 +19,19 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gsv_bridge.client import HttpClient
 from gsv_bridge.paths import PathMap
-from rasv.engine import Audio, Capabilities, SynthesisRequest, check_reference
+from rasv.engine import (
+    Audio,
+    Capabilities,
+    SynthesisRequest,
+    capabilities_for_version,
+    check_reference,
+)
 from rasv.errors import AudioError, CapabilityError, EngineRequestError, InvalidInput
 from rasv.langs import count_units
 
@@ -198,5 +207,47 @@ def check_pair(gpt: Checkpoint | None, sovits: Checkpoint | None) -> None:
             "they were trained")
 
 
-__all__ = ["GSV_RATES", "check_output", "check_pair", "check_text", "expected_rate",
+class HttpEngine:
+    """The connection settings and loaded version shared by :class:`GsvApiV2` and :class:`GsvApiV1`.
+
+    Each engine documents the arguments; it keeps its own per-connection state in
+    ``_init_state``, which the constructor calls last.
+
+    Example:
+        >>> from gsv_bridge import GsvApiV2
+        >>> eng = GsvApiV2("http://127.0.0.1:9880/", timeout=30, version="v2")
+        >>> eng, eng.url, eng.timeout
+        (GsvApiV2('http://127.0.0.1:9880', version='v2'), 'http://127.0.0.1:9880', 30)
+    """
+
+    def __init__(self, url: str = "http://127.0.0.1:9880", *,
+                 path_map: Mapping[str | os.PathLike, str | os.PathLike] | PathMap | None = None,
+                 timeout: float = 60.0, timeout_per_unit: float = 1.5,
+                 switch_timeout: float = 600.0, connect_timeout: float = 5.0,
+                 version: str | None = None) -> None:
+        self._client = HttpClient(url, connect_timeout=connect_timeout)
+        self.name = self.url = self._client.url
+        self.path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+        self.timeout = timeout
+        self.timeout_per_unit = timeout_per_unit
+        self.switch_timeout = switch_timeout
+        if version is not None:
+            capabilities_for_version(version)  # validates the name
+        self.version_hint = version
+        self._version: str | None = version
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """Set the engine's own state (what it loaded, what it knows of the server)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}, version={self._version!r})"
+
+    @property
+    def version(self) -> str | None:
+        """The version of the loaded SoVITS model (None while unknown)."""
+        return self._version
+
+
+__all__ = ["GSV_RATES", "HttpEngine", "check_output", "check_pair", "check_text", "expected_rate",
            "local_checkpoint", "read_timeout", "server_paths"]

@@ -29,6 +29,7 @@ from rasv.errors import (
     ClipNotFound,
     EmptyGrid,
     EngineError,
+    EngineGone,
     EngineRequestError,
     EngineUnavailable,
     IgnoredParams,
@@ -36,8 +37,10 @@ from rasv.errors import (
     ListFormatError,
     LongTextNotFound,
     ModelNotFound,
+    NoEngine,
     NotFound,
     ProductNotFound,
+    QueueFull,
     RasvError,
     RasvWarning,
     ReferenceOutOfRange,
@@ -80,6 +83,7 @@ __all__ = [
     "EmptyGrid",
     "Engine",
     "EngineError",
+    "EngineGone",
     "EngineRequestError",
     "EngineUnavailable",
     "ImportReport",
@@ -90,10 +94,12 @@ __all__ = [
     "LongTextRun",
     "Model",
     "ModelNotFound",
+    "NoEngine",
     "NotFound",
     "Params",
     "Product",
     "ProductNotFound",
+    "QueueFull",
     "RasvError",
     "RasvWarning",
     "ReferenceOutOfRange",
@@ -116,4 +122,14 @@ __all__ = [
     "guess_lang",
     "normalize_lang",
     "open",
+    "serve_api",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    # Serving pulls in http.server and the scheduler; load it only when someone serves.
+    if name == "serve_api":
+        from rasv.serving import serve_api
+
+        return serve_api
+    raise AttributeError(f"module 'rasv' has no attribute {name!r}")

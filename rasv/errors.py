@@ -155,6 +155,11 @@ class EngineUnavailable(EngineError):
     transient = True
 
 
+class EngineGone(EngineUnavailable):
+    """The engine's process is gone for good (its Ray actor or node died): retrying it cannot
+    help, so the runner drops the engine at once and hands its take to the others."""
+
+
 class TakeTimeout(EngineError):
     """An engine gave no answer for one take within the run's ``take_timeout``."""
 
@@ -218,6 +223,21 @@ class ServeError(RasvError):
     """The dashboard server (``rasv serve``) could not be started."""
 
 
+class QueueFull(RasvError):
+    """The API server's queue is full (``rasv api``); the client should retry later.
+
+    ``retry_after_s`` is the wait the server suggests (its ``Retry-After`` header).
+    """
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"the server is busy (queue full); retry in {retry_after_s:.0f} s")
+        self.retry_after_s = retry_after_s
+
+
+class NoEngine(RasvError):
+    """No engine of the kind a voice was made with is connected to the API server."""
+
+
 __all__ = [
     "AlreadyExists",
     "AudioError",
@@ -229,6 +249,7 @@ __all__ = [
     "ClipNotFound",
     "EmptyGrid",
     "EngineError",
+    "EngineGone",
     "EngineRequestError",
     "EngineUnavailable",
     "IgnoredParams",
@@ -236,8 +257,10 @@ __all__ = [
     "ListFormatError",
     "LongTextNotFound",
     "ModelNotFound",
+    "NoEngine",
     "NotFound",
     "ProductNotFound",
+    "QueueFull",
     "RasvError",
     "RasvWarning",
     "ReferenceOutOfRange",

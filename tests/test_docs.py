@@ -46,7 +46,8 @@ def test_namespaces_live_in_their_subpackage() -> None:
         assert cls.__name__ in package.__all__, f"rasv.{home}.__all__ lacks {cls.__name__}"
 
 
-ENGINES = ["GsvApiV2", "GsvApiV1", "GsvServer", "ServerPool", "GsvInProcess", "EspeakEngine"]
+ENGINES = ["GsvApiV2", "GsvApiV1", "GsvServer", "ServerPool", "GsvInProcess", "EspeakEngine",
+           "RayPool"]
 
 
 def _classes() -> dict[str, type]:

@@ -58,7 +58,7 @@ from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row
 from widgets.figures import FigureView
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, dispatch
 
 #: Backends that read a folder: GPT-SoVITS's root for ``gsv``, a model folder for the others.
 _FOLDER_BACKENDS = {"gsv": "gsv_root", "modelscope": "model_dir", "campplus": "model_dir",
@@ -268,8 +268,9 @@ class ClassifyPanel(Panel):
 
         # -- clusters --------------------------------------------------------------------
         self.method = W.ToggleButtons(
-            options=[(t("classify.method.agglomerative"), "agglomerative"),
-                     (t("classify.method.auto"), "auto")], value="agglomerative")
+            options=[(t("classify.method.auto"), "auto"),
+                     (t("classify.method.agglomerative"), "agglomerative"),
+                     (t("classify.method.hdbscan"), "hdbscan")], value="auto")
         self.method.observe(lambda _c: self._paint_method(), "value")
         self.distance = W.Text(description=t("classify.distance"),
                                placeholder=t("classify.distance_hint"),
@@ -506,7 +507,7 @@ class ClassifyPanel(Panel):
                 threshold = float(text)
             except ValueError:
                 raise InvalidInput(self.t("classify.bad_distance", value=text)) from None
-        n = int(self.n_clusters.value) if method == "agglomerative" else 0
+        n = int(self.n_clusters.value) if method != "hdbscan" else 0
         cats = self._compared()
 
         def work(progress: Progress) -> ClusterFrame:
@@ -605,13 +606,7 @@ class ClassifyPanel(Panel):
 
     def play(self, clip_id: int) -> None:
         """Play a clip (pause it when it is the one playing)."""
-        key = str(int(clip_id))
-        if self.player.key == key:
-            self.player.toggle()
-            return
-        clip = self.ws.clips.get(int(clip_id))
-        self.player.load_file(self.ws.clips.abspath(clip.id), key=key,
-                              label=f"{clip.name} · {clip.text}", play=True)
+        self.player.play_clip(self.ws.clips, clip_id, key=str(int(clip_id)))
 
     def show(self, seed: int | None = None, mode: str | None = None, clip: int | None = None,
              **_: Any) -> None:
@@ -736,20 +731,19 @@ class ClassifyPanel(Panel):
         self.cluster_box.layout.display = "none" if seed else ""
 
     def _paint_method(self) -> None:
-        by_threshold = self.method.value == "agglomerative"
-        self.distance.layout.display = "" if by_threshold else "none"
-        self.n_clusters.layout.display = "" if by_threshold else "none"
+        method = self.method.value
+        self.distance.layout.display = "" if method == "agglomerative" else "none"
+        self.n_clusters.layout.display = "none" if method == "hdbscan" else ""
 
     # -- view glue -------------------------------------------------------------------------
 
     def _on_ranked_action(self, clip_id: Any, action: str) -> None:
-        if action == "play":
-            self.play(int(clip_id))
-        elif action == "threshold":
-            self.use_threshold(int(clip_id))
-        elif action == "seed":
-            self.seed.value = int(clip_id)
-            self.compare()
+        dispatch({"play": self.play, "threshold": self.use_threshold,
+                  "seed": self._compare_with}, clip_id, action)
+
+    def _compare_with(self, clip_id: int) -> None:
+        self.show(seed=clip_id)  # also back to seed mode, from a cluster's members
+        self.compare()
 
     def _on_summary_action(self, cluster: Any, action: str) -> None:
         frame = self._need_clusters()
@@ -763,11 +757,7 @@ class ClassifyPanel(Panel):
             self.assign_cluster(int(cluster))
 
     def _on_member_action(self, clip_id: Any, action: str) -> None:
-        if action == "play":
-            self.focus_clip(int(clip_id))
-        elif action == "seed":
-            self.show(seed=int(clip_id))
-            self.compare()
+        dispatch({"play": self.focus_clip, "seed": self._compare_with}, clip_id, action)
 
     def _on_bin_pick(self, change: dict) -> None:
         if change["new"] is not None:

@@ -271,13 +271,7 @@ class ClipsPanel(Panel):
 
     def play(self, clip_id: int) -> None:
         """Play a clip (pause it when it is the one playing)."""
-        key = str(clip_id)
-        if self.player.key == key:
-            self.player.toggle()
-            return
-        clip = self.ws.clips.get(int(clip_id))
-        self.player.load_file(self.ws.clips.abspath(clip.id), key=key,
-                              label=f"{clip.name} · {clip.text}", play=True)
+        self.player.play_clip(self.ws.clips, clip_id, key=str(clip_id))
 
     def delete(self, clip_ids: list[int]) -> int:
         """Delete clips; returns how many."""
@@ -365,17 +359,10 @@ class ClipsPanel(Panel):
             self.ctx.say(self.t("clips.deleted", name=row["name"] if row else row_id))
 
     def _on_delete_selected(self, _button: Any) -> None:
-        # Two presses: the first arms the button, the second deletes (no modal dialogs).
         ids = list(self.table.selected)
-        if not ids:
-            return
-        if not self._delete_armed:
-            self._delete_armed = True
-            self.b_delete.description = f"{self.t('action.confirm_delete')} ({len(ids)})"
-            return
-        self._delete_armed = False
-        n = self.delete(ids)
-        self.ctx.say(self.t("clips.deleted", name=str(n)))
+        if ids and self.confirm_twice(self.b_delete, len(ids)):
+            n = self.delete(ids)
+            self.ctx.say(self.t("clips.deleted", name=str(n)))
 
     def _paint_batch(self) -> None:
         n = len(self.table.selected)

@@ -14,10 +14,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as W
@@ -196,6 +197,25 @@ def strip_advice(message: str) -> str:
     return "; ".join(kept) or message.split(";")[0]
 
 
+@contextlib.contextmanager
+def unobserved(widget: W.Widget, handler: Callable[[dict], Any],
+               name: str = "value") -> Iterator[W.Widget]:
+    """Change ``widget`` inside the block without ``handler`` seeing it (e.g. new picker options).
+
+    Example:
+        >>> seen = []; pick = W.Dropdown(options=[1, 2]); pick.observe(seen.append, "value")
+        >>> with unobserved(pick, seen.append):
+        ...     pick.value = 2
+        >>> pick.value = 1; len(seen)
+        1
+    """
+    widget.unobserve(handler, name)
+    try:
+        yield widget
+    finally:
+        widget.observe(handler, name)
+
+
 def row(children: list[W.Widget], **layout: Any) -> W.HBox:
     """A horizontal box with the panels' spacing (wraps on narrow screens).
 
@@ -238,5 +258,25 @@ class Panel:
     def refresh(self, *_: Any) -> None:
         """Re-read what the panel shows from the workspace."""
 
+    def confirm_twice(self, button: W.Button, n: int) -> bool:
+        """A batch delete's confirmation without modal dialogs: True on the second press.
 
-__all__ = ["Context", "Panel", "col", "panel_text", "row", "strip_advice"]
+        The first press arms ``button`` (it then says how many it will delete); repainting
+        the selection disarms it by setting ``_delete_armed`` back to False.
+
+        Example:
+            >>> import ipywidgets as W
+            >>> from rasv.testing import example
+            >>> p = Panel(Context(example(texts=()).ws, lang="en")); b = W.Button()
+            >>> p.confirm_twice(b, 3), b.description, p.confirm_twice(b, 3)
+            (False, 'Delete? (3)', True)
+        """
+        if getattr(self, "_delete_armed", False):
+            self._delete_armed = False
+            return True
+        self._delete_armed = True
+        button.description = f"{self.t('action.confirm_delete')} ({n})"
+        return False
+
+
+__all__ = ["Context", "Panel", "col", "panel_text", "row", "strip_advice", "unobserved"]

@@ -271,6 +271,22 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.keep": ("把当前结果音频加入成品", "Keep the focused take as a product"),
     "review.kept": ("已加入成品：{name}", "Kept as product {name}"),
     "review.to_longtext": ("用这条结果做长文测试", "Try it on a long text"),
+    # -- review: listen less (issue 16) ---------------------------------------------------
+    "review.sort.ask": ("问我下一条（最能定出最佳参考）", "Ask me next"),
+    "review.predicted": ("预测 {stars:.1f} 星（{low:.1f}–{high:.1f}）：{drivers}",
+                         "Predicted {stars:.1f} stars ({low:.1f}–{high:.1f}): {drivers}"),
+    "review.best.title": ("目前最佳：", "Best so far:"),
+    "review.best.none": ("先给几条结果打分，rasv 才能推荐参考音频。",
+                         "Score a few takes and rasv will recommend a clip."),
+    "review.best.line": ("{clip}，预计 {stars:.1f} 星（{low:.1f}–{high:.1f}），最佳的可能 {p:.0%}，"
+                         "已听 {heard}/{takes} 条",
+                         "{clip}, about {stars:.1f} stars ({low:.1f}–{high:.1f}), {p:.0%} likely "
+                         "the best, {heard}/{takes} takes heard"),
+    "review.best.confident": ("有把握：它的区间高于第二名，或它是最佳的可能至少 95%",
+                              "Confident: its interval clears the runner-up's, or it is at least "
+                              "95 % likely the best"),
+    "review.best.unsure": ("还不确定：按“问我下一条”继续听", "Not sure yet: keep listening with Ask me next"),
+    "review.best.keep": ("把最佳参考存为成品", "Keep the best clip as a product"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------
@@ -314,13 +330,14 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "classify.need_compare": ("请先与种子比对。", "Compare with a seed first."),
     "classify.moved": ("已把 {n} 条音频移到 {category}", "Moved {n} clips into {category}"),
     "classify.method.agglomerative": ("按距离阈值", "By threshold"),
-    "classify.method.auto": ("自动（HDBSCAN）", "Automatic (HDBSCAN)"),
+    "classify.method.auto": ("自动（近邻）", "Automatic (neighbours)"),
+    "classify.method.hdbscan": ("密度（HDBSCAN）", "Density (HDBSCAN)"),
     "classify.distance": ("距离阈值", "Distance threshold"),
     "classify.distance_hint": ("模型默认值", "the model's default"),
     "classify.bad_distance": ("距离阈值应是 0 到 2 之间的数，而不是 {value}",
                               "the distance threshold must be a number between 0 and 2, "
                               "not {value}"),
-    "classify.n_clusters": ("簇数（0 = 按阈值）", "Clusters (0 = by threshold)"),
+    "classify.n_clusters": ("簇数（0 = 自动）", "Clusters (0 = automatic)"),
     "classify.cluster": ("聚类", "Cluster"),
     "classify.clustering": ("聚类中", "Clustering"),
     "classify.clustered": ("{n} 条音频分成 {k} 簇，{outliers} 条离群",
@@ -472,7 +489,6 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "run.fix_edit": ("在任务页修改", "Change it in Tasks"),
     "run.no_takes_yet": ("任务 #{id} 还没有生成结果音频，请先运行。",
                          "Task #{id} has no takes yet; run it first."),
-    "app.counts": ("参考音频：{clips} · 任务：{tasks}", "clips: {clips} · tasks: {tasks}"),
     "import.path_map_hint": ("每行一条：旧前缀 => 新前缀，如 D:/GPT-SoVITS/ => /data/gsv/",
                              "one per line: old prefix => new prefix, e.g. "
                              "D:/GPT-SoVITS/ => /data/gsv/"),
@@ -486,6 +502,16 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "longtext.method.cut3": ("cut3：按中文句号。切", "cut3: at Chinese full stops 。"),
     "longtext.method.cut4": ("cut4：按英文句号 . 切", "cut4: at English full stops ."),
     "longtext.method.cut5": ("cut5：按标点符号切", "cut5: at every punctuation mark"),
+    # -- serving the products to other apps (Products tab) ---------------------------------
+    "serve.switch": ("对外提供语音服务", "Serve to other apps"),
+    "serve.stop": ("停止服务", "Stop serving"),
+    "serve.port": ("端口", "Port"),
+    "serve.no_engine": ("还没有推理引擎：请先在“推理引擎”页连接或启动一个。",
+                        "No engine yet: connect or start one in the Engines tab first."),
+    "serve.running": ("正在 {url} 提供 {n} 个声音（OpenAI 接口地址：{url}/v1）",
+                      "Serving {n} voices at {url} (OpenAI base_url: {url}/v1)"),
+    "serve.voices": ("声音：", "Voices:"),
+    "serve.none": ("（还没有成品）", "(no products yet)"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.

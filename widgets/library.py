@@ -92,13 +92,7 @@ class AuxPoolBox:
 
     def _on_action(self, aux_id: Any, action: str) -> None:
         if action == "play":
-            key = f"aux{aux_id}"
-            if self.player.key == key:
-                self.player.toggle()
-                return
-            clip = self.ctx.ws.aux.get(int(aux_id))
-            self.player.load_file(self.ctx.ws.aux.abspath(clip.id), key=key,
-                                  label=f"{clip.name} · {clip.text}", play=True)
+            self.player.play_clip(self.ctx.ws.aux, aux_id, key=f"aux{aux_id}")
         elif action == "delete":
             if self.player.key == f"aux{aux_id}":
                 self.player.clear()

@@ -37,9 +37,9 @@ import pandas as pd
 from rasv.errors import Cancelled, InvalidInput
 from rasv.longtext import METHODS, LongTextRun, chunk
 from widgets.background import Background, Progress
-from widgets.context import Context, Panel, col, row
+from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, dispatch
 
 _STAR_OPTIONS = [("–", None), ("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)]
 
@@ -242,12 +242,9 @@ class LongTextPanel(Panel):
         # 0, not None: a Dropdown shows None as no selection at all.
         options = [(self.t("filter.all"), 0)] + [
             (f"#{int(r.id)} {r.name}", int(r.id)) for r in tasks.itertuples(index=False)]
-        self.task_pick.unobserve(self._on_task_pick, "value")
-        try:
+        with unobserved(self.task_pick, self._on_task_pick):
             self.task_pick.options = options
             self.task_pick.value = current if current in [v for _, v in options] else 0
-        finally:
-            self.task_pick.observe(self._on_task_pick, "value")
 
     def refresh_takes(self) -> None:
         """The finished takes to choose from, best scored first."""
@@ -269,12 +266,9 @@ class LongTextPanel(Panel):
             (f"{r.name} · {r.category}" + (f" · {'★' * int(r.score)}" if pd.notna(r.score)
                                            and r.score else ""), int(r.id))
             for r in df.itertuples(index=False)]
-        self.product_pick.unobserve(self._on_product_pick, "value")
-        try:
+        with unobserved(self.product_pick, self._on_product_pick):
             self.product_pick.options = options
             self.product_pick.value = current if current in [v for _, v in options] else 0
-        finally:
-            self.product_pick.observe(self._on_product_pick, "value")
 
     def _reload_texts(self) -> None:
         df = self.ws.texts.df(long=True)
@@ -300,13 +294,10 @@ class LongTextPanel(Panel):
         self.source = ("product", product.id)
         self.source_kind.value = "product"
         if self.product_pick.value != product.id:
-            self.product_pick.unobserve(self._on_product_pick, "value")
-            try:
+            with unobserved(self.product_pick, self._on_product_pick):
                 if product.id not in [v for _, v in self.product_pick.options]:
                     self._reload_products()
                 self.product_pick.value = product.id
-            finally:
-                self.product_pick.observe(self._on_product_pick, "value")
         self._paint_source()
 
     def show(self, take: str | None = None, product: int | None = None, **_: Any) -> None:
@@ -580,16 +571,10 @@ class LongTextPanel(Panel):
             self.ctx.guard(self.use_product)(change["new"])
 
     def _on_chunk_action(self, idx: Any, action: str) -> None:
-        if action == "play":
-            self.play_chunk(int(idx))
-        elif action == "reroll":
-            self.reroll(int(idx))
+        dispatch({"play": self.play_chunk, "reroll": self.reroll}, idx, action)
 
     def _on_run_action(self, run_id: Any, action: str) -> None:
-        if action == "open":
-            self.open_run(int(run_id))
-        elif action == "delete":
-            self.delete_run(int(run_id))
+        dispatch({"open": self.open_run, "delete": self.delete_run}, run_id, action)
 
     def _on_position(self, _change: dict) -> None:
         # The browser reports the play head twice a second: highlight the chunk under it.

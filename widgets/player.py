@@ -147,6 +147,22 @@ class Player(anywidget.AnyWidget):
         mime = MIME_BY_SUFFIX.get(p.suffix.lower(), "audio/wav")
         self.load(p.read_bytes(), key=key or p.stem, label=label or p.name, mime=mime, play=play)
 
+    def play_clip(self, clips: Any, clip_id: int, key: str) -> None:
+        """Play a clip of ``ws.clips`` or ``ws.aux``, labelled name · transcript; when ``key`` is loaded, pause or resume it.
+
+        Example:
+            >>> from rasv.testing import example
+            >>> ex = example(texts=()); p = Player()
+            >>> p.play_clip(ex.ws.clips, ex.clip.id, key="1"); p.label, p.key
+            ('0.wav · 参考。', '1')
+        """
+        if self.key == key:
+            self.toggle()
+            return
+        clip = clips.get(int(clip_id))
+        self.load_file(clips.abspath(clip.id), key=key, label=f"{clip.name} · {clip.text}",
+                       play=True)
+
     def clear(self) -> None:
         """Unload the audio."""
         self.load(b"", key="", label="")

@@ -4,7 +4,8 @@ One table across roles (or the current role only), best score first: play a prod
 reference clip, edit its name, category, sampling parameters, seed, score and remark in
 place, open it in the Long text tab, see the exact ``api_v2`` request body it stands for,
 delete products, and export the checked ones as a zip pack (optionally with the model files,
-optionally one folder per model pair) that RefAudioSelectorV2's and GSVI's loaders read.
+optionally one folder per model pair) that RefAudioSelectorV2's and GSVI's loaders read. The
+"Serve" switch (:mod:`widgets.serving`) serves them as voices to other apps (``rasv api``).
 
 Example:
     >>> import rasv, tempfile, os
@@ -33,9 +34,10 @@ import ipywidgets as W
 import pandas as pd
 
 from rasv.errors import InvalidInput
-from widgets.context import Context, Panel, col, row
+from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.serving import ServeSwitch
+from widgets.table import Table, column, dispatch
 
 #: Parameters edited in the table, and how a typed value is read.
 PARAM_COLUMNS: dict[str, type] = {"top_k": int, "top_p": float, "temperature": float,
@@ -103,6 +105,8 @@ class ProductsPanel(Panel):
         self.delete_button.on_click(ctx.guard(self._on_delete_selected))
         self._delete_armed = False
         self.export_info = W.HTML("")
+        # -- serving the products to other apps (rasv api) ---------------------------------
+        self.serve = ServeSwitch(ctx)
 
         self.widget = col([
             row([self.scope, self.f_name, self.f_category, self.count]),
@@ -113,6 +117,7 @@ class ProductsPanel(Panel):
             self.export_info,
             row([self.request_title, self.sample_text]),
             self.request_body,
+            self.serve.widget,
         ])
         self.widget.add_class("rasv-products-panel")
         ctx.observe(lambda _c: ctx.guard(self.on_role)(), "role")
@@ -178,12 +183,9 @@ class ProductsPanel(Panel):
             self._df = self.ws.products.df(role, name=self.f_name.value.strip() or None)
         cats = sorted({str(c) for c in self._df.get("category", [])})
         current = self.f_category.value
-        self.f_category.unobserve(self._on_filter, "value")
-        try:
+        with unobserved(self.f_category, self._on_filter):
             self.f_category.options = [(self.t("filter.all"), "")] + [(c, c) for c in cats]
             self.f_category.value = current if current in cats else ""
-        finally:
-            self.f_category.observe(self._on_filter, "value")
         if self.f_category.value:
             self._df = self._df[self._df["category"] == self.f_category.value]
         columns = self._columns(self._df)
@@ -195,6 +197,7 @@ class ProductsPanel(Panel):
             self.table.selected = kept
         self._paint()
         self._paint_export()
+        self.serve.paint()  # a new or renamed product is a new voice
 
     # -- editing ---------------------------------------------------------------------------
 
@@ -323,33 +326,22 @@ class ProductsPanel(Panel):
         self.ctx.guard(self.refresh)()
 
     def _on_action(self, product_id: Any, action: str) -> None:
-        if action == "play":
-            self.play(int(product_id))
-        elif action == "request":
-            self.request(int(product_id))
-        elif action == "longtext":
-            self.open_longtext(int(product_id))
-        elif action == "delete":
-            self.delete([int(product_id)])
+        dispatch({"play": self.play, "request": self.request, "longtext": self.open_longtext,
+                  "delete": lambda i: self.delete([i])}, product_id, action)
 
     def _on_delete_selected(self, _button: Any) -> None:
-        # Two presses: the first arms the button, the second deletes (no modal dialogs).
         ids = list(self.table.selected)
-        if not ids:
-            return
-        if not self._delete_armed:
-            self._delete_armed = True
-            self.delete_button.description = f"{self.t('action.confirm_delete')} ({len(ids)})"
-            return
-        self.delete(ids)
+        if ids and self.confirm_twice(self.delete_button, len(ids)):
+            self.delete(ids)
 
     def _on_playing(self, change: dict) -> None:
         key = self.player.key
         self.table.playing = int(key[1:]) if change["new"] and key.startswith("p") else None
 
     def close(self) -> None:
-        """Stop playback."""
+        """Stop playback and serving."""
         self.player.clear()
+        self.serve.close()
 
 
 __all__ = ["PARAM_COLUMNS", "ProductsPanel"]

@@ -6,18 +6,17 @@ shorter one swallowed words). One page of cards shows each take's spectrogram, s
 and remark; the focused take plays in the panel's player. Keys, while the panel has focus:
 space play/pause, j/k next/previous (playing it), 0–5 score (then the next take), r reveal in
 blind mode. Blind mode shuffles the takes and hides what differs until revealed
-(``ws.scores.blind``).
+(``ws.scores.blind``). Once some takes are scored, unscored cards show their predicted stars
+dimmed (``ws.scores.predict``), the "Ask me next" order puts first the takes whose score would
+most change which clip looks best (``ws.takes.df(task, sort="ask")``), and the "Best so far"
+box names the recommended clip with its confidence (``ws.scores.recommend``) and keeps it as a
+product in one click.
 
 Example:
-    >>> import rasv, tempfile
-    >>> from rasv.testing import FakeEngine, make_clip
+    >>> from rasv.testing import example
     >>> from widgets.context import Context
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
-    >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
-    >>> task = ws.tasks.create(role, "k", ["你好。"], clips=[clip], vary={"top_k": [5, 15]},
-    ...                        engine="fake")
-    >>> _ = ws.tasks.run(task, FakeEngine())
-    >>> ctx = Context(ws, lang="en"); ctx.role = role
+    >>> ex = example(name="k", vary={"top_k": [5, 15]}); ws = ex.ws
+    >>> ctx = Context(ws, lang="en"); ctx.role = ex.role
     >>> panel = ReviewPanel(ctx)
     >>> panel.keys.press("4")
     >>> ws.scores.get(panel.take_ids()[0]).stars, panel.position
@@ -49,9 +48,12 @@ THUMB = {"n_mels": 64, "max_frames": 400}
 CARD_TAGS = ("electric_noise", "repetition", "swallowed", "breathing", "wrong_tone",
              "long_pause", "mispronounced", "noise")
 _DIMS = ("text", "clip", "param")
-_SORTS = ("duration", "dur_z", "suspicion", "score", "param", "plan")
-#: Sorts that read best from the top (rank 1 = listen first; the plan's order).
-_ASCENDING_SORTS = frozenset({"suspicion", "plan"})
+_SORTS = ("duration", "dur_z", "suspicion", "ask", "score", "param", "plan")
+#: Columns the star model adds to the review table (``ws.scores.predict``).
+_PREDICTED = {"stars_pred": "stars_pred", "low": "stars_low", "high": "stars_high",
+              "drivers": "drivers"}
+#: Sorts that read best from the top (rank 1 = listen or ask first; the plan's order).
+_ASCENDING_SORTS = frozenset({"suspicion", "ask", "plan"})
 
 
 def warm_up() -> None:
@@ -89,6 +91,14 @@ def _stars(value: Any) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
+def _predicted(r: dict[str, Any]) -> float | None:
+    """A card's predicted stars: only on finished, unscored takes the model has seen."""
+    value = r.get("stars_pred")
+    if _stars(r.get("stars")) is not None or value is None or pd.isna(value):
+        return None
+    return round(float(value), 1)
+
+
 def _tags(value: Any) -> list[str]:
     if value is None:
         return []
@@ -110,6 +120,7 @@ class ReviewPanel(Panel):
         self.df = pd.DataFrame()
         self.position = 0
         self.blind_session: Any = None
+        self.recommendation: pd.DataFrame | None = None
         self._loading = False
 
         lab = {"style": {"description_width": "initial"}}
@@ -183,6 +194,12 @@ class ReviewPanel(Panel):
         self.keep_button = W.Button(description=t("review.keep"), icon="bookmark",
                                     layout=W.Layout(width="auto"))
         self.keep_button.on_click(ctx.guard(lambda _b: self.keep(self.keep_name.value)))
+        self.best = W.HTML("")
+        self.best.add_class("rasv-best")
+        self.best_keep = W.Button(description=t("review.best.keep"), icon="trophy",
+                                  disabled=True, layout=W.Layout(width="auto"))
+        self.best_keep.on_click(ctx.guard(lambda _b: self.keep_best(self.keep_name.value)))
+        self.best_box = row([self.best, self.best_keep])
         self.longtext_button = W.Button(description=t("review.to_longtext"), icon="book",
                                         layout=W.Layout(width="auto"))
         self.longtext_button.on_click(ctx.guard(lambda _b: self.to_longtext()))
@@ -199,6 +216,7 @@ class ReviewPanel(Panel):
             row([self.unscored, self.blind, self.reveal_button, self.autoplay, self.advance,
                  self.detail_on]),
             row([self.player, self.where]),
+            self.best_box,
             self.keys,
             self.detail_box,
             self.list,
@@ -294,6 +312,13 @@ class ReviewPanel(Panel):
 
     # -- loading -------------------------------------------------------------------------
 
+    def groups(self) -> tuple[str, ...]:
+        """The nesting in effect: none in the ask order.
+
+        The ask order is one list: grouping would bury the take to hear next in a later group.
+        """
+        return () if self.sort.value == "ask" else tuple(self.group_by.value)
+
     def filters(self) -> dict[str, Any]:
         """The ``ws.takes.df`` filters the controls describe."""
         out: dict[str, Any] = {"status": "done"}
@@ -316,9 +341,10 @@ class ReviewPanel(Panel):
             df = self.ws.takes.df(task_id, **self.filters()).set_index("id", drop=False)
             self.df = df.loc[self.blind_session.order].reset_index(drop=True)
         else:
-            self.df = self.ws.takes.df(task_id, group_by=list(self.group_by.value) or None,
+            self.df = self.ws.takes.df(task_id, group_by=list(self.groups()) or None,
                                        sort=self.sort.value, descending=self.descending.value,
                                        **self.filters()).reset_index(drop=True)
+            self.df = self._with_predictions(task_id, self.df)
         self.reveal_button.layout.display = "" if self.blind.value else "none"
         if task_id is not None:
             with self.conclusion.hold_trait_notifications():
@@ -328,7 +354,19 @@ class ReviewPanel(Panel):
                 finally:
                     self._loading = False
         self.position = 0
+        self._paint_best()
         self._paint_page(force=True)
+
+    def _with_predictions(self, task_id: int, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with the predicted stars of its takes (the ask order already has them)."""
+        if df.empty or "stars_pred" in df.columns:
+            return df
+        pred = self.ws.scores.predict(task_id).rename(columns=_PREDICTED)
+        cols = ["take_id", *_PREDICTED.values()]
+        out = df.merge(pred[cols], how="left", left_on="id", right_on="take_id")
+        out = out.drop(columns="take_id")
+        out.attrs = dict(df.attrs)
+        return out
 
     def take_ids(self) -> list[str]:
         """The takes in review order."""
@@ -387,12 +425,13 @@ class ReviewPanel(Panel):
             label, detail = f"#{index + 1}", text[:48]
         groups: list[str] = []
         if not blind:
-            for dim in self.group_by.value:
+            for dim in self.groups():
                 groups.append({"clip": f"{r.get('clip_name', '')} [{r.get('clip_category', '')}]",
                                "text": text[:60],
                                "param": str(r.get("params_label") or "—")}[dim])
         flags = [] if blind and not revealed else _tags(r.get("flags"))
         hint = self._reason(r.get("reasons"), r.get("reason")) if flags else None
+        predicted = None if blind else _predicted(r)
         return {
             "id": str(r["id"]), "status": r.get("status"), "label": label, "detail": detail,
             "hint": None if hint is None or (isinstance(hint, float) and pd.isna(hint)) else hint,
@@ -401,7 +440,79 @@ class ReviewPanel(Panel):
             "dur_z": None if blind and not revealed else r.get("dur_z"),
             "stars": _stars(r.get("stars")), "tags": _tags(r.get("tags")),
             "remark": r.get("remark") or "", "error": r.get("error"),
+            "predicted": predicted,
+            "predicted_hint": None if predicted is None else self.t(
+                "review.predicted", stars=predicted, low=float(r["stars_low"]),
+                high=float(r["stars_high"]), drivers=r.get("drivers") or "—"),
         }
+
+    # -- predictions and the best clip so far --------------------------------------------
+
+    def _paint_best(self) -> None:
+        """Re-rank the clips (``ws.scores.recommend``) and show the leader."""
+        t = self.t
+        task_id = self.task.value
+        if task_id is None or self.blind.value:
+            self.recommendation = None
+            self.best_box.layout.display = "none"
+            return
+        self.best_box.layout.display = ""
+        rec = self.ws.scores.recommend(task_id)
+        self.recommendation = rec
+        clips = rec[rec["dimension"] == "clip"]
+        if not rec.attrs.get("heard") or clips.empty:
+            self.best.value = f"<b>{html.escape(t('review.best.title'))}</b> " + html.escape(
+                t("review.best.none"))
+            self.best_keep.disabled = True
+            return
+        lead = clips.iloc[0]
+        line = t("review.best.line", clip=lead["label"], stars=float(lead["quality"]),
+                 low=float(lead["low"]), high=float(lead["high"]), p=float(lead["p_best"]),
+                 heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"]))
+        sure = t("review.best.confident" if rec.attrs.get("confident") else "review.best.unsure")
+        # With one clip there is no runner-up to clear: no verdict to give.
+        verdict = f" · <i>{html.escape(sure)}</i>" if len(clips) > 1 else ""
+        self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> {html.escape(line)}"
+                           + verdict)
+        self.best_keep.disabled = False
+
+    def _refresh_predictions(self) -> None:
+        """After a score: new predictions on this page's cards and a new "Best so far"."""
+        task_id = self.task.value
+        if task_id is None or self.blind_session is not None or self.df.empty:
+            return
+        base = self.df.drop(columns=[c for c in _PREDICTED.values() if c in self.df.columns])
+        self.df = self._with_predictions(task_id, base)
+        start = self.page * PAGE_SIZE
+        fresh = {str(r["id"]): self._item(start + i, r) for i, r in enumerate(
+            self.df.iloc[start:start + PAGE_SIZE].to_dict("records"))}
+        self.list.items = [{**item, **{k: fresh[item["id"]][k]
+                                       for k in ("predicted", "predicted_hint")}}
+                           if item.get("id") in fresh else item for item in self.list.items]
+        self._paint_best()
+
+    def keep_best(self, name: str = "") -> Any:
+        """Keep the recommended clip as a product with the settings of its best take.
+
+        Its best take: the highest stars, then the highest prediction. ``name`` defaults to the
+        clip's name.
+        """
+        rec = self.recommendation
+        if rec is None or not rec.attrs.get("heard"):
+            return None
+        lead = rec[rec["dimension"] == "clip"].iloc[0]
+        takes = self.ws.scores.predict(self.task.value).merge(
+            self.ws.takes.df(self.task.value, sort="plan", status="done")[["id", "clip_id",
+                                                                          "stars"]],
+            left_on="take_id", right_on="id")
+        takes = takes[takes["clip_id"] == lead["value"]]
+        best = takes.sort_values(["stars", "stars_pred"], ascending=False,
+                                 na_position="last", kind="stable").iloc[0]
+        product = self.ws.products.create_from_take(str(best["take_id"]),
+                                                    name.strip() or str(lead["label"]))
+        self.keep_name.value = ""
+        self.ctx.say(self.t("review.kept", name=product.name))
+        return product
 
     # -- automatic analysis --------------------------------------------------------------
 
@@ -548,8 +659,15 @@ class ReviewPanel(Panel):
             self.ws.scores.set(take_id, stars=stars)
         self._update_row(take_id, stars=stars)
         self.ctx.say(self.t("review.scored", stars=stars if stars is not None else "—"))
-        if (self.advance.value if advance is None else advance) and take_id == self.current \
-                and self.position < len(self.df) - 1:
+        go_on = (self.advance.value if advance is None else advance) and take_id == self.current
+        if go_on and self.sort.value == "ask" and self.blind_session is None:
+            # The ask order changes with every score: re-rank, and the new first take is next.
+            self.load()
+            if self.autoplay.value:
+                self.play()
+            return
+        self._refresh_predictions()
+        if go_on and self.position < len(self.df) - 1:
             self.next()
 
     def set_tag(self, take_id: str, tag: str, on: bool) -> None:

@@ -7,14 +7,10 @@ everything made so far; starting again makes only what is left (and, when asked,
 the failures).
 
 Example:
-    >>> import rasv, tempfile
-    >>> from rasv.testing import FakeEngine, make_clip
+    >>> from rasv.testing import FakeEngine, example
     >>> from widgets.context import Context
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
-    >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
-    >>> task = ws.tasks.create(role, "k", ["你好。"], clips=[clip], vary={"top_k": [5, 15]},
-    ...                        engine="fake")
-    >>> ctx = Context(ws, lang="en", engines=[FakeEngine()]); ctx.role = role
+    >>> ex = example(name="k", vary={"top_k": [5, 15]}, run=False); task = ex.task
+    >>> ctx = Context(ex.ws, lang="en", engines=[FakeEngine()]); ctx.role = ex.role
     >>> panel = RunPanel(ctx)
     >>> panel.start(task.id).wait().done
     2

@@ -38,7 +38,7 @@ from rasv.clips import is_valid_reference, region_samples
 from rasv.engine import Audio
 from rasv.errors import InvalidInput
 from widgets.background import Background, Progress
-from widgets.context import Context, Panel, col, row
+from widgets.context import Context, Panel, col, row, unobserved
 from widgets.figure_fit import FitFigures, fill_width
 from widgets.figures import FigureView
 from widgets.player import Player
@@ -277,12 +277,9 @@ class SplitPanel(Panel):
         ids = [v for _, v in options]
         keep = current if current in ids else (ids[0] if ids else None)
         # Replace the options without the observer loading the first clip on the way.
-        self.clip_pick.unobserve(self._on_pick, "value")
-        try:
+        with unobserved(self.clip_pick, self._on_pick):
             self.clip_pick.options = options
             self.clip_pick.value = keep
-        finally:
-            self.clip_pick.observe(self._on_pick, "value")
         if keep != current:
             self._show_clip(keep)
         else:
@@ -552,12 +549,9 @@ class SplitPanel(Panel):
 
     def _paint_segments(self) -> None:
         options = [(str(k + 1), k) for k in range(len(self.segments))]
-        self.segment_pick.unobserve(self._on_segment_pick, "value")
-        try:
+        with unobserved(self.segment_pick, self._on_segment_pick):
             self.segment_pick.options = options
             self.segment_pick.value = self.current
-        finally:
-            self.segment_pick.observe(self._on_segment_pick, "value")
         self.segment_pick.style.button_width = "44px"
         seg = self.segments[self.current]
         total = sum(e - s for s, e in seg)

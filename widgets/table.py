@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import anywidget
@@ -203,4 +203,18 @@ class Table(anywidget.AnyWidget):
             self.action(content.get("id"), str(content.get("action")))
 
 
-__all__ = ["KINDS", "Table", "column", "jsonable", "records"]
+def dispatch(handlers: Mapping[str, Callable[[int], Any]], row_id: Any, action: str) -> None:
+    """Call the handler of a row ``action`` with the row id as an int; other actions do nothing.
+
+    Example:
+        >>> seen = []
+        >>> dispatch({"play": seen.append}, "7", "play"); dispatch({"play": seen.append}, 8, "x")
+        >>> seen
+        [7]
+    """
+    handler = handlers.get(action)
+    if handler is not None:
+        handler(int(row_id))
+
+
+__all__ = ["KINDS", "Table", "column", "dispatch", "jsonable", "records"]

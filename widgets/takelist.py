@@ -48,8 +48,9 @@ class TakeList(anywidget.AnyWidget):
     Item keys: ``id``, ``status``, ``label`` (bold, e.g. the parameter label), ``detail``
     (e.g. clip and text), ``groups`` (group headings, outermost first), ``duration_s``,
     ``dur_z``, ``stars`` (None = not scored), ``tags`` (tag keys), ``remark``, ``error``,
-    ``hint`` (what automatic analysis noticed) and ``suggested`` (tag keys it suggests, drawn
-    dashed until the listener agrees).
+    ``hint`` (what automatic analysis noticed), ``suggested`` (tag keys it suggests, drawn
+    dashed until the listener agrees), ``predicted`` (the predicted stars of an unscored take,
+    drawn dimmed) and ``predicted_hint`` (its interval and drivers, on hover).
 
     Traits ``current`` and ``playing`` hold take ids; the browser highlights them and keeps
     the current card in view.

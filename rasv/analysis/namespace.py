@@ -385,12 +385,9 @@ class Analysis:
         then ``pace_z`` (z-score of ``sec_per_unit`` among takes of the same text and speed).
 
         Example:
-            >>> import rasv, tempfile
-            >>> with rasv.open(tempfile.mkdtemp()) as ws:
-            ...     role = ws.roles.create("demo-voice")
-            ...     tid = ws.store.scalar("INSERT INTO tasks (role_id, name, spec)"
-            ...                           " VALUES (?, 'empty', '{}') RETURNING id", [role.id])
-            ...     ws.analysis.df(tid).columns.tolist()[:3]
+            >>> from rasv.testing import example
+            >>> ex = example(run=False)   # takes planned, none analysed yet
+            >>> ex.ws.analysis.df(ex.task).columns.tolist()[:3]
             ['take_id', 'status', 'text']
         """
         task_id = self._task_id(task)
@@ -420,12 +417,9 @@ class Analysis:
         Takes without metrics yet are left out; run :meth:`run` first.
 
         Example:
-            >>> import rasv, tempfile
-            >>> with rasv.open(tempfile.mkdtemp()) as ws:
-            ...     role = ws.roles.create("demo-voice")
-            ...     tid = ws.store.scalar("INSERT INTO tasks (role_id, name, spec)"
-            ...                           " VALUES (?, 'empty', '{}') RETURNING id", [role.id])
-            ...     ws.analysis.suspicion(tid).columns.tolist()[:4]
+            >>> from rasv.testing import example
+            >>> ex = example(run=False)   # takes planned, none analysed yet
+            >>> ex.ws.analysis.suspicion(ex.task).columns.tolist()[:4]
             ['take_id', 'suspicion', 'rank', 'flags']
         """
         task_id = self._task_id(task)

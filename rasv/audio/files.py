@@ -20,8 +20,10 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -170,21 +172,11 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int,
     """
     import soundfile as sf
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix, suffix=".wav", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            data = np.asarray(samples)
-            if data.dtype.kind == "f":
-                data = np.clip(data, -1.0, 1.0)
-            sf.write(f, data, int(sample_rate), format="WAV", subtype=subtype)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
+    data = np.asarray(samples)
+    if data.dtype.kind == "f":
+        data = np.clip(data, -1.0, 1.0)
+    with _atomic_writer(path, prefix=tmp_prefix, suffix=".wav") as f:
+        sf.write(f, data, int(sample_rate), format="WAV", subtype=subtype)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
@@ -196,12 +188,20 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         >>> write_bytes_atomic(p, b"ok"); open(p, "rb").read()
         b'ok'
     """
+    with _atomic_writer(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def _atomic_writer(path: str | os.PathLike, *, prefix: str = ".tmp-",
+                   suffix: str = "") -> Iterator[BinaryIO]:
+    """A temporary file next to ``path``; when the block ends cleanly, fsync it and rename it over ``path``."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=p.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=p.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)

@@ -1,7 +1,8 @@
 """Sorting a role's clips by voice (``ws.classify``): embeddings, similarity, clusters, a map.
 
 Modules, leaves first: ``embeddings`` (one interface over several speaker models, vectors cached
-per audio hash) and ``clusters`` (pure grouping of vectors) ← ``namespace`` (:class:`Classifier`).
+per audio hash), ``neighbours`` (the neighbour-graph method) ← ``clusters`` (pure grouping of
+vectors) ← ``namespace`` (:class:`Classifier`).
 
 Example:
     >>> import numpy as np

@@ -3,11 +3,14 @@
 Pure array functions (rows are L2-normalised embeddings); :mod:`rasv.classify.namespace` puts clips
 around them.
 
+- ``"auto"`` (the default): groups of clips that are each other's nearest neighbours, their
+  number found by modularity on the neighbour graph (:mod:`rasv.neighbours`), or exactly
+  ``n_clusters`` of them. Sets under 12 clips use ``"agglomerative"``.
 - ``"agglomerative"``: average linkage on cosine distance, merging while the mean distance
   between two groups stays under ``threshold`` (or until ``n_clusters`` remain). The
   threshold is a model property: each embedding backend carries its own default.
-- ``"auto"``: HDBSCAN (density-based, no threshold to choose). Points it calls noise join
-  their nearest cluster and usually come out as outliers.
+- ``"hdbscan"``: HDBSCAN (density-based). Points it calls noise join their nearest cluster
+  and usually come out as outliers.
 
 Cluster numbers run 0, 1, 2 … from the largest cluster down (ties: the one holding the
 earlier row first), so they are stable for the same input.
@@ -27,24 +30,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rasv.classify import neighbours
 from rasv.errors import InvalidInput
 
-METHODS = ("agglomerative", "auto")
+METHODS = ("auto", "agglomerative", "hdbscan")
 
 
 def cluster_labels(
-    X: np.ndarray, method: str = "agglomerative", *, threshold: float = 0.25,
+    X: np.ndarray, method: str = "auto", *, threshold: float = 0.25,
     n_clusters: int | None = None, min_cluster_size: int | None = None,
 ) -> np.ndarray:
     """Cluster numbers (0 = largest) for each row of ``X``.
 
     Args:
         X: (n, dim) L2-normalised embeddings.
-        method: ``"agglomerative"`` or ``"auto"`` (HDBSCAN).
-        threshold: cosine distance for ``"agglomerative"`` (ignored when ``n_clusters``).
-        n_clusters: ask ``"agglomerative"`` for exactly this many clusters.
-        min_cluster_size: smallest group ``"auto"`` calls a cluster (default grows with n:
-            ``max(3, round(sqrt(n) / 2))``).
+        method: ``"auto"``, ``"agglomerative"`` or ``"hdbscan"``.
+        threshold: cosine distance for ``"agglomerative"`` (and ``"auto"`` on fewer than 12
+            rows); ignored when ``n_clusters`` is given.
+        n_clusters: ask ``"auto"`` or ``"agglomerative"`` for exactly this many clusters.
+        min_cluster_size: smallest group ``"hdbscan"`` calls a cluster (default grows with
+            n: ``max(3, round(sqrt(n) / 2))``).
 
     Example:
         >>> X = np.eye(3)[[0, 0, 1, 2, 2, 2]].astype(float)
@@ -54,15 +59,18 @@ def cluster_labels(
     X = _check(X)
     n = len(X)
     if method not in METHODS:
-        raise InvalidInput(f"unknown clustering method {method!r}; use {' or '.join(METHODS)}")
+        raise InvalidInput(f"unknown clustering method {method!r}; use {', '.join(METHODS)}")
     if n_clusters is not None and not 1 <= n_clusters <= max(n, 1):
         raise InvalidInput(f"n_clusters must be between 1 and the number of clips ({n}), "
                            f"got {n_clusters}")
+    if method != "hdbscan" and not 0.0 < threshold <= 2.0:
+        raise InvalidInput(f"threshold is a cosine distance in (0, 2], got {threshold}")
     if n < 2:
         return np.zeros(n, dtype=np.int64)
-    if method == "agglomerative":
-        if not 0.0 < threshold <= 2.0:
-            raise InvalidInput(f"threshold is a cosine distance in (0, 2], got {threshold}")
+    if method == "auto" and n >= neighbours.MIN_CLIPS:
+        raw = neighbours.graph_labels(X, n_clusters)
+    elif method in ("auto", "agglomerative"):
+        # Under 12 rows a neighbour graph is nearly complete: a distance threshold decides.
         from sklearn.cluster import AgglomerativeClustering
 
         model = AgglomerativeClustering(

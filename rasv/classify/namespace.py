@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rasv.classify import clusters
+from rasv.classify import clusters, neighbours
 from rasv.classify.embeddings import EmbeddingBackend, get_backend
 from rasv.classify.embeddings.cache import CachedVectors, Progress, ensure_vectors
 from rasv.errors import ClipNotFound, InvalidInput
@@ -206,7 +206,7 @@ def score_histogram(scores: np.ndarray, ranks: np.ndarray | None = None, *, widt
 class Classifier:
     """``ws.classify``: embeddings, similarity to a seed, assignment, clustering.
 
-    Every method takes ``backend``: a name (``"auto"`` = Resemblyzer where installed, see
+    Every method takes ``backend``: a name (``"auto"`` = Resemblyzer unless told otherwise, see
     :mod:`rasv.classify.embeddings`) or an :class:`~rasv.classify.embeddings.EmbeddingBackend` instance (e.g.
     ``rasv.classify.embeddings.get_backend("gsv", gsv_root="…")``). Missing embeddings are computed
     and cached on the way.
@@ -394,7 +394,7 @@ class Classifier:
 
     # -- clustering --------------------------------------------------------------------------
 
-    def cluster(self, role: RoleRef, method: str = "agglomerative", threshold: float | None = None,
+    def cluster(self, role: RoleRef, method: str = "auto", threshold: float | None = None,
                 n_clusters: int | None = None, backend: BackendRef = "auto", *,
                 categories: str | Iterable[str] | None = None,
                 min_cluster_size: int | None = None, outlier_z: float = 3.0,
@@ -403,14 +403,16 @@ class Classifier:
 
         Args:
             role: the role.
-            method: ``"agglomerative"`` (average linkage on cosine distance) or ``"auto"``
-                (HDBSCAN, no threshold); see :mod:`rasv.classify.clusters`.
+            method: ``"auto"`` (groups of mutual nearest neighbours, their number found
+                automatically), ``"agglomerative"`` (average linkage, cut at ``threshold``)
+                or ``"hdbscan"``; see :mod:`rasv.classify.clusters`.
             threshold: cosine distance at which ``"agglomerative"`` stops merging (default:
                 the backend's own, e.g. 0.25 for Resemblyzer). Smaller → more clusters.
-            n_clusters: ask ``"agglomerative"`` for exactly this many clusters instead.
+                ``"auto"`` uses it only for roles of fewer than 12 clips.
+            n_clusters: ask ``"auto"`` or ``"agglomerative"`` for exactly this many clusters.
             backend: embedding model name or instance.
             categories: only clips of these categories.
-            min_cluster_size: for ``"auto"``.
+            min_cluster_size: for ``"hdbscan"``.
             outlier_z: how far (robust z on log distances) a clip must lie from its cluster
                 and from the role's centroid to be flagged.
 
@@ -452,7 +454,9 @@ class Classifier:
                               ascending=[True, False, True, True], kind="mergesort")
         result = ClusterFrame(out.reset_index(drop=True))
         result.method = method
-        result.threshold = None if n_clusters else thr
+        by_distance = method == "agglomerative" or (method == "auto"
+                                                    and len(kept) < neighbours.MIN_CLIPS)
+        result.threshold = thr if by_distance and not n_clusters else None
         result.backend_name = b.name
         return result
 

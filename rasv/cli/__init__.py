@@ -25,6 +25,7 @@ _COMMAND_MODULES = [
     "rasv.cli.review",
     "rasv.cli.analysis",
     "rasv.cli.serve",
+    "rasv.cli.api",
 ]
 
 for _name in _COMMAND_MODULES:

@@ -126,10 +126,13 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
 @cli.main.command("cluster")
 @cli.workspace_option
 @click.argument("role")
-@click.option("--method", type=click.Choice(["agglomerative", "auto"]), default="agglomerative",
-              show_default=True, help="Average-linkage with a threshold, or HDBSCAN.")
+@click.option("--method", type=click.Choice(["auto", "agglomerative", "hdbscan"]),
+              help="auto: groups of nearest neighbours, their number found automatically "
+                   "(the default); agglomerative: average linkage cut at --threshold "
+                   "(the default when --threshold is given); hdbscan: density-based.")
 @click.option("--threshold", type=float,
-              help="Cosine distance at which clusters stop merging (default: the model's).")
+              help="Cosine distance at which agglomerative clusters stop merging "
+                   "(default: the model's).")
 @click.option("--n-clusters", type=int, help="Ask for exactly this many clusters.")
 @click.option("--category", "categories", multiple=True, help="Only these categories.")
 @_backend_options
@@ -138,7 +141,7 @@ def similar_cmd(workspace: str, clip_id: int, categories: tuple[str, ...], backe
               help="Print only the representative clip ids (3–10 s clips), one per line.")
 @cli.format_option
 @cli.handle_errors
-def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
+def cluster_cmd(workspace: str, role: str, method: str | None, threshold: float | None,
                 n_clusters: int | None, categories: tuple[str, ...], backend: str,
                 gsv_root: str | None, model_dir: str | None, device: str, summary: bool,
                 reps_only: bool, fmt: str) -> None:
@@ -147,9 +150,12 @@ def cluster_cmd(workspace: str, role: str, method: str, threshold: float | None,
     \b
     Example:
       rasv cluster -w voices 男性-张三 --summary
-      rasv cluster -w voices 男性-张三 --method auto --format csv > clusters.csv
+      rasv cluster -w voices 男性-张三 --n-clusters 4 --format csv > clusters.csv
+      rasv cluster -w voices 男性-张三 --threshold 0.2
       rasv cluster -w voices 男性-张三 --representatives
     """
+    if method is None:
+        method = "agglomerative" if threshold is not None else "auto"
     with cli.open_workspace(workspace) as ws:
         b = _backend(backend, gsv_root, model_dir, device)
         with _Bar("clip") as bar:

@@ -54,7 +54,8 @@ def parse_filter(expr: str) -> tuple[str, Any]:
 @click.argument("task")
 @click.option("--group-by", default="", help="Nesting order, e.g. clip,text,param.")
 @click.option("--sort", default="duration", show_default=True,
-              help="duration, score, param, plan, suspicion (after rasv analyze), a metric "
+              help="duration, score, param, plan, suspicion (after rasv analyze), ask (the takes "
+                   "worth scoring next), a metric "
                    "or a column.")
 @click.option("--desc", is_flag=True, help="Sort descending.")
 @click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
@@ -311,3 +312,33 @@ def export_scores_cmd(workspace: str, output: str, task: str | None, history: bo
 
 
 __all__ = ["parse_filter", "parse_value"]
+
+
+@cli.main.command("recommend")
+@cli.workspace_option
+@click.argument("task")
+@cli.format_option
+@cli.handle_errors
+def recommend_cmd(workspace: str, task: str, fmt: str) -> None:
+    """The best clip, model pair and parameter values of TASK (id or name) so far.
+
+    Ranked by predicted quality (the expected stars of an average take, learnt from your
+    scores and the analysis metrics) with comparison intervals, the chance of being the best
+    and the takes heard. Score the takes `rasv takes TASK --sort ask` lists first to settle
+    it sooner (docs/predict.md).
+
+    \b
+    Example:
+      rasv recommend -w voices 3
+    """
+    with cli.open_workspace(workspace) as ws:
+        df = ws.scores.recommend(cli.find_task_id(ws, task))
+    if fmt == "table" and df.attrs.get("heard"):
+        clips = df[df["dimension"] == "clip"]
+        sure = "confident" if df.attrs["confident"] else "not sure yet"
+        click.echo(f"best clip: {clips['label'].iloc[0]} ({sure}; "
+                   f"{df.attrs['heard']} of {df.attrs['takes']} takes heard)")
+    elif fmt == "table":
+        click.echo("no scores yet: score a few takes (rasv score) and ask again")
+        return
+    cli.print_frame(df, fmt)

@@ -150,9 +150,16 @@ def task_delete_cmd(workspace: str, task: str, force: bool) -> None:
               help="Seconds one take may take (0: no limit).")
 @click.option("--retry-failed", is_flag=True, help="Also retry takes that failed before.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Build each --engine in a Ray actor of this cluster (HOST:PORT, auto, or "
+                   "local); reference clips travel to the actors' nodes by hash.")
+@click.option("--per-node", type=click.IntRange(min=1), metavar="N",
+              help="With --ray: N actors per --engine on every node (a loopback URL is then "
+                   "each node's own server).")
 @cli.handle_errors
 def run_cmd(workspace: str, task: str, engines: tuple[str, ...], retries: int,
-            take_timeout: float, retry_failed: bool, quiet: bool) -> None:
+            take_timeout: float, retry_failed: bool, quiet: bool, ray_address: str | None,
+            per_node: int | None) -> None:
     """Make the pending takes of TASK (id or name) with one or more engines.
 
     Resumable: stop it any time (Ctrl-C) and run it again; made takes are kept.
@@ -161,10 +168,30 @@ def run_cmd(workspace: str, task: str, engines: tuple[str, ...], retries: int,
     Example:
       rasv run -w voices 1 --engine http://127.0.0.1:9880 --engine http://127.0.0.1:9881
       rasv run -w voices "k sweep" --engine espeak
+      rasv run -w voices 1 --ray 10.0.0.5:6379 --engine http://127.0.0.1:9880 --per-node 1
     """
+    if per_node is not None and not ray_address:
+        raise InvalidInput("--per-node needs --ray ADDRESS")
+    pools = []
+    if ray_address:
+        from gsv_bridge.ray_pool import spec_pools
+
+        pools = spec_pools(engines, address=None if ray_address == "local" else ray_address,
+                           per_node=per_node)
+    try:
+        built = [e for p in pools for e in p.engines] if pools else \
+            [build_engine(e, i) for i, e in enumerate(engines)]
+        _run(workspace, task, built, retries, take_timeout, retry_failed, quiet)
+    finally:
+        for p in pools:
+            p.close()
+
+
+def _run(workspace: str, task: str, built: list[Any], retries: int, take_timeout: float,
+         retry_failed: bool, quiet: bool) -> None:
+    """Run TASK with the engines built, with a progress bar; print the outcome."""
     from tqdm import tqdm
 
-    built = [build_engine(e, i) for i, e in enumerate(engines)]
     with cli.open_workspace(workspace) as ws:
         t = cli.find_task(ws, task)
         bar = tqdm(total=0, unit="take", disable=True if quiet else None, leave=True,

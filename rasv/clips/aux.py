@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from rasv.audio import files as audio_io
-from rasv.errors import AuxClipNotFound, InvalidInput, WorkspaceError
+from rasv.errors import AuxClipNotFound, WorkspaceError
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import DEFAULT_CATEGORY, AuxClip
+from rasv.store import check_editable, update_sql
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -174,19 +175,13 @@ class AuxPool:
             >>> ws.aux.update(a.id, remark="温柔").remark
             '温柔'
         """
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise InvalidInput(f"cannot update {', '.join(sorted(unknown))}; editable: "
-                               f"{', '.join(sorted(_EDITABLE))}")
+        check_editable(fields, _EDITABLE)
         self.get(aux_id)
         values = {k: ("" if v is None else str(v)) for k, v in fields.items()}
         if "lang" in values:
             values["lang"] = normalize_lang(values["lang"])
         if values:
-            sets = ", ".join(f"{k} = ${k}" for k in values)
-            self._ws.store.rows(
-                f"UPDATE aux_clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
-                {**values, "id": int(aux_id)})
+            self._ws.store.rows(*update_sql("aux_clips", values, aux_id))
         return self.get(aux_id)
 
     def delete(self, aux_ids: int | Iterable[int]) -> int:

@@ -49,6 +49,7 @@ from rasv.errors import AlreadyExists, ClipNotFound, InvalidInput, WorkspaceErro
 from rasv.ids import id_list
 from rasv.langs import normalize_lang
 from rasv.records import Clip, ImportReport
+from rasv.store import Condition, check_editable, one_or_many, update_sql, where_sql
 from rasv.takes.orphans import drop_unused_takes
 
 if TYPE_CHECKING:
@@ -60,7 +61,29 @@ _SORTABLE = {
     "calibrated", "remark", "created_at", "score_max", "score_mean", "n_scores", "n_takes",
     "longtext_score_max",
 }
-_EDITABLE = {"text", "lang", "category", "remark", "calibrated", "name"}
+def _text_or_empty(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+#: What :meth:`Clips.update` may change, and how each value is stored.
+_EDITABLE: dict[str, Callable[[Any], Any]] = {
+    "text": _text_or_empty, "lang": normalize_lang, "category": category_name,
+    "remark": _text_or_empty, "calibrated": bool, "name": _text_or_empty,
+}
+
+#: The filters of :meth:`Clips.df`, ``count`` and ``ids``.
+_FILTERS: dict[str, Condition] = {
+    "text": ("c.text ILIKE '%' || $text || '%'", str),
+    "name": ("c.name ILIKE '%' || $name || '%'", str),
+    "category": ("list_contains($category, c.category)", one_or_many),
+    "lang": ("list_contains($lang, c.lang)", lambda v: [normalize_lang(x) for x in one_or_many(v)]),
+    "valid": ("c.valid = $valid", bool),
+    "calibrated": ("c.calibrated = $calibrated", bool),
+    "min_duration": ("c.duration_s >= $min_duration", float),
+    "max_duration": ("c.duration_s <= $max_duration", float),
+    "ids": ("list_contains($ids, c.id)", lambda v: [int(i) for i in v]),
+    "parent_id": ("c.parent_id = $parent_id", int),
+}
 
 
 class Clips:
@@ -208,46 +231,9 @@ class Clips:
         return [r[0] for r in self._ws.store.rows(
             f"SELECT id FROM clips c WHERE {where} ORDER BY id", params)]
 
-    def _where(self, role: RoleRef, *, text: str | None = None, name: str | None = None,
-               category: str | Iterable[str] | None = None, valid: bool | None = None,
-               calibrated: bool | None = None, lang: str | Iterable[str] | None = None,
-               min_duration: float | None = None, max_duration: float | None = None,
-               ids: Iterable[int] | None = None,
-               parent_id: int | None = None) -> tuple[str, dict[str, Any]]:
-        params: dict[str, Any] = {"role": self._ws.roles.resolve_id(role)}
-        clauses = ["c.role_id = $role"]
-        if text:
-            clauses.append("c.text ILIKE '%' || $text || '%'")
-            params["text"] = text
-        if name:
-            clauses.append("c.name ILIKE '%' || $name || '%'")
-            params["name"] = name
-        if category is not None:
-            clauses.append("list_contains($cats, c.category)")
-            params["cats"] = [category] if isinstance(category, str) else list(category)
-        if lang is not None:
-            langs = [lang] if isinstance(lang, str) else list(lang)
-            clauses.append("list_contains($langs, c.lang)")
-            params["langs"] = [normalize_lang(x) for x in langs]
-        if valid is not None:
-            clauses.append("c.valid = $valid")
-            params["valid"] = bool(valid)
-        if calibrated is not None:
-            clauses.append("c.calibrated = $cal")
-            params["cal"] = bool(calibrated)
-        if min_duration is not None:
-            clauses.append("c.duration_s >= $mind")
-            params["mind"] = float(min_duration)
-        if max_duration is not None:
-            clauses.append("c.duration_s <= $maxd")
-            params["maxd"] = float(max_duration)
-        if ids is not None:
-            clauses.append("list_contains($ids, c.id)")
-            params["ids"] = [int(i) for i in ids]
-        if parent_id is not None:
-            clauses.append("c.parent_id = $parent")
-            params["parent"] = int(parent_id)
-        return " AND ".join(clauses), params
+    def _where(self, role: RoleRef, **filters: Any) -> tuple[str, dict[str, Any]]:
+        return where_sql(_FILTERS, filters, "c.role_id = $role",
+                         role=self._ws.roles.resolve_id(role))
 
     # -- adding ------------------------------------------------------------------------------
 
@@ -422,32 +408,15 @@ class Clips:
             >>> ws.clips.update(c.id, text="改好了", calibrated=True, category="温柔").category
             '温柔'
         """
-        unknown = set(fields) - _EDITABLE
-        if unknown:
-            raise InvalidInput(
-                f"cannot update {', '.join(sorted(unknown))}; editable: {', '.join(sorted(_EDITABLE))}"
-            )
+        check_editable(fields, _EDITABLE)
         clip = self.get(clip_id)
-        values = dict(fields)
-        if "lang" in values:
-            values["lang"] = normalize_lang(values["lang"])
-        if "category" in values:
-            values["category"] = category_name(values["category"])
-        if "calibrated" in values:
-            values["calibrated"] = bool(values["calibrated"])
-        if "name" in values and not str(values["name"]).strip():
+        if "name" in fields and not str(fields["name"]).strip():
             raise InvalidInput("a clip name cannot be empty")
-        for k in ("text", "remark", "name"):
-            if k in values:
-                values[k] = "" if values[k] is None else str(values[k])
+        values = {k: _EDITABLE[k](v) for k, v in fields.items()}
         if not values:
             return clip
-        sets = ", ".join(f"{k} = ${k}" for k in values)
         with self._ws.store.transaction() as cur:
-            cur.execute(
-                f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
-                {**values, "id": clip.id},
-            )
+            cur.execute(*update_sql("clips", values, clip.id))
             if "category" in values:
                 ensure_category(cur, clip.role_id, values["category"])
         return self.get(clip.id)

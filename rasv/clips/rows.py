@@ -20,6 +20,7 @@ import pandas as pd
 from rasv.audio import files as audio_io
 from rasv.engine import reference_in_range
 from rasv.records import DEFAULT_CATEGORY, Clip
+from rasv.store import update_sql
 
 #: The columns of a :class:`Clip`, in its field order.
 #: The columns of a :class:`Clip` row, in the record's field order.
@@ -138,9 +139,7 @@ def overwrite_clip(cur: Any, clip_id: int, prep: PreparedClip) -> None:
     row = prep.row(0)
     row.pop("role_id")
     row.pop("name")  # the clip keeps its name and id; its audio and fields are replaced
-    sets = ", ".join(f"{k} = ${k}" for k in row)
-    cur.execute(f"UPDATE clips SET {sets}, updated_at = current_timestamp WHERE id = $id",
-                {**row, "id": clip_id})
+    cur.execute(*update_sql("clips", row, clip_id))
 
 
 __all__ = [

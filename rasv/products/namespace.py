@@ -179,13 +179,8 @@ class Products:
         ``score`` defaults to the run's long-text stars and ``remark`` to its remark.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(category="温柔", seeds=[7]); ws, eng, take = ex.ws, ex.engine, ex.take
             >>> lt = ws.longtext.render(take, "第一句。第二句。", eng)
             >>> _ = ws.longtext.score(lt.id, 5, remark="稳")
             >>> p = ws.products.create_from_longtext(lt.id, "长文")
@@ -318,13 +313,9 @@ class Products:
         """The product as a :class:`rasv.products.presets.Preset` (what renders and exports use).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(category="温柔", seeds=[7])
+            >>> ws, c, take = ex.ws, ex.clip, ex.take
             >>> pre = ws.products.preset(ws.products.create_from_take(take, "p").id)
             >>> pre.engine_kind, pre.seed, pre.clip_path == c.path
             ('fake', 7, True)
@@ -427,13 +418,8 @@ class Products:
         uses it, and the reference audio while a clip, take or other product does.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(category="温柔", seeds=[7]); ws, take = ex.ws, ex.take
             >>> p = ws.products.create_from_take(take, "p")
             >>> ws.products.delete(p.id), ws.takes.exists(take)
             (1, True)
@@ -465,13 +451,8 @@ class Products:
         reference's.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(category="温柔", seeds=[7]); ws, take = ex.ws, ex.take
             >>> p = ws.products.create_from_take(take, "p")
             >>> body = ws.products.export_request(p.id, "Good night.", "en")
             >>> body["text_lang"], body["prompt_text"], body["seed"], body["media_type"]
@@ -492,13 +473,8 @@ class Products:
             merge: one folder per (GPT, SoVITS) pair instead of one per product.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。", category="温柔")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake", seeds=[7])
-            >>> eng = FakeEngine(); _ = ws.tasks.run(t, eng)
-            >>> take = ws.takes.df(t).id[0]
+            >>> from rasv.testing import example
+            >>> ex = example(category="温柔", seeds=[7]); ws, take = ex.ws, ex.take
             >>> import zipfile
             >>> p = ws.products.create_from_take(take, "温柔")
             >>> z = zipfile.ZipFile(ws.products.export([p.id], ws.root / "out" / "pack.zip"))

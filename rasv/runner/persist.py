@@ -7,11 +7,8 @@ is not done is adopted, not made again. Every update of a claimed row is guarded
 owner, so a run whose claim was taken over writes nothing.
 
 Example:
-    >>> import rasv, tempfile
-    >>> from rasv.testing import make_clip
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
-    >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
-    >>> task = ws.tasks.create(role, "x", ["你好。"], clips=[clip], repeats=2, engine="fake")
+    >>> from rasv.testing import example
+    >>> ex = example(repeats=2, run=False); ws, task = ex.ws, ex.task
     >>> _ = ws.tasks.ensure_planned(task)
     >>> c = claim(ws, task, "here:1:r", retry_failed=False)
     >>> c.total, len(c.jobs), task.counts().running

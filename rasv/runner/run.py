@@ -12,11 +12,8 @@ the take; an engine that stays unreachable is dropped and its take handed to the
 A request that hangs is given up on after ``take_timeout`` (:mod:`~rasv.runner.caller`).
 
 Example:
-    >>> import rasv, tempfile
-    >>> from rasv.testing import FakeEngine, make_clip
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
-    >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
-    >>> task = ws.tasks.create(role, "x", ["你好。"], clips=[clip], repeats=4, engine="fake")
+    >>> from rasv.testing import FakeEngine, example
+    >>> ex = example(repeats=4, run=False); ws, task = ex.ws, ex.task
     >>> run = ws.tasks.run(task, [FakeEngine("a"), FakeEngine("b")], background=True)
     >>> p = run.wait()
     >>> p.done, p.failed, [e.kind for e in run.events][-1]
@@ -45,8 +42,8 @@ from rasv.errors import (
 )
 from rasv.runner import persist
 from rasv.runner.caller import reason
-from rasv.runner.events import EVENT_KINDS, Progress, RunEvent
-from rasv.runner.liveness import activate, deactivate, live_owners, make_owner, owner_alive
+from rasv.runner.events import Progress, RunEvent
+from rasv.runner.liveness import activate, deactivate, make_owner
 from rasv.runner.persist import Outcome
 from rasv.runner.scheduler import Job, Scheduler
 from rasv.runner.worker import Crew, SharedScheduler, Worker
@@ -154,11 +151,8 @@ class Run:
         started are marked ``cancelled`` and the next run makes them.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=20, engine="fake")
+            >>> from rasv.testing import FakeEngine, example
+            >>> ex = example(repeats=20, run=False); ws, task = ex.ws, ex.task
             >>> run = task.run(FakeEngine(latency_s=0.02), background=True)
             >>> run.cancel(); run.wait().done + task.counts().cancelled
             20
@@ -177,11 +171,8 @@ class Run:
             RasvError: the reason the run stopped early, if it did (see :attr:`error`).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=3, engine="fake")
+            >>> from rasv.testing import FakeEngine, example
+            >>> ex = example(repeats=3, run=False); ws, task = ex.ws, ex.task
             >>> task.run(FakeEngine(), background=True).wait(timeout=60).done
             3
         """
@@ -383,11 +374,8 @@ def start_run(
     """Validate, claim and start a run (see :meth:`rasv.tasks.namespace.Tasks.run`).
 
     Example:
-        >>> import rasv, tempfile
-        >>> from rasv.testing import FakeEngine, make_clip
-        >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
-        >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="参考。")
-        >>> task = ws.tasks.create(role, "x", ["你好。"], clips=[clip], engine="fake")
+        >>> from rasv.testing import FakeEngine, example
+        >>> ex = example(run=False); ws, task = ex.ws, ex.task
         >>> start_run(ws, task, FakeEngine()).progress.done
         1
     """
@@ -435,12 +423,4 @@ def start_run(
     return run
 
 
-__all__ = [
-    "EVENT_KINDS",
-    "Progress",
-    "Run",
-    "RunEvent",
-    "live_owners",
-    "owner_alive",
-    "start_run",
-]
+__all__ = ["Run", "start_run"]

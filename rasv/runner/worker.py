@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rasv.engine import Audio, Capabilities, SynthesisRequest
-from rasv.errors import CapabilityError, EngineError, EngineUnavailable
+from rasv.errors import CapabilityError, EngineError, EngineGone, EngineUnavailable
 from rasv.runner.caller import Caller, EngineStuck, SilentAudio, is_transient, reason
 from rasv.runner.persist import Outcome
 from rasv.runner.scheduler import (
@@ -213,6 +213,9 @@ class Worker:
                 self.engine.load(gpt, sovits)
             except Exception as e:
                 self.crew.sched.unload(self.index)
+                if isinstance(e, EngineGone):
+                    self.crew.emit("engine_down", engine=self.name, pair=pair, error=reason(e))
+                    return "down"
                 if should_retry(is_transient(e), attempt, self.crew.retries, self.crew.cancel.is_set()):
                     self.crew.emit("take_retry", engine=self.name, pair=pair, attempt=attempt,
                                error=f"loading weights: {reason(e)}")
@@ -256,7 +259,8 @@ class Worker:
                 self.crew.count(running=-1)
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
                 job.last_error = f"{reason(e)}{tries}"
-                if isinstance(e, EngineStuck):
+                if isinstance(e, (EngineStuck, EngineGone)):
+                    # Retrying an engine whose process is gone would only delay its take.
                     job.attempts += attempt
                     return "down"
                 transient = is_transient(e)

@@ -1,7 +1,9 @@
 """Scores (``ws.scores``): stars, tags and remarks on takes, blind review and A/B ranking.
 
-Modules, leaves first: ``ranking`` (Bradley–Terry over A/B votes) and ``blind`` (sessions that
-hide what made a take) ← ``namespace`` (:class:`Scores`, the :class:`Score` record, roll-ups).
+Modules, leaves first: ``ranking`` (Bradley–Terry over A/B votes), ``blind`` (sessions that
+hide what made a take) and ``predict`` (the star model: predicted stars, the ask order, the best
+clip so far; pure, over review tables) ← ``namespace`` (:class:`Scores`, the :class:`Score`
+record, roll-ups).
 
 Example:
     >>> from rasv.scores import TAGS
@@ -20,11 +22,13 @@ from rasv.scores.namespace import (
     clip_rollup_sql,
     latest_scores_sql,
 )
+from rasv.scores.predict import Priors
 from rasv.scores.ranking import bradley_terry
 
 __all__ = [
     "BlindSession",
     "PairSession",
+    "Priors",
     "Score",
     "Scores",
     "TAGS",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from rasv.errors import InvalidInput, TakeNotFound
+from rasv.scores.predict import Priors, fit_stars, recommend_table
 from rasv.scores.ranking import TIE, bradley_terry
 from rasv.scores.tags import TAGS, normalize_tag, tag_label, tags_df
 from rasv.takes.namespace import GROUP_KEYS, task_id_of, write_table
@@ -614,6 +615,64 @@ class Scores:
         labels = _labels(takes, col)
         df.insert(1, "label", [labels.get(i, str(i)) for i in df["item"]])
         return df
+
+    # -- listen less: predicted stars and the best clip so far -------------------------------
+
+    def _review_table(self, task: Any, role: Any) -> pd.DataFrame:
+        """The finished takes of a task (a Task, its id or name) or of a role."""
+        from rasv.records import Role
+
+        if isinstance(task, Role):
+            task, role = None, task
+        if task is None and role is None:
+            raise InvalidInput("give a task (a Task, its id or name) or role=")
+        if task is not None:
+            return self._ws.takes.df(task, sort="plan", status="done")
+        return self._ws.takes.df(role=role, sort="plan", status="done")
+
+    def predict(self, task: Any = None, *, role: Any = None,
+                priors: Priors | None = None) -> pd.DataFrame:
+        """Predicted stars of a task's (or role's) finished takes, with intervals and drivers.
+
+        See docs/predict.md.
+
+        The model learns from the scored takes: the analysis metrics, the parameters, and the
+        clip and model pair, shrunk toward the mean; it is refitted on every call, and the same
+        scores always give the same answer. Columns: take_id, stars_pred, low, high (where the
+        stars you would give fall, 4 times in 5), sd, scored, drivers.
+
+        Example:
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2, texts=["你好。", "再见。"])
+            >>> _ = ex.ws.scores.set(ex.take, 5)
+            >>> p = ex.ws.scores.predict(ex.task)
+            >>> len(p), int(p.scored.sum()), bool((p.low <= p.stars_pred).all())
+            (4, 1, True)
+        """
+        return fit_stars(self._review_table(task, role), priors or Priors()).predict()
+
+    def recommend(self, task: Any = None, *, role: Any = None,
+                  priors: Priors | None = None) -> pd.DataFrame:
+        """Clips, model pairs and parameter values ranked by predicted quality (the best so far).
+
+        For a task (or role): comparison intervals and the chance of being the best.
+
+        Columns: dimension (``clip``, ``models``, a varied parameter), value, label, quality
+        (expected stars of an average take), low, high, p_best, n_heard, n_takes, rank,
+        confident. ``attrs``: ``best`` (the leading clip id), ``confident`` (its interval
+        clears the runner-up's, or its ``p_best`` ≥ 0.95), ``heard`` and ``takes``.
+
+        Example:
+            >>> from rasv.testing import example
+            >>> ex = example(clips=2, texts=["你好。", "再见。"])
+            >>> _ = ex.ws.scores.set(ex.take, 5)
+            >>> r = ex.ws.scores.recommend(ex.task)
+            >>> r.attrs["best"] == ex.ws.takes.get(ex.take).clip_id, r.attrs["heard"]
+            (True, 1)
+            >>> r.attrs["confident"]   # one score is not enough to be sure
+            False
+        """
+        return recommend_table(fit_stars(self._review_table(task, role), priors or Priors()))
 
 
 def _plain(v: Any) -> Any:

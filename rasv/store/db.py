@@ -25,14 +25,14 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from rasv.errors import WorkspaceError, WorkspaceLocked
+from rasv.errors import InvalidInput, WorkspaceError, WorkspaceLocked
 
 _ALIAS = "ws"
 
@@ -393,4 +393,74 @@ def _command_line(pid: int | None) -> str:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
-__all__ = ["Store"]
+
+def check_editable(fields: Iterable[str], editable: Iterable[str]) -> None:
+    """Refuse an update that names a column users may not edit.
+
+    Raises:
+        InvalidInput: naming the unknown fields and the editable ones.
+
+    Example:
+        >>> check_editable({"lang", "id"}, {"lang", "text"})
+        Traceback (most recent call last):
+        ...
+        rasv.errors.InvalidInput: cannot update id; editable: lang, text
+    """
+    unknown = set(fields) - set(editable)
+    if unknown:
+        raise InvalidInput(f"cannot update {', '.join(sorted(unknown))}; editable: "
+                           f"{', '.join(sorted(editable))}")
+
+
+def update_sql(table: str, values: Mapping[str, Any], row_id: int) -> tuple[str, dict[str, Any]]:
+    """The ``UPDATE`` of some columns of one row, stamping ``updated_at``, and its parameters.
+
+    Example:
+        >>> sql, params = update_sql("texts", {"lang": "en"}, 3)
+        >>> sql, params
+        ('UPDATE texts SET lang = $lang, updated_at = current_timestamp WHERE id = $id', {'lang': 'en', 'id': 3})
+    """
+    sets = ", ".join(f"{k} = ${k}" for k in values)
+    return (f"UPDATE {table} SET {sets}, updated_at = current_timestamp WHERE id = $id",
+            {**values, "id": int(row_id)})
+
+
+#: A filter's SQL condition (on the parameter named like the filter) and how its value is bound.
+Condition = tuple[str, Callable[[Any], Any]]
+
+
+def where_sql(conditions: Mapping[str, Condition], filters: Mapping[str, Any],
+              base: str = "true", **params: Any) -> tuple[str, dict[str, Any]]:
+    """The ``WHERE`` text and parameters for the filters given; a None filter is not applied.
+
+    ``base`` is always applied, with ``params``. A filter ``conditions`` lacks is a TypeError,
+    like an unexpected keyword argument.
+
+    Example:
+        >>> conds = {"lang": ("lang = $lang", str), "long": ("long = $long", bool)}
+        >>> where_sql(conds, {"lang": "en", "long": None})
+        ('true AND lang = $lang', {'lang': 'en'})
+    """
+    unknown = set(filters) - set(conditions)
+    if unknown:
+        raise TypeError(f"unexpected filter(s): {', '.join(sorted(unknown))}")
+    clauses = [base]
+    for key, value in filters.items():
+        if value is not None:
+            clause, bind = conditions[key]
+            clauses.append(clause)
+            params[key] = bind(value)
+    return " AND ".join(clauses), params
+
+
+def one_or_many(value: str | Iterable[str]) -> list[str]:
+    """A filter value that is one string or several, as a list.
+
+    Example:
+        >>> one_or_many("zh"), one_or_many(("zh", "en"))
+        (['zh'], ['zh', 'en'])
+    """
+    return [value] if isinstance(value, str) else list(value)
+
+
+__all__ = ["Condition", "Store", "check_editable", "one_or_many", "update_sql", "where_sql"]

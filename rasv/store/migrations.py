@@ -296,10 +296,35 @@ def _seed_texts(cur: duckdb.DuckDBPyConnection) -> None:
     seed_starter_texts(cur)
 
 
+# Requests served by `rasv api` (rasv.serving): which voices other apps use, how fast.
+_API_REQUESTS = """
+CREATE SEQUENCE api_requests_id START 1;
+CREATE TABLE api_requests (
+    id BIGINT PRIMARY KEY DEFAULT nextval('api_requests_id'),
+    served_at TIMESTAMP NOT NULL,
+    api VARCHAR NOT NULL,
+    route VARCHAR,
+    voice VARCHAR,
+    product_id BIGINT,
+    chars INTEGER,
+    n_chunks INTEGER,
+    format VARCHAR,
+    status INTEGER NOT NULL,
+    error VARCHAR,
+    seconds DOUBLE,
+    engine_s DOUBLE,
+    audio_s DOUBLE,
+    engine VARCHAR,
+    switches INTEGER,
+    client VARCHAR
+);
+"""
+
 #: Every migration, in the order it is applied. Append only.
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", _INITIAL),
     Migration("0002_texts_starter", _seed_texts),
+    Migration("0003_api_requests", _API_REQUESTS),
 ]
 
 
@@ -312,7 +337,7 @@ def migrate(store: Store, migrations: list[Migration] | None = None) -> list[str
     Example:
         >>> import tempfile, os
         >>> s = Store(os.path.join(tempfile.mkdtemp(), "m.duckdb"))
-        >>> migrate(s)
+        >>> migrate(s)[:2]
         ['0001_initial', '0002_texts_starter']
         >>> migrate(s)
         []

@@ -159,11 +159,8 @@ class Takes:
             InvalidInput: ``ref`` is not a Take or text, or several takes share the prefix.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> t = ws.tasks.create(r, "x", ["你好。"], clips=[c], engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(run=False); ws, t = ex.ws, ex.task
             >>> take = ws.takes.df(t).id[0]
             >>> ws.takes.resolve(take[:12].upper()).id == take
             True
@@ -316,8 +313,11 @@ class Takes:
                 columns for ``df.groupby(..., sort=False)``.
             sort: ``"duration"`` (default), ``"score"``, ``"param"`` (the varied
                 parameters, in label order), ``"plan"`` (task order), ``"suspicion"`` (the
-                listen-first order of ``ws.analysis``: likely bad takes first), any metric
-                name, or any column (``top_k``, ``dur_z`` …).
+                listen-first order of ``ws.analysis``: likely bad takes first), ``"ask"``
+                (unscored takes whose score would most change which clip looks best first,
+                scored ones last; adds ``stars_pred, stars_low, stars_high, drivers,
+                ask_rank``: see ``ws.scores.predict``), any metric name, or any column
+                (``top_k``, ``dur_z`` …).
             descending: reverse the sort (groups keep their order); missing values last.
             **filters: see the module docstring.
 
@@ -344,6 +344,10 @@ class Takes:
         base = add_metrics(self._ws, base)
         if task is not None:
             base = add_suspicion(self._ws, base, task)
+        if sort == "ask":  # before the filters: the model learns from every scored take
+            from rasv.scores.predict import with_predictions
+
+            base = with_predictions(base)
         out = apply_filters(base, filters)
         out = arrange(out, group_by=group_by, sort=sort, descending=descending, varied=varied)
         return out

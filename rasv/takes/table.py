@@ -80,7 +80,7 @@ FILTER_ALIASES: dict[str, str] = {
 }
 
 _SORT_ALIASES = {"duration": "duration_s", "score": "stars", "plan": "ord",
-                 "suspicion": "listen_rank"}
+                 "suspicion": "listen_rank", "ask": "ask_rank"}
 
 
 

@@ -64,7 +64,7 @@ from rasv.tasks.resolve import (
 
 if TYPE_CHECKING:
     from rasv.engine import Engine
-    from rasv.runner.run import Run, RunEvent
+    from rasv.runner import Run, RunEvent
     from rasv.workspace import Workspace
 
 _TASK_COLS = (
@@ -241,11 +241,8 @@ class Tasks:
             InvalidInput: ``ref`` is none of these (``True``, ``3.7`` …).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "k sweep", ["hi"], clips=[c], engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", name="k sweep", texts=["hi"], run=False); ws = ex.ws
             >>> ws.tasks.resolve("k sweep").id, ws.tasks.resolve("1").label
             (1, 'k sweep (v1)')
         """
@@ -303,11 +300,8 @@ class Tasks:
         """Take counts by status.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", texts=["hi"], run=False); ws, t = ex.ws, ex.task
             >>> ws.tasks.counts(t)
             TaskCounts(total=1, pending=1, running=0, done=0, failed=0, cancelled=0)
         """
@@ -331,12 +325,9 @@ class Tasks:
         """The task's combinations: index, label, models, aux, clips, seeds and parameters.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], vary={"speed_factor": [0.9, 1.1]},
-            ...                     engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", texts=["hi"], vary={"speed_factor": [0.9, 1.1]}, run=False)
+            >>> ws, t = ex.ws, ex.task
             >>> t.combinations()[["combo", "label", "speed_factor"]].values.tolist()
             [[0, 'speed_factor=0.9', 0.9], [1, 'speed_factor=1.1', 1.1]]
         """
@@ -372,11 +363,9 @@ class Tasks:
         attempts, error, audio_path, duration_s, engine.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi", "yo"], clips=[c], repeats=2, engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", texts=["hi", "yo"], repeats=2, run=False)
+            >>> ws, t = ex.ws, ex.task
             >>> p = t.plan()
             >>> len(p), p.status.unique().tolist(), p.take_id.is_unique
             (4, ['pending'], True)
@@ -389,11 +378,8 @@ class Tasks:
         """Materialise the task's takes unless that was done; True if done now.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", texts=["hi"], run=False); ws, t = ex.ws, ex.task
             >>> ws.tasks.ensure_planned(t)   # create() planned it already
             False
         """
@@ -422,12 +408,8 @@ class Tasks:
         scores stay); otherwise the task is rewritten and its plan dropped.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
-            >>> _ = ws.tasks.run(t, FakeEngine())
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", texts=["hi"]); ws, t = ex.ws, ex.task
             >>> t2 = ws.tasks.edit(t, vary={"top_k": [5, 15]})
             >>> (t2.version, t2.parent_id == t.id), ws.tasks.get(t.id).archived
             ((2, True), True)
@@ -530,11 +512,8 @@ class Tasks:
         Returns ``{"takes_deleted": n, "takes_kept": m}``.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(transcript="ref", texts=["hi"], run=False); ws, t = ex.ws, ex.task
             >>> _ = t.plan()
             >>> ws.tasks.delete(t)
             {'takes_deleted': 1, 'takes_kept': 0}
@@ -561,11 +540,8 @@ class Tasks:
         Returns how many takes changed.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
+            >>> from rasv.testing import FakeEngine, example
+            >>> ex = example(transcript="ref", texts=["hi"], run=False); ws, t = ex.ws, ex.task
             >>> _ = ws.tasks.run(t, FakeEngine(fail=lambda req: True))
             >>> t.counts().failed, ws.tasks.reset(t), t.counts().pending
             (1, 1, 1)
@@ -611,7 +587,7 @@ class Tasks:
             task: the task (planned on the fly if needed).
             engines: an engine or a list of engines whose kind matches the task's.
             background: return at once and run on a background thread (notebooks).
-            on_event: called with each :class:`rasv.runner.run.RunEvent` (from worker threads).
+            on_event: called with each :class:`rasv.runner.RunEvent` (from worker threads).
             retries: extra attempts for transient errors.
             take_timeout: seconds one request may take before it counts as a transient
                 failure (None: no limit).
@@ -622,11 +598,9 @@ class Tasks:
             the :class:`rasv.runner.run.Run` (finished unless ``background``).
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-            >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], repeats=3, engine="fake")
+            >>> from rasv.testing import FakeEngine, example
+            >>> ex = example(transcript="ref", texts=["hi"], repeats=3, run=False)
+            >>> ws, t = ex.ws, ex.task
             >>> eng = FakeEngine()
             >>> ws.tasks.run(t, eng).progress.done, len(eng.calls)
             (3, 3)
@@ -674,7 +648,7 @@ class Tasks:
         )
 
     def _check_not_running(self, t: Task) -> None:
-        from rasv.runner.run import live_owners
+        from rasv.runner import live_owners
 
         owners = [r[0] for r in self._ws.store.rows(
             "SELECT DISTINCT k.run_owner FROM task_takes tt JOIN takes k ON k.id = tt.take_id "

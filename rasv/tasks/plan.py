@@ -1,11 +1,8 @@
 """A task's plan: its takes expanded from the spec, stored once, and read back as a table.
 
 Example:
-    >>> import rasv, tempfile
-    >>> from rasv.testing import make_clip
-    >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-    >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-    >>> t = ws.tasks.create(r, "x", ["hi", "yo"], clips=[c], engine="fake")
+    >>> from rasv.testing import example
+    >>> ex = example(transcript="ref", texts=["hi", "yo"], run=False); ws, t = ex.ws, ex.task
     >>> len(plan_frame(ws, t, lambda name, value: None))
     2
 """
@@ -30,11 +27,9 @@ def plan_takes(ws: Workspace, spec: TaskSpec, role_id: int, kind: str) -> list[P
     """The takes ``spec`` expands to, with the clips, models and aux clips it names looked up.
 
     Example:
-        >>> import rasv, tempfile
-        >>> from rasv.testing import make_clip
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-        >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], repeats=2, engine="fake")
+        >>> from rasv.testing import example
+        >>> ex = example(transcript="ref", texts=["hi"], repeats=2, run=False)
+        >>> ws, r, t = ex.ws, ex.role, ex.task
         >>> [k.take_id for k in plan_takes(ws, t.spec, r.id, "fake")] == list(t.plan().take_id)
         True
     """
@@ -50,11 +45,8 @@ def materialise(ws: Workspace, t: Task, takes: list[PlannedTake]) -> None:
     A take another task already planned is linked, not stored again (ids are content hashes).
 
     Example:
-        >>> import rasv, tempfile
-        >>> from rasv.testing import make_clip
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-        >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], engine="fake")
+        >>> from rasv.testing import example
+        >>> ex = example(transcript="ref", texts=["hi"], run=False); ws, t = ex.ws, ex.task
         >>> materialise(ws, t, []); len(t.plan())   # planned by create(): unchanged
         1
     """
@@ -118,11 +110,9 @@ def plan_frame(ws: Workspace, t: Task, describe: Callable[[str, Any], str | None
     """One row per planned take of ``t``; ``describe`` names values in combination labels.
 
     Example:
-        >>> import rasv, tempfile
-        >>> from rasv.testing import make_clip
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-        >>> t = ws.tasks.create(r, "x", ["hi"], clips=[c], vary={"top_k": [5, 9]}, engine="fake")
+        >>> from rasv.testing import example
+        >>> ex = example(transcript="ref", texts=["hi"], vary={"top_k": [5, 9]}, run=False)
+        >>> ws, t = ex.ws, ex.task
         >>> plan_frame(ws, t, lambda name, value: None).label.tolist()
         ['top_k=5', 'top_k=9']
     """

@@ -133,11 +133,8 @@ class Task:
         """One row per take; see :meth:`Tasks.plan`.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(repeats=2, run=False); ws, task = ex.ws, ex.task
             >>> task.plan()[["label", "seed", "status"]].shape
             (2, 3)
         """
@@ -147,11 +144,8 @@ class Task:
         """Take counts by status and the task status; see :meth:`Tasks.counts`.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> from rasv.testing import example
+            >>> ex = example(repeats=2, run=False); ws, task = ex.ws, ex.task
             >>> task.counts().status, task.counts().pending
             ('pending', 2)
         """
@@ -161,11 +155,9 @@ class Task:
         """The task's combinations; see :meth:`Tasks.combinations`.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> import rasv
+            >>> from rasv.testing import example
+            >>> ex = example(repeats=2, run=False); ws, task = ex.ws, ex.task
             >>> task.combinations().seeds.tolist() == [list(rasv.tasks.grid.derive_seeds(2))]
             True
         """
@@ -175,11 +167,8 @@ class Task:
         """Run the task's pending takes; see :meth:`Tasks.run`.
 
         Example:
-            >>> import rasv, tempfile
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-            >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="参考。")
-            >>> task = ws.tasks.create(r, "x", ["你好。"], clips=[c], repeats=2, engine="fake")
+            >>> from rasv.testing import FakeEngine, example
+            >>> ex = example(repeats=2, run=False); ws, task = ex.ws, ex.task
             >>> task.run(FakeEngine()).progress.done
             2
         """

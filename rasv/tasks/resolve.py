@@ -362,11 +362,9 @@ def find_task_id(ws: Workspace, ref: Any) -> int:
         InvalidInput: ``ref`` is none of these (a bool, a float …).
 
     Example:
-        >>> import rasv, tempfile
-        >>> from rasv.testing import make_clip
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> c = ws.clips.add(r, make_clip(ws.root / "a.wav", 4), text="ref")
-        >>> t = ws.tasks.create(r, "k sweep", ["hi"], clips=[c], engine="fake")
+        >>> from rasv.testing import example
+        >>> ex = example(transcript="ref", name="k sweep", texts=["hi"], run=False)
+        >>> ws, t = ex.ws, ex.task
         >>> find_task_id(ws, "k sweep"), find_task_id(ws, " 1 "), find_task_id(ws, t)
         (1, 1, 1)
     """

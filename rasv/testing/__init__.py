@@ -13,7 +13,7 @@ Example:
     3
 """
 
-from rasv.testing.checkpoints import make_checkpoint
+from rasv.testing.checkpoints import make_checkpoint, make_checkpoint_pair
 from rasv.testing.clips import make_clip, make_voice, write_list
 from rasv.testing.embeddings import FakeEmbeddingBackend
 from rasv.testing.examples import Example, example
@@ -29,6 +29,7 @@ __all__ = [
     "FakeGsvServer",
     "example",
     "make_checkpoint",
+    "make_checkpoint_pair",
     "make_clip",
     "make_gsv_root",
     "make_voice",

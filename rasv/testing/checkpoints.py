@@ -83,4 +83,23 @@ def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: 
     return str(p)
 
 
-__all__ = ["make_checkpoint"]
+def make_checkpoint_pair(directory: str | os.PathLike | None = None, *,
+                         version: str = "v2ProPlus") -> tuple[str, str]:
+    """Write a trained GPT + SoVITS pair (``ann-e10.ckpt``, ``ann_e8_s96.pth``) for engine examples.
+
+    ``directory`` defaults to a fresh temporary one. Returns ``(gpt, sovits)`` paths.
+
+    Example:
+        >>> from rasv.models.checkpoints import sniff
+        >>> gpt, sovits = make_checkpoint_pair()
+        >>> sniff(gpt).kind, sniff(sovits).version
+        ('gpt', 'v2ProPlus')
+    """
+    import tempfile
+
+    d = Path(directory if directory is not None else tempfile.mkdtemp())
+    return (make_checkpoint(d / "ann-e10.ckpt"),
+            make_checkpoint(d / "ann_e8_s96.pth", version=version))
+
+
+__all__ = ["make_checkpoint", "make_checkpoint_pair"]

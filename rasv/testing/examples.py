@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,7 +51,9 @@ class Example:
 
 
 def example(clips: int = 1, *, texts: Sequence[str] = ("你好。",),
-            seeds: Sequence[int] | None = None, run: bool = True) -> Example:
+            seeds: Sequence[int] | None = None, run: bool = True, name: str = "x",
+            transcript: str = "参考。", category: str | None = None, repeats: int | None = None,
+            vary: Mapping[str, Iterable[object]] | None = None) -> Example:
     """A fresh workspace with role ``a``, ``clips`` clips (4 s, 5 s …) and a fake-engine task.
 
     Args:
@@ -59,6 +61,9 @@ def example(clips: int = 1, *, texts: Sequence[str] = ("你好。",),
         texts: the task's texts; no task at all when empty.
         seeds: the task's seeds (None: the task's default).
         run: make the takes (with :class:`FakeEngine`), or only plan them.
+        name: the task's name.
+        transcript, category: each clip's transcript and category (None: the default one).
+        repeats, vary: passed on to :meth:`Tasks.create`.
 
     Example:
         >>> ex = example(run=False)
@@ -68,14 +73,16 @@ def example(clips: int = 1, *, texts: Sequence[str] = ("你好。",),
     ws = open(tempfile.mkdtemp(prefix="rasv-example-"))
     role = ws.roles.create("a")
     ids = tuple(
-        ws.clips.add(role, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text="参考。")
+        ws.clips.add(role, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text=transcript,
+                     category=category)
         for i in range(clips)
     )
     engine = FakeEngine()
     if not texts or not ids:
         return Example(ws, role, ids, None, engine, ())
-    task = ws.tasks.create(role, "x", list(texts), clips=list(ids), engine="fake",
-                           seeds=None if seeds is None else list(seeds))
+    task = ws.tasks.create(role, name, list(texts), clips=list(ids), engine="fake",
+                           seeds=None if seeds is None else list(seeds), repeats=repeats,
+                           vary=vary)
     if run:
         ws.tasks.run(task, engine)
     takes = tuple(ws.takes.df(task, sort="plan").id)

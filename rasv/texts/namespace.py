@@ -28,6 +28,7 @@ from rasv.errors import InvalidInput, TextNotFound
 from rasv.ids import id_list
 from rasv.langs import guess_lang, normalize_lang
 from rasv.records import DEFAULT_CATEGORY, TextItem
+from rasv.store import Condition, check_editable, one_or_many, update_sql, where_sql
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -36,6 +37,15 @@ if TYPE_CHECKING:
 LONG_CHARS = 120
 
 _COLS = "id, category, lang, content, long, source"
+
+#: The filters of :meth:`Texts.df`.
+_FILTERS: dict[str, Condition] = {
+    "category": ("list_contains($category, category)", one_or_many),
+    "lang": ("list_contains($lang, lang)", lambda v: [normalize_lang(x) for x in one_or_many(v)]),
+    "long": ("long = $long", bool),
+    "contains": ("content ILIKE '%' || $contains || '%'", str),
+    "ids": ("list_contains($ids, id)", lambda v: [int(i) for i in v]),
+}
 
 # (category, lang, content). Written for rasv; short sentences probe one difficulty each.
 STARTER_TEXTS: list[tuple[str, str, str]] = [
@@ -191,26 +201,10 @@ class Texts:
             >>> ws.texts.df(long=True).lang.tolist()
             ['zh', 'en']
         """
-        clauses, params = ["true"], {}
-        if category is not None:
-            clauses.append("list_contains($cats, category)")
-            params["cats"] = [category] if isinstance(category, str) else list(category)
-        if lang is not None:
-            langs = [lang] if isinstance(lang, str) else list(lang)
-            clauses.append("list_contains($langs, lang)")
-            params["langs"] = [normalize_lang(x) for x in langs]
-        if long is not None:
-            clauses.append("long = $long")
-            params["long"] = bool(long)
-        if contains:
-            clauses.append("content ILIKE '%' || $q || '%'")
-            params["q"] = contains
-        if ids is not None:
-            clauses.append("list_contains($ids, id)")
-            params["ids"] = [int(i) for i in ids]
+        where, params = where_sql(_FILTERS, {"category": category, "lang": lang, "long": long,
+                                             "contains": contains or None, "ids": ids})
         return self._ws.store.df(
-            f"SELECT {_COLS}, length(content) AS n_chars FROM texts "
-            f"WHERE {' AND '.join(clauses)} ORDER BY id",
+            f"SELECT {_COLS}, length(content) AS n_chars FROM texts WHERE {where} ORDER BY id",
             params,
         )
 
@@ -236,27 +230,12 @@ class Texts:
             >>> ws.texts.update(t.id, content="b", category="x").content
             'b'
         """
-        allowed = {"content", "lang", "category", "long"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise InvalidInput(f"cannot update {', '.join(sorted(unknown))}; editable: "
-                               f"{', '.join(sorted(allowed))}")
+        editable = {"content": _clean, "lang": normalize_lang, "category": _cat, "long": bool}
+        check_editable(fields, editable)
         self.get(text_id)
-        values: dict[str, Any] = {}
-        if "content" in fields:
-            values["content"] = _clean(fields["content"])
-        if "lang" in fields:
-            values["lang"] = normalize_lang(fields["lang"])
-        if "category" in fields:
-            values["category"] = _cat(fields["category"])
-        if "long" in fields:
-            values["long"] = bool(fields["long"])
+        values = {k: editable[k](v) for k, v in fields.items()}
         if values:
-            sets = ", ".join(f"{k} = ${k}" for k in values)
-            self._ws.store.rows(
-                f"UPDATE texts SET {sets}, updated_at = current_timestamp WHERE id = $id",
-                {**values, "id": int(text_id)},
-            )
+            self._ws.store.rows(*update_sql("texts", values, text_id))
         return self.get(text_id)
 
     def delete(self, text_ids: int | Iterable[int]) -> int:

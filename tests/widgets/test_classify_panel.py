@@ -203,14 +203,18 @@ def test_assign_a_cluster_and_send_representatives_to_tasks(panel, ws, tones):
 
 
 def test_cluster_options(panel, tones):
+    # automatic by default: a cluster count, no distance
+    assert panel.method.value == "auto" and panel.distance.layout.display == "none"
     panel.n_clusters.value = 1
     assert panel.cluster(wait=True).cluster.nunique() == 1
     panel.n_clusters.value = 0
+    panel.method.value = "agglomerative"
+    assert panel.distance.layout.display == "" and panel.n_clusters.layout.display == ""
     panel.distance.value = "abc"
     panel.cluster_button.click()
     assert "distance threshold must be a number" in panel.ctx.notice.value
-    panel.method.value = "auto"
-    assert panel.distance.layout.display == "none"
+    panel.method.value = "hdbscan"
+    assert panel.distance.layout.display == "none" and panel.n_clusters.layout.display == "none"
     assert len(panel.cluster(wait=True)) == 8
 
 

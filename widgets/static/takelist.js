@@ -80,8 +80,15 @@ function render({ model, el: root }) {
     zero.title = "0";
     zero.addEventListener("click", (e) => { e.stopPropagation(); send({ type: "stars", id: item.id, value: 0 }); });
     box.append(zero);
+    // An unscored take the model has a prediction for: its stars dimmed, the number and the
+    // interval on hover (the listener's own stars always win).
+    const unscored = item.stars === null || item.stars === undefined;
+    const guess = unscored && item.predicted !== null && item.predicted !== undefined ? Number(item.predicted) : null;
+    if (guess !== null && item.predicted_hint) box.title = item.predicted_hint;
     for (let i = 1; i <= 5; i++) {
-      const s = el("span", "rasv-star pick" + (item.stars !== null && item.stars !== undefined && i <= item.stars ? " on" : ""), "★");
+      const on = !unscored && i <= item.stars;
+      const dim = guess !== null && i <= Math.round(guess);
+      const s = el("span", "rasv-star pick" + (on ? " on" : dim ? " predicted" : ""), "★");
       s.title = String(i);
       s.addEventListener("click", (e) => {
         e.stopPropagation();
@@ -89,6 +96,7 @@ function render({ model, el: root }) {
       });
       box.append(s);
     }
+    if (guess !== null) box.append(el("span", "rasv-star-guess", `≈${guess.toFixed(1)}`));
     return box;
   };
 

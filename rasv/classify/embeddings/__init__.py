@@ -3,7 +3,7 @@
 =====================  ==============================================================
 ``backend=``           model
 =====================  ==============================================================
-``"resemblyzer"``      GE2E d-vector, 256-d; weights in the wheel (the default)
+``"resemblyzer"``      GE2E d-vector, 256-d; weights ship with rasv, runs in numpy (default)
 ``"gsv"``              GPT-SoVITS's ERes2NetV2 (needs ``gsv_root``)
 ``"campplus"``         ModelScope CAM++ zh-cn (RefAudioSelectorV2's model), on disk
 ``"eres2net"``,        ModelScope ERes2Net / ERes2NetV2 zh-cn, on disk
@@ -89,7 +89,7 @@ def _norm(p: str | os.PathLike | None) -> str | None:
 
 
 def _create(name: str, gsv_root: Any, model_dir: Any, device: str | None) -> EmbeddingBackend:
-    from rasv.classify.embeddings.ge2e import INSTALL_HINT, ResemblyzerBackend
+    from rasv.classify.embeddings.ge2e import ResemblyzerBackend
     from rasv.classify.embeddings.gsv_sv import GptSovitsBackend
     from rasv.classify.embeddings.modelscope_sv import MODEL_IDS, ModelScopeBackend
 
@@ -122,9 +122,9 @@ def _create(name: str, gsv_root: Any, model_dir: Any, device: str | None) -> Emb
     except BackendUnavailable:
         pass
     raise BackendUnavailable(
-        "no speaker-embedding model can run here: install Resemblyzer "
-        f"({INSTALL_HINT}), or pass gsv_root= a GPT-SoVITS v2Pro folder, or model_dir= a "
-        "ModelScope CAM++/ERes2Net folder"
+        "no speaker-embedding model can run here: the resemblyzer backend needs its weights "
+        "and webrtcvad, which `pip install -e .` in the rasv folder installs; or pass "
+        "gsv_root= a GPT-SoVITS v2Pro folder, or model_dir= a ModelScope CAM++/ERes2Net folder"
     )
 
 

@@ -17,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -154,5 +156,30 @@ def weights_digest(path: str | os.PathLike, length: int = 12) -> str:
     return digest[:length]
 
 
+@contextlib.contextmanager
+def restored_modules(names: Iterable[str]) -> Iterator[None]:
+    """Put each ``sys.modules[name]`` back as it was (or remove it) when the block ends.
+
+    For backends that import third-party model code under borrowed module names.
+
+    Example:
+        >>> import sys, types
+        >>> with restored_modules(["rasv_demo_mod"]):
+        ...     sys.modules["rasv_demo_mod"] = types.ModuleType("rasv_demo_mod")
+        >>> "rasv_demo_mod" in sys.modules
+        False
+    """
+    saved = {n: sys.modules.get(n) for n in names}
+    try:
+        yield
+    finally:
+        for n, m in saved.items():
+            if m is None:
+                sys.modules.pop(n, None)
+            else:
+                sys.modules[n] = m
+
+
 __all__ = ["MIN_SAMPLES", "SAMPLE_RATE", "EmbeddingBackend", "normalize_rows", "resolve_device",
+           "restored_modules",
            "weights_digest"]

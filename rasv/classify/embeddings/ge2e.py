@@ -1,102 +1,59 @@
-"""Resemblyzer: the GE2E d-vector model (256-d) whose weights ship inside its wheel.
+"""Resemblyzer: the GE2E d-vector model (256-d), the default backend, with no extra install.
 
-The default backend: it runs offline wherever torch runs (``research/speech-models.md`` §1).
-Install: ``pip install "rasv[ml]"`` then ``pip install --no-deps resemblyzer`` (its own
-requirements name ``webrtcvad``, which needs a compiler; ``webrtcvad-wheels`` in ``[ml]``
-provides the same module).
-
-Resemblyzer embeds one clip at a time. Here each clip goes through Resemblyzer's own
-preprocessing (volume normalisation, long-silence trimming) and is cut into its 1.6 s
-partial windows exactly as ``VoiceEncoder.embed_utterance`` does, but the windows of a whole
-batch of clips go through the network in one forward pass.
+Its weights ship with rasv and it runs in numpy (:mod:`rasv.classify.embeddings.ge2e_net`), so
+``pip install -e .`` is enough; where torch is installed and sees a GPU (or ``device=`` names
+one) the same network runs there in torch. Both give Resemblyzer's own vectors to float noise
+(cosine ≥ 0.9999, tested against the ``resemblyzer`` package), and share its cache key, so
+vectors cached by either are reused by the other.
 
 Example:
-    >>> ResemblyzerBackend.available() in (True, False)
+    >>> ResemblyzerBackend.available()
     True
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import threading
-import warnings
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from rasv.classify.embeddings.base import EmbeddingBackend, resolve_device, weights_digest
-from rasv.errors import BackendUnavailable
+from rasv.classify.embeddings import ge2e_net
+from rasv.classify.embeddings.base import EmbeddingBackend
+from rasv.errors import BackendUnavailable, InvalidInput
 
-#: Bump when this module's preprocessing changes, so cached vectors are recomputed.
+#: Bump when the front-end changes, so cached vectors are recomputed.
 _FRONTEND = "b1"
 
-INSTALL_HINT = (
-    "pip install \"rasv[ml]\" (torch, webrtcvad-wheels) and then "
-    "pip install --no-deps resemblyzer"
-)
+#: Where the network runs: ``"auto"`` = numpy on the CPU, torch on a GPU.
+ENGINES = ("auto", "numpy", "torch")
 
-
-def _weights_path() -> Path | None:
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        p = Path(root) / "pretrained.pt"
-        if p.is_file():
-            return p
-    return None
-
-
-def _mel_spectrogram(wav: np.ndarray, ra) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """``resemblyzer.audio.wav_to_mel_spectrogram``, bit-identical, without its slow einsum
-    (librosa 0.11 applies the mel basis through ``np.einsum``, 60× slower here than ``@``)."""
-    import librosa
-
-    n_fft = int(ra.sampling_rate * ra.mel_window_length / 1000)
-    hop = int(ra.sampling_rate * ra.mel_window_step / 1000)
-    basis = _mel_basis(ra.sampling_rate, n_fft, ra.mel_n_channels)
-    power = np.abs(librosa.stft(wav, n_fft=n_fft, hop_length=hop)) ** 2
-    return (basis @ power).astype(np.float32).T
-
-
-@lru_cache(maxsize=2)
-def _mel_basis(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    import librosa
-
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
-
-
-def _modules():  # type: ignore[no-untyped-def]
-    with warnings.catch_warnings():
-        # resemblyzer imports scipy.ndimage.morphology, a deprecated namespace
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from resemblyzer import audio
-        from resemblyzer.voice_encoder import VoiceEncoder
-    return VoiceEncoder, audio
+#: How to get a GPU run: torch for the machine (rasv's ``[ml]`` extra names it).
+TORCH_HINT = ("install the torch build for your machine first (https://pytorch.org), then "
+              "pip install -e \".[ml]\" in the rasv folder")
 
 
 class ResemblyzerBackend(EmbeddingBackend):
-    """GE2E speaker embeddings from the ``resemblyzer`` wheel (256-d, Apache-2.0).
-
-    The model loads on the first :meth:`embed`; ``name`` and ``version`` need no torch.
+    """GE2E speaker embeddings with Resemblyzer's weights (256-d, Apache-2.0).
 
     Args:
-        device: ``"cpu"``, ``"cuda"``…; default: a GPU when torch sees one.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``…; default: a GPU when torch
+            is installed and sees one, else the CPU.
+        weights: a ``.npz`` from :func:`~rasv.classify.embeddings.ge2e_net.convert_checkpoint` (e.g.
+            of a fine-tuned Resemblyzer); default: the weights that ship with rasv.
+        engine: ``"numpy"``, ``"torch"``, or ``"auto"``: numpy on the CPU, torch elsewhere.
 
     Raises:
-        BackendUnavailable: resemblyzer, torch or webrtcvad is not installed.
+        BackendUnavailable: the weights are missing, or a GPU was asked for without torch.
 
     Example:
         >>> import numpy as np
-        >>> if ResemblyzerBackend.available():
-        ...     b = ResemblyzerBackend()
-        ...     v = b.embed([np.sin(np.arange(32000) * 0.05).astype(np.float32)])
-        ...     print(v.shape, b.name)
-        ... else:
-        ...     print((1, 256), "resemblyzer")
-        (1, 256) resemblyzer
+        >>> b = ResemblyzerBackend(device="cpu")
+        >>> v = b.embed([np.sin(np.arange(32000) * 0.05).astype(np.float32)])
+        >>> v.shape, b.name, b.version
+        ((1, 256), 'resemblyzer', '0.1.4+39373b86598f.b1')
     """
 
     name = "resemblyzer"
@@ -104,71 +61,104 @@ class ResemblyzerBackend(EmbeddingBackend):
     # Average-linkage cosine distance that separated distinct speakers in our tests
     # (same voice ≈ 0.05–0.2 apart, different voices ≈ 0.3–0.6).
     threshold = 0.25
-    # The LSTM runs 160 steps per window whatever the batch; wide batches amortise that
-    # (8 clips per call: ~30 ms per audio-second here, 64: ~8).
+    # Windows of a whole batch go through the network together (in chunks of 128).
     batch_size = 64
 
-    def __init__(self, device: str | None = None) -> None:
-        missing = [m for m in ("resemblyzer", "torch", "webrtcvad")
-                   if importlib.util.find_spec(m) is None]
-        weights = _weights_path()
-        if missing or weights is None:
-            what = ", ".join(missing) if missing else "resemblyzer/pretrained.pt"
+    def __init__(self, device: str | None = None, weights: str | Path | None = None,
+                 engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if not _installed("webrtcvad"):
             raise BackendUnavailable(
-                f"the Resemblyzer speaker-embedding backend needs {what}: {INSTALL_HINT}"
-            )
-        pkg = importlib.metadata.version("resemblyzer")
-        self.version = f"{pkg}+{weights_digest(weights)}.{_FRONTEND}"
-        self._weights = weights
-        self._encoder = None
-        self._device_request = device
+                "the Resemblyzer backend needs webrtcvad: pip install webrtcvad-wheels "
+                "(a dependency of rasv: pip install -e . in the rasv folder installs it)")
+        self._weights = ge2e_net.load_weights(weights)
+        self.version = f"{self._weights.version}.{_FRONTEND}"
+        self._device_request = None if device in (None, "auto") else str(device)
+        self._engine = engine
+        wants_torch = engine == "torch" or (engine == "auto" and
+                                            self._device_request not in (None, "cpu"))
+        if wants_torch and not _installed("torch"):
+            where = self._device_request or "torch"
+            raise BackendUnavailable(
+                f"running the speaker model on {where!r} needs torch: {TORCH_HINT}; "
+                "or use device='cpu'")
+        self._torch: Any = None
+        self._ready = False
         self._lock = threading.Lock()
 
     @staticmethod
     def available() -> bool:
-        """Whether the backend can run here (checked without importing anything heavy)."""
-        return all(importlib.util.find_spec(m) is not None
-                   for m in ("resemblyzer", "torch", "webrtcvad")) and _weights_path() is not None
+        """Whether the backend can run here (its weights and webrtcvad are installed)."""
+        return ge2e_net.WEIGHTS_PATH.is_file() and _installed("webrtcvad")
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> None:
         with self._lock:
-            if self._encoder is None:
-                voice_encoder, _ = _modules()
-                self.device = resolve_device(self._device_request)
-                self._encoder = voice_encoder(device=self.device, verbose=False,
-                                              weights_fpath=self._weights)
-                self._encoder.eval()
-            return self._encoder
+            if self._ready:
+                return
+            device = self._device_request
+            if device is None:
+                device = "cpu"
+                # Only look for a GPU where torch is installed; never import it otherwise.
+                if self._engine != "numpy" and _installed("torch"):
+                    import torch
+
+                    if torch.cuda.is_available():
+                        device = "cuda"
+            if self._engine == "torch" or (self._engine == "auto" and device != "cpu"):
+                self._torch = _TorchGe2e(self._weights, device)
+            self.device = device
+            self._ready = True
 
     def _embed(self, wavs: list[np.ndarray]) -> np.ndarray:
+        self._load()
+        windows, owners = ge2e_net.clip_windows(wavs)
+        if self._torch is not None:
+            vectors = self._torch(windows)
+        else:
+            vectors = ge2e_net.forward(self._weights, windows)
+        return ge2e_net.average_windows(vectors, owners, len(wavs))
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module blocked as sys.modules[name] = None
+        return False
+
+
+class _TorchGe2e:
+    """The same network in torch, for a GPU."""
+
+    def __init__(self, weights: ge2e_net.Ge2eWeights, device: str) -> None:
         import torch
 
-        encoder = self._load()
-        VoiceEncoder, ra = _modules()  # noqa: N806
-        windows: list[np.ndarray] = []
-        owners: list[int] = []
-        for i, wav in enumerate(wavs):
-            w = ra.preprocess_wav(wav)
-            if len(w) < 160:
-                # Everything was trimmed as silence: keep the clip, just volume-normalised.
-                w = ra.normalize_volume(wav, ra.audio_norm_target_dBFS, increase_only=True)
-            wav_slices, mel_slices = VoiceEncoder.compute_partial_slices(
-                len(w), rate=1.3, min_coverage=0.75
-            )
-            stop = wav_slices[-1].stop
-            if stop >= len(w):
-                w = np.pad(w, (0, stop - len(w)))
-            mel = _mel_spectrogram(w, ra)
-            for s in mel_slices:
-                windows.append(mel[s])
-                owners.append(i)
+        lstm = torch.nn.LSTM(ge2e_net.N_MELS, ge2e_net.HIDDEN, len(weights.lstm),
+                             batch_first=True)
+        state = {}
+        for k, arrays in enumerate(weights.lstm):
+            for kind, a in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), arrays,
+                               strict=True):
+                state[f"{kind}_l{k}"] = torch.from_numpy(np.array(a))
+        lstm.load_state_dict(state)
+        linear = torch.nn.Linear(ge2e_net.HIDDEN, ge2e_net.HIDDEN)
+        linear.load_state_dict({"weight": torch.from_numpy(np.array(weights.linear_w)),
+                                "bias": torch.from_numpy(np.array(weights.linear_b))})
+        try:
+            self.lstm, self.linear = lstm.to(device).eval(), linear.to(device).eval()
+        except (RuntimeError, AssertionError) as e:
+            raise BackendUnavailable(f"torch cannot use device {device!r}: {e}") from None
+        self.device = device
+
+    def __call__(self, windows: np.ndarray) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
-            batch = torch.from_numpy(np.stack(windows)).to(self.device)
-            partial = encoder(batch).float().cpu().numpy()
-        owner = np.asarray(owners)
-        out = np.zeros((len(wavs), self.dim), dtype=np.float32)
-        np.add.at(out, owner, partial)
-        return out / np.bincount(owner, minlength=len(wavs))[:, None]
+            x = torch.from_numpy(np.ascontiguousarray(windows)).to(self.device)
+            _, (hidden, _) = self.lstm(x)
+            e = torch.relu(self.linear(hidden[-1]))
+            e = e / torch.linalg.vector_norm(e, dim=1, keepdim=True).clamp_min(1e-12)
+            return e.float().cpu().numpy()
 
 
-__all__ = ["INSTALL_HINT", "ResemblyzerBackend"]
+__all__ = ["ENGINES", "TORCH_HINT", "ResemblyzerBackend"]

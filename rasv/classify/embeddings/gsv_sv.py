@@ -26,8 +26,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rasv.classify.embeddings.base import weights_digest
+from rasv.classify.embeddings.base import restored_modules, weights_digest
 from rasv.classify.embeddings.fbank_model import FbankModelBackend
+from rasv.classify.embeddings.ge2e import TORCH_HINT
 from rasv.errors import BackendUnavailable
 
 #: Where GPT-SoVITS keeps the checkpoint, relative to its root folder.
@@ -54,10 +55,10 @@ def load_eres2netv2_class(code_dir: str | os.PathLike) -> type:
     bound to the folder's own files only while it executes, then ``sys.modules`` is restored.
     """
     code = Path(code_dir)
-    with _IMPORT_LOCK:
-        saved = {k: sys.modules.get(k) for k in ("pooling_layers", "fusion")}
+    helpers = ("pooling_layers", "fusion")
+    with _IMPORT_LOCK, restored_modules(helpers):
         try:
-            for k in saved:
+            for k in helpers:
                 sys.modules[k] = _load_file_module(f"rasv._gsv_eres2net.{k}", code / f"{k}.py")
             module = _load_file_module("rasv._gsv_eres2net.ERes2NetV2", code / "ERes2NetV2.py")
         except BackendUnavailable:
@@ -66,12 +67,6 @@ def load_eres2netv2_class(code_dir: str | os.PathLike) -> type:
             raise BackendUnavailable(
                 f"cannot import ERes2NetV2 from {code}: {type(e).__name__}: {e}"
             ) from None
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    sys.modules.pop(k, None)
-                else:
-                    sys.modules[k] = v
     cls = getattr(module, "ERes2NetV2", None)
     if cls is None:
         raise BackendUnavailable(f"{code / 'ERes2NetV2.py'} defines no ERes2NetV2 class")
@@ -114,8 +109,7 @@ class GptSovitsBackend(FbankModelBackend):
                 "update GPT-SoVITS to v2Pro or later"
             )
         if importlib.util.find_spec("torch") is None:
-            raise BackendUnavailable("the GPT-SoVITS speaker model needs torch: "
-                                     "pip install \"rasv[ml]\"")
+            raise BackendUnavailable("the GPT-SoVITS speaker model needs torch: " + TORCH_HINT)
         self.version = weights_digest(self.ckpt)
 
     def _build(self) -> Any:

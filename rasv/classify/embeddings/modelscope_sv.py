@@ -11,8 +11,8 @@ and ``~/.cache/modelscope``: ``models/<owner>/<name>`` (modelscope ≥ 1.2x), ``
 and ``hub/<owner>/<name>`` (older releases), with ``iic`` and ``damo`` as interchangeable
 owners and ``.`` in names also tried as ``___``.
 
-The network class comes from the installed ``modelscope`` package (``pip install
-"rasv[modelscope]"``); its feature code (torchaudio) is not used, see :mod:`.fbank`.
+The network class comes from the installed ``modelscope`` package (``pip install -e
+".[modelscope]"`` in the rasv folder); its feature code (torchaudio) is not used, see :mod:`.fbank`.
 
 Example:
     >>> MODEL_IDS["campplus"]
@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rasv.classify.embeddings.base import weights_digest
+from rasv.classify.embeddings.base import restored_modules, weights_digest
 from rasv.classify.embeddings.fbank_model import FbankModelBackend
 from rasv.errors import BackendUnavailable, InvalidInput
 
@@ -56,7 +56,7 @@ MODEL_CLASSES = {
 #: Same-speaker cosine thresholds from the model cards (CAM++ 0.31, ERes2NetV2 0.365).
 _CARD_THRESHOLDS = {"cam++-sv": 0.31, "eres2netv2-sv": 0.365}
 
-INSTALL_HINT = "pip install \"rasv[modelscope]\""
+INSTALL_HINT = "pip install -e \".[modelscope]\" in the rasv folder"
 
 _IMPORT_LOCK = threading.Lock()
 
@@ -151,7 +151,6 @@ def _torchaudio_stand_in() -> Iterator[None]:
     afterwards so nothing else ever sees it.
     """
     names = ("torchaudio", "torchaudio.compliance", "torchaudio.compliance.kaldi")
-    saved = {n: sys.modules.get(n) for n in names}
 
     def _refuse(*_a: Any, **_k: Any) -> Any:
         raise BackendUnavailable("torchaudio is not importable here; rasv computes fbank itself")
@@ -160,15 +159,9 @@ def _torchaudio_stand_in() -> Iterator[None]:
     kaldi.fbank = _refuse  # type: ignore[attr-defined]
     comp.kaldi = kaldi  # type: ignore[attr-defined]
     root.compliance = comp  # type: ignore[attr-defined]
-    sys.modules.update(dict(zip(names, (root, comp, kaldi), strict=True)))
-    try:
+    with restored_modules(names):
+        sys.modules.update(dict(zip(names, (root, comp, kaldi), strict=True)))
         yield
-    finally:
-        for n, m in saved.items():
-            if m is None:
-                sys.modules.pop(n, None)
-            else:
-                sys.modules[n] = m
 
 
 def import_model_class(model_type: str) -> type:

@@ -221,35 +221,33 @@ class FakeGsvServer(FakeServer):
         }
         return self._openapi(paths, schemas)
 
-    def _route_set_gpt_weights(self, method: str, params: dict[str, Any], raw: bytes,
-                               call: Call) -> Reply:
+    def _set_weights(self, kind: str, params: dict[str, Any]) -> Reply:
+        """``/set_gpt_weights`` and ``/set_sovits_weights``: load ``weights_path`` as ``kind``."""
         path = params.get("weights_path")
         if path in (None, ""):
-            return json_reply(400, {"message": "gpt weight path is required"})
+            return json_reply(400, {"message": f"{kind} weight path is required"})
         # GPT-SoVITS records the new path (memory and YAML) before it tries to load it.
-        self.config["t2s_weights_path"] = path
+        self.config["t2s_weights_path" if kind == "gpt" else "vits_weights_path"] = path
         self._save_config()
-        err = self._try_load("gpt", path)
+        err = self._try_load(kind, path)
         if err:
-            return json_reply(400, {"message": "change gpt weight failed", "Exception": err})
-        self.gpt_path = path
+            return json_reply(400, {"message": f"change {kind} weight failed", "Exception": err})
+        if kind == "gpt":
+            self.gpt_path = path
+        else:
+            self.sovits_path = path
+            self.version = self._sniff_version(path) or self.version
+            self.config["version"] = self.version
+            self._save_config()
         return json_reply(200, {"message": "success"})
+
+    def _route_set_gpt_weights(self, method: str, params: dict[str, Any], raw: bytes,
+                               call: Call) -> Reply:
+        return self._set_weights("gpt", params)
 
     def _route_set_sovits_weights(self, method: str, params: dict[str, Any], raw: bytes,
                                   call: Call) -> Reply:
-        path = params.get("weights_path")
-        if path in (None, ""):
-            return json_reply(400, {"message": "sovits weight path is required"})
-        self.config["vits_weights_path"] = path
-        self._save_config()
-        err = self._try_load("sovits", path)
-        if err:
-            return json_reply(400, {"message": "change sovits weight failed", "Exception": err})
-        self.sovits_path = path
-        self.version = self._sniff_version(path) or self.version
-        self.config["version"] = self.version
-        self._save_config()
-        return json_reply(200, {"message": "success"})
+        return self._set_weights("sovits", params)
 
     def _check_ref(self, path: str) -> str | None:
         from rasv.audio.files import info

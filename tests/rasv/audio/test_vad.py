@@ -69,7 +69,7 @@ def test_suggested_pieces_cut_inside_pauses(speech, backend):
 def test_silero_path_never_imports_torch(tmp_path):
     code = (
         "import sys, numpy as np\n"
-        "from rasv import vad\n"
+        "from rasv.audio import vad\n"
         "x = np.sin(np.arange(32000) * 0.05).astype(np.float32) * 0.3\n"
         "vad.speech_segments(x, 16000, backend='silero')\n"
         "print('torch' in sys.modules, 'silero_vad' in sys.modules)\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, homogeneity_score
 
 import rasv
 from gsv_bridge.espeak import synth
@@ -93,15 +93,24 @@ def vws(voices_ws):
 
 @pytest.mark.ml
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["agglomerative", "auto"])
+@pytest.mark.parametrize("method", ["auto", "agglomerative", "hdbscan"])
 def test_clustering_recovers_the_voices(vws, method):
     cl = vws.classify.cluster("voices", method=method)
     assert isinstance(cl, ClusterFrame) and len(cl) == 200
     truth = [_voice_of(n) for n in cl["name"]]
-    assert adjusted_rand_score(truth, cl["cluster"]) >= 0.9
-    # five big clusters; a stray noisy clip may sit alone
     sizes = cl.groupby("cluster").size().sort_values(ascending=False)
-    assert len(sizes) <= 7 and sizes.iloc[:5].sum() >= 196
+    if method == "auto":
+        # 15–25 dB of noise moves a voice's vectors as far from its clean clips (1.5–2× the
+        # spread inside each, measured) as distinct held-out espeak voices lie apart (1.4×,
+        # test_neighbours), so the neighbour method may keep a voice's noisy copies as a
+        # group of their own: every cluster is still one voice, no voice cut in more than two.
+        assert homogeneity_score(truth, cl["cluster"]) >= 0.99
+        assert cl.groupby(truth)["cluster"].nunique().max() <= 2 and len(sizes) <= 10
+        assert adjusted_rand_score(truth, cl["cluster"]) >= 0.8
+    else:
+        assert adjusted_rand_score(truth, cl["cluster"]) >= 0.9
+        # five big clusters; a stray noisy clip may sit alone
+        assert len(sizes) <= 7 and sizes.iloc[:5].sum() >= 196
     reps = cl.representatives()
     # one per cluster that has a 3-10 s clip: espeak keeps state between calls, so whether a
     # voice's short sentences reach 3 s depends on what ran before (test order)
@@ -235,7 +244,9 @@ def test_cluster_frame_shape_and_summary(ws, role, tones):
     summary = cl.summary()
     assert summary["size"].tolist() == [3, 3] and summary.n_valid.tolist() == [2, 2]
     assert ws.classify.cluster(role, backend=fake, n_clusters=1).cluster.nunique() == 1
-    assert cl.method == "agglomerative" and cl.threshold == fake.threshold
+    # six clips: too few for a neighbour graph, the model's distance threshold decides
+    assert cl.method == "auto" and cl.threshold == fake.threshold
+    assert ws.classify.cluster(role, backend=fake, method="hdbscan").threshold is None
     with pytest.raises(InvalidInput):
         ws.classify.cluster(role, backend=fake, method="kmeans")
     with pytest.raises(InvalidInput):

@@ -13,7 +13,7 @@ import pytest
 import rasv
 from rasv.audio.files import write_wav
 from rasv.engine import Audio
-from rasv.runner.run import owner_alive
+from rasv.runner import owner_alive
 from tests.rasv.taskkit import GsvRecorder, Recorder, clip, model
 
 
@@ -277,11 +277,22 @@ def test_a_deleted_clip_leaves_the_plan_and_the_rest_still_runs(ws, role):
 
 def test_cancel_stops_and_the_next_run_finishes(ws, role):
     task = _task(ws, role, n_texts=5, repeats=8)
-    started = threading.Event()
-    run = ws.tasks.run(task, Recorder(latency_s=0.01), background=True,
+    started, release = threading.Event(), threading.Event()
+
+    class Gated(Recorder):
+        """Holds every take after the first until the test has asked to cancel: on a loaded
+        machine a free-running engine can finish all 40 before cancel() is even called."""
+
+        def synthesize(self, req):
+            if self.calls:
+                release.wait(10)
+            return super().synthesize(req)
+
+    run = ws.tasks.run(task, Gated(), background=True,
                        on_event=lambda e: e.kind == "take_done" and started.set())
     assert started.wait(10)
     run.cancel()
+    release.set()
     progress = run.wait(30)
     assert run.finished and run.cancelled
     counts = task.counts()
