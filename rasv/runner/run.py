@@ -36,10 +36,10 @@ from rasv.errors import (
     CapabilityError,
     EngineError,
     EngineUnavailable,
+    IgnoredParams,
     InvalidInput,
     RasvError,
 )
-from rasv.params import VARIABLE_PARAMS
 from rasv.runner import persist
 from rasv.runner.caller import reason
 from rasv.runner.events import Progress, RunEvent
@@ -47,6 +47,7 @@ from rasv.runner.liveness import activate, deactivate, make_owner
 from rasv.runner.persist import Outcome
 from rasv.runner.scheduler import Job, Scheduler
 from rasv.runner.worker import Crew, SharedScheduler, Worker
+from rasv.tasks.checks import ignored_dimensions, ignored_message
 from rasv.tasks.grid import GSV_KIND
 
 if TYPE_CHECKING:
@@ -227,15 +228,13 @@ class Run:
             )
         if kind == GSV_KIND:
             return  # what a GPT-SoVITS model honours was checked per version at creation
-        varied = self.task.spec.varied_names() & (set(VARIABLE_PARAMS) | {"aux"})
-        ignored = caps.ignored(varied)
+        ignored = ignored_dimensions(self.task.spec, caps)
         if ignored:
-            msg = (f"{name} ignores {', '.join(sorted(ignored))}, which this task varies, "
-                   "so those takes would sound alike")
+            msg = ignored_message(name, ignored)
             if not self.task.spec.force:
-                raise CapabilityError(
+                raise IgnoredParams(
                     msg + f"; to run it anyway, ws.tasks.edit({self.task.id}, force=True) "
-                    "(or create it with force=True / rasv task create --force)"
+                    "(or create it with force=True / rasv task create --force)", ignored
                 )
             self._emit("warning", engine=name, error=msg)
 
