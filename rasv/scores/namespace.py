@@ -142,13 +142,20 @@ def clip_rollup_sql() -> str:
     """
 
 
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and a Student-t confidence interval; the interval is NaN with one value.
+def mean_interval(values: Sequence[float], confidence: float = 0.95,
+                  bounds: tuple[float, float] | None = (0.0, 5.0)) -> tuple[float, float, float]:
+    """Mean and a Student-t confidence interval, kept within ``bounds``; NaN with one value.
+
+    With two or three scores the t quantile is huge (12.7 for two), so the raw interval runs
+    far off the 0–5 star scale; no mean of stars can lie outside it, so the interval is
+    clipped to ``bounds`` (None: the raw interval).
 
     Example:
-        >>> m, lo, hi = mean_interval([3, 4, 5])
+        >>> m, lo, hi = mean_interval([3, 4, 5], bounds=None)
         >>> m, round(lo, 3), round(hi, 3)
         (4.0, 1.516, 6.484)
+        >>> mean_interval([3, 4, 5])[2]
+        5.0
     """
     from scipy.special import stdtrit  # Student-t quantile; lighter than scipy.stats
 
@@ -159,7 +166,10 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
     if x.size < 2:
         return m, math.nan, math.nan
     half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
-    return m, m - half, m + half
+    lo, hi = m - half, m + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return m, lo, hi
 
 
 class Scores:
@@ -402,7 +412,7 @@ class Scores:
         ``gpt``, ``aux`` …), and ``combo`` (the whole parameter label) when two or more
         parameters vary together. Each row: dimension, value (clip and model ids, parameter
         values), label (clip names, model labels), n_takes, n_scored, mean, sd, ci_low,
-        ci_high (Student-t, ``confidence``), best (highest mean in its dimension).
+        ci_high (Student-t, ``confidence``, clipped to 0–5), best (highest mean in its dimension).
 
         Example:
             >>> import rasv, tempfile

@@ -172,3 +172,21 @@ def test_stars_need_a_made_take_but_a_remark_does_not(ws, role):
     with pytest.raises(rasv.InvalidInput, match="is failed: there is no audio"):
         ws.scores.set(failed, 4)
     assert ws.scores.set(failed, remark="服务器报错").remark == "服务器报错"
+
+
+def test_mean_interval_stays_on_the_star_scale_for_tiny_samples():
+    # Two scores, 0 and 5: Student-t with one degree of freedom reaches -25…30.
+    m, lo, hi = mean_interval([0, 5])
+    assert m == 2.5 and (lo, hi) == (0.0, 5.0)
+    m, lo, hi = mean_interval([4, 5, 5])
+    assert 0.0 <= lo < m < hi == 5.0
+    assert mean_interval([1, 2], bounds=None)[1] < 0  # raw Student-t when asked
+
+
+def test_by_param_intervals_lie_within_0_to_5(ws, task):
+    takes = ws.takes.df(task.id, sort="plan")
+    first_clip = takes.clip_id.min()
+    for row in takes[takes.seed == takes.seed.min()].itertuples():  # two scores per top_k value
+        ws.scores.set(row.id, 0 if row.clip_id == first_clip else 5)
+    table = ws.scores.by_param(task.id).dropna(subset=["ci_low"])
+    assert len(table) and table.ci_low.ge(0).all() and table.ci_high.le(5).all()
