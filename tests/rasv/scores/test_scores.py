@@ -190,3 +190,16 @@ def test_by_param_intervals_lie_within_0_to_5(ws, task):
         ws.scores.set(row.id, 0 if row.clip_id == first_clip else 5)
     table = ws.scores.by_param(task.id).dropna(subset=["ci_low"])
     assert len(table) and table.ci_low.ge(0).all() and table.ci_high.le(5).all()
+
+
+def test_by_param_over_texts_counts_every_take_once(ws, role, tmp_path):
+    t = make_task(ws, role, tmp_path / "s4", n_clips=2, texts=[("好的。", "zh"), ("再见。", "zh")],
+                  vary={"top_k": [5, 15]}, seeds=(1, 2))
+    takes = ws.takes.df(t.id)
+    for row in takes.itertuples():
+        ws.scores.set(row.id, 5 if row.text == "好的。" else 1)
+    table = ws.scores.by_param(t.id, dims=["text", "top_k"]).set_index(["dimension", "value"])
+    assert table.loc[("text", "好的。"), "n_takes"] == len(takes) // 2
+    assert table.loc[("text", "好的。"), "mean"] == 5 and table.loc[("text", "再见。"), "mean"] == 1
+    assert table.loc[("top_k", 5), "n_scored"] == len(takes) // 2
+    assert table.loc[("top_k", 5), "mean"] == 3
