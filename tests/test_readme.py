@@ -282,9 +282,11 @@ def test_readme_cli_lines_run(block: Block, sandbox: Sandbox) -> None:
         line = sandbox.apply(line)
         if TAKE_PLACEHOLDER in line:
             line = line.replace(TAKE_PLACEHOLDER, find_take())
+        t0 = time.monotonic()
         if line.startswith(SERVING):
             _serve(line, sandbox.root, env)
         else:
             _run_line(line, sandbox.root, env, first=i == 0)
+        print(f"{time.monotonic() - t0:6.1f} s  {line[:70]}")
     if "zhangsan.zip" in block.code:
         assert (sandbox.root / "zhangsan.zip").stat().st_size > 0
