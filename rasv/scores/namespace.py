@@ -192,38 +192,41 @@ def setting_groups(ws: Workspace, task: Any, *, texts: bool = True) -> pd.DataFr
         True
     """
     tid = find_task_id(ws, task)
+    keys = ["clip_id", "text", "text_lang"][: 3 if texts else 1]
+    keys += ["gpt_id", "sovits_id", "aux_ids", "params"]
+    cols = ", ".join(f"t.{k}" for k in keys)
+    # SQL groups by the stored params (which carry the seed), Python merges the seeds:
+    # cheaper than JSON functions over every row, and far fewer rows to carry over.
     rows = ws.store.df(
         f"""
         WITH tt AS (SELECT take_id, min(ord) AS ord FROM task_takes WHERE task_id = $task
                     GROUP BY take_id),
              latest AS ({latest_scores_sql()})
-        SELECT t.clip_id, t.text, t.text_lang, t.gpt_id, t.sovits_id, t.aux_ids, t.params,
-               c.name AS clip_name, l.stars
+        SELECT {cols}, any_value(c.name) AS clip_name, count(*) AS n_takes,
+               coalesce(list(l.stars) FILTER (WHERE l.stars IS NOT NULL), []) AS stars,
+               min(tt.ord) AS ord
         FROM tt JOIN takes t ON t.id = tt.take_id
         LEFT JOIN clips c ON c.id = t.clip_id
         LEFT JOIN latest l ON l.take_id = t.id
-        ORDER BY tt.ord, t.id
+        GROUP BY {cols}
+        ORDER BY ord
         """,
         {"task": tid},
     )
-    # The stored params carry the seed; drop it once per distinct JSON (a grid has few),
-    # then group in Python: cheaper than JSON functions over every row in SQL.
     seedless: dict[Any, Any] = {}
     for raw in set(rows["params"].tolist()):
         data = json.loads(raw) if raw else {}
         data.pop("seed", None)
         seedless[raw] = json.dumps(data, sort_keys=True)
-    keys = ["clip_id", "text", "text_lang"][: 3 if texts else 1]
-    keys += ["gpt_id", "sovits_id", "aux_ids", "params"]
     groups: dict[tuple[Any, ...], list[Any]] = {}  # key -> [clip_name, n_takes, stars]; plan order
     columns = [rows[k].tolist() for k in keys] + [rows["clip_name"].tolist(),
+                                                   rows["n_takes"].tolist(),
                                                    rows["stars"].tolist()]
-    for *key, name, stars in zip(*columns, strict=True):
+    for *key, name, n, stars in zip(*columns, strict=True):
         key[-1] = seedless[key[-1]]
         g = groups.setdefault(tuple(key), [name, 0, []])
-        g[1] += 1
-        if stars is not None and not pd.isna(stars):
-            g[2].append(float(stars))
+        g[1] += int(n)
+        g[2].extend(float(v) for v in stars)
     df = pd.DataFrame([(*k, *v) for k, v in groups.items()],
                       columns=[*keys, "clip_name", "n_takes", "stars"], dtype=object)
     df["seed"] = None  # a setting spans seeds (the stored params lost theirs above)
