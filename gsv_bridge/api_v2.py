@@ -49,6 +49,7 @@ from rasv.errors import (
     CapabilityError,
     EngineRequestError,
     EngineUnavailable,
+    NotAnEngine,
     RasvError,
 )
 from rasv.models import Checkpoint
@@ -86,12 +87,12 @@ def detect_server(client: HttpClient, timeout: float = 10.0) -> ServerInfo:
 
     Raises:
         EngineUnavailable: the server cannot be reached.
-        EngineRequestError: it answers, but is not a GPT-SoVITS API server.
+        NotAnEngine: it answers, but is not a GPT-SoVITS API server.
     """
     reply = client.request("GET", "/openapi.json", timeout=timeout)
     doc = reply.json() if reply.status == 200 else None
     if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
-        raise EngineRequestError(
+        raise NotAnEngine(
             f"{client.url} is not a GPT-SoVITS API server (no FastAPI /openapi.json; "
             f"HTTP {reply.status})", status=reply.status, body=reply.text(), transient=False)
     paths = doc["paths"]
@@ -107,7 +108,7 @@ def detect_server(client: HttpClient, timeout: float = 10.0) -> ServerInfo:
         )
     if "/set_model" in paths and "/change_refer" in paths:
         return ServerInfo("api")
-    raise EngineRequestError(
+    raise NotAnEngine(
         f"{client.url} is a web API but not GPT-SoVITS's api_v2.py or api.py "
         f"(routes: {', '.join(sorted(paths)[:8])})", status=200, transient=False)
 

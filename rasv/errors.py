@@ -192,6 +192,13 @@ class EngineRequestError(EngineError):
         super().__init__(message)
 
 
+class NotAnEngine(EngineUnavailable, EngineRequestError):
+    """Something answers at the engine's address, but it is not that engine (a wrong port,
+    another web app): as unusable as a server that is down, and no take's fault."""
+
+    transient = False
+
+
 class TaskError(RasvError):
     """A task spec is inconsistent, or a task cannot be run or edited as asked."""
 
@@ -258,6 +265,7 @@ __all__ = [
     "LongTextNotFound",
     "ModelNotFound",
     "NoEngine",
+    "NotAnEngine",
     "NotFound",
     "ProductNotFound",
     "QueueFull",
