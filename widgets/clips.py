@@ -419,35 +419,50 @@ class ImportForm:
         )
         self.category = W.Combobox(description=t("import.category"), ensure_option=False,
                                    placeholder="default")
+        # The role to import into: the current one, or a new label that the import creates
+        # only if it adds a clip (an empty or fully skipped list leaves no empty role).
+        self.role = W.Combobox(description=t("import.role"), ensure_option=False,
+                               placeholder=t("role.placeholder"))
         self.calibrated = W.Checkbox(description=t("import.calibrated"), indent=False)
         self.button = W.Button(description=t("import.run"), button_style="primary",
                                icon="upload")
         self.report = W.HTML("")
-        for w in (self.path, self.path_map, self.on_duplicate, self.category):
+        for w in (self.path, self.path_map, self.on_duplicate, self.category, self.role):
             w.style.description_width = "150px"
         self.button.on_click(ctx.guard(lambda _b: self.run()))
-        self.widget = W.VBox([self.path, self.path_map, self.on_duplicate,
+        ctx.observe(lambda _c: self._sync_role(), "role")
+        self._sync_role()
+        self.widget = W.VBox([self.role, self.path, self.path_map, self.on_duplicate,
                               W.HBox([self.category, self.calibrated]), self.button,
                               self.report])
 
+    def _sync_role(self) -> None:
+        """Offer every role and preselect the current one."""
+        self.role.options = [str(x) for x in self.ctx.ws.roles.list()["label"].tolist()]
+        if self.ctx.role is not None:
+            self.role.value = self.ctx.role.label
+
     def run(self) -> Any:
-        """Import the list into the current role; returns the :class:`~rasv.ImportReport`."""
+        """Import the list into the chosen role (a new label is created only if a clip is
+        added); returns the :class:`~rasv.ImportReport`."""
         t = self.ctx.t
-        role = self.ctx.role
-        if role is None:
+        label = self.role.value.strip()
+        if not label:
             self.ctx.say(t("clips.no_role"), "warn")
             return None
         path = self.path.value.strip().strip('"').strip("'").replace("\u202a", "")
         self.button.disabled = True
         try:
             rep = self.ctx.ws.clips.import_list(
-                role, path, on_duplicate=self.on_duplicate.value,
+                label, path, on_duplicate=self.on_duplicate.value,
                 path_map=parse_path_map(self.path_map.value) or None,
                 category=self.category.value.strip() or None,
-                calibrated=self.calibrated.value,
+                calibrated=self.calibrated.value, create_role=True,
             )
         finally:
             self.button.disabled = False
+        if rep.created_role is not None:
+            self.ctx.role = self.ctx.ws.roles.get(rep.created_role)
         summary = t("import.report", added=len(rep.added), overwritten=len(rep.overwritten),
                     skipped=len(rep.skipped))
         lines = "".join(
@@ -455,12 +470,17 @@ class ImportForm:
             for n, reason in rep.skipped[:200]
         )
         more = f"<li>… {len(rep.skipped) - 200}</li>" if len(rep.skipped) > 200 else ""
+        if not rep.added and not rep.overwritten and not self._exists(label):
+            summary += " " + t("import.no_role_created", label=label)
         self.report.value = f"<b>{html.escape(summary)}</b>" + (
             f"<ul style='max-height:200px;overflow:auto'>{lines}{more}</ul>" if lines else "")
-        self.ctx.say(summary, "warn" if rep.skipped else "info")
+        self.ctx.say(summary, "warn" if rep.skipped or not rep.added else "info")
         if self._on_done is not None:
             self._on_done()
         return rep
+
+    def _exists(self, label: str) -> bool:
+        return label in set(self.ctx.ws.roles.list()["label"].astype(str))
 
 
 class CategoriesBox:

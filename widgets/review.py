@@ -280,18 +280,20 @@ class ReviewPanel(Panel):
         finally:
             self._loading = False
 
-    def _reason(self, reasons: Any, joined: Any) -> Any:
-        """The analysis' reasons with each tag named in the interface language only (the
-        library writes "爆音/clipping: …" for both readers)."""
-        if reasons is None or isinstance(reasons, float) or not len(reasons):
+    def _reason(self, messages: Any, joined: Any) -> Any:
+        """The analysis' reasons said in the interface language: each flag's tag label and
+        its ``analysis.reason.<message>`` sentence (the library's ``reason`` carries both
+        labels and an English detail)."""
+        if not isinstance(messages, list) or not messages:
             return joined
         out = []
-        for text in reasons:
-            head, sep, detail = str(text).partition(": ")
-            if sep and "/" in head:
-                zh, _, en = head.partition("/")
-                head = zh if self.ctx.lang == "zh" else en
-            out.append(f"{head}{sep}{detail}")
+        for m in messages:
+            tag = self._tag_label.get(m.get("tag"), m.get("tag"))
+            try:
+                detail = self.t(f"analysis.reason.{m.get('message')}", **(m.get("params") or {}))
+            except (KeyError, ValueError, TypeError):
+                return joined  # a rule this panel does not know yet: the library's sentence
+            out.append(f"{tag}: {detail}")
         return "; ".join(out)
 
     def _natural_direction(self, change: dict) -> None:
@@ -440,7 +442,7 @@ class ReviewPanel(Panel):
                                "text": text[:60],
                                "param": str(r.get("params_label") or "—")}[dim])
         flags = [] if blind and not revealed else _tags(r.get("flags"))
-        hint = self._reason(r.get("reasons"), r.get("reason")) if flags else None
+        hint = self._reason(r.get("messages"), r.get("reason")) if flags else None
         predicted = None if blind else _predicted(r)
         return {
             "id": str(r["id"]), "status": r.get("status"), "label": label, "detail": detail,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,11 @@ TAGS: dict[str, Tag] = {k: Tag(k, *VOCABULARY[k]) for k in SUGGESTED_TAGS}
 class Flag:
     """One suggested tag for one take.
 
+    ``reason`` is the sentence for the library and CLI (tag label in both languages, the
+    detail in English); ``message`` and ``params`` are the same detail as a key and its
+    values, so an interface can say it in its own language (``widgets.i18n`` has
+    ``analysis.reason.<message>`` in zh and en).
+
     Example:
         >>> f = Flag("clipping", "clipped_fraction", 0.5, "爆音/clipping: 0.20 % of samples clipped")
         >>> f.tag, f.severity
@@ -71,6 +76,8 @@ class Flag:
     metric: str
     severity: float
     reason: str
+    message: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def ramp(x: float | None, lo: float, hi: float) -> float:
@@ -98,11 +105,12 @@ def _get(row: Mapping[str, Any], name: str) -> float | None:
     return None if math.isnan(f) else f
 
 
-def _flag(key: str, metric: str, severity: float, text: str) -> Flag | None:
+def _flag(key: str, metric: str, severity: float, text: str, message: str = "",
+          **params: Any) -> Flag | None:
     if severity <= 0.0:
         return None
     tag = TAGS[key]
-    return Flag(tag.key, metric, round(severity, 3), f"{tag.label}: {text}")
+    return Flag(tag.key, metric, round(severity, 3), f"{tag.label}: {text}", message, params)
 
 
 # -- the rules -------------------------------------------------------------------------------
@@ -148,11 +156,14 @@ def _clipping(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
         where = (det.get("clipped_fraction") or {}).get("places", [])
         at = f" at {spans(where)}" if where else ""
         out.append(_flag("clipping", "clipped_fraction", ramp(frac, *r.clipped_fraction),
-                         f"{frac * 100:.2f} % of samples clipped{at}"))
+                         f"{frac * 100:.2f} % of samples clipped{at}",
+                         "clipped_at" if where else "clipped", pct=frac * 100,
+                         where=spans(where)))
     plateau = _get(row, "plateau_fraction")
     if plateau is not None and not any(f is not None for f in out):
         out.append(_flag("clipping", "plateau_fraction", ramp(plateau, *r.plateau_fraction),
-                         f"{plateau * 100:.1f} % of samples pressed against the loudest level"))
+                         f"{plateau * 100:.1f} % of samples pressed against the loudest level",
+                         "plateau", pct=plateau * 100))
     return out
 
 
@@ -164,21 +175,24 @@ def _noise(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
         where = spans([e[0] for e in events])
         noun = "burst" if n == 1 else "bursts"
         out.append(_flag("electric_noise", "hf_bursts", min(1.0, 0.6 + 0.2 * (n - 1)),
-                         f"{int(n)} broadband {noun} at {where}"))
+                         f"{int(n)} broadband {noun} at {where}",
+                         "burst" if n == 1 else "bursts", n=int(n), where=where))
     hum = _get(row, "hum_db")
     if hum is not None:
         hz = (det.get("hum_db") or {}).get("mains_hz", 50)
         out.append(_flag("electric_noise", "hum_db", ramp(hum, *r.hum_db),
-                         f"{hz:g} Hz hum, {hum:.0f} dB over its surroundings"))
+                         f"{hz:g} Hz hum, {hum:.0f} dB over its surroundings",
+                         "hum", hz=hz, db=hum))
     lvl, flat = _get(row, "pause_noise_db"), _get(row, "pause_flatness")
     if lvl is not None and flat is not None and flat >= r.pause_flatness_min:
         out.append(_flag("noise", "pause_noise_db", ramp(lvl, *r.pause_noise_db),
-                         f"noise between words at {lvl:.0f} dBFS"))
+                         f"noise between words at {lvl:.0f} dBFS", "pause_noise", db=lvl))
     bak, med = _get(row, "dnsmos_bak"), _get(ctx, "dnsmos_bak")
     if bak is not None and med is not None and med - bak > r.dnsmos_drop[0]:
         sev = ramp(bak, r.dnsmos_bak[0], r.dnsmos_bak[1]) * ramp(med - bak, *r.dnsmos_drop)
         out.append(_flag("noise", "dnsmos_bak", sev,
-                         f"DNSMOS background {bak:.2f} (task median {med:.2f})"))
+                         f"DNSMOS background {bak:.2f} (task median {med:.2f})",
+                         "dnsmos_bak", value=bak, median=med))
     return out
 
 
@@ -189,7 +203,8 @@ def _quality(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
     if sig is None or med is None:
         return []
     return [_flag("electric_noise", "dnsmos_sig", 0.7 * ramp(med - sig, *r.dnsmos_drop),
-                  f"DNSMOS signal quality {sig:.2f} (task median {med:.2f})")]
+                  f"DNSMOS signal quality {sig:.2f} (task median {med:.2f})",
+                  "dnsmos_sig", value=sig, median=med)]
 
 
 def _repetition(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
@@ -205,16 +220,19 @@ def _repetition(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]
         d = det.get("repetition") or {}
         out.append(_flag("repetition", "repetition", sev,
                          f"{d.get('first_s', 0):.1f} s sounds again at {d.get('second_s', 0):.1f} s "
-                         f"(similarity {rep:.2f})"))
+                         f"(similarity {rep:.2f})", "repetition", first=d.get("first_s", 0),
+                         second=d.get("second_s", 0), similarity=rep))
     z, spu, n = _get(row, "pace_z"), _get(row, "sec_per_unit"), _get(ctx, "text_takes")
     if z is not None and spu is not None:
         among = f" among {int(n)} takes of this text" if n else ""
         if z > 0:
             out.append(_flag("repetition", "pace_z", ramp(z, *r.pace_z),
-                             f"slow: {spu:.2f} s per character, z = {z:+.1f}{among}"))
+                             f"slow: {spu:.2f} s per character, z = {z:+.1f}{among}",
+                             "slow_among" if n else "slow", spu=spu, z=z, n=int(n or 0)))
         else:
             out.append(_flag("swallowed", "pace_z", ramp(-z, *r.pace_z),
-                             f"fast: {spu:.2f} s per character, z = {z:+.1f}{among}"))
+                             f"fast: {spu:.2f} s per character, z = {z:+.1f}{among}",
+                             "fast_among" if n else "fast", spu=spu, z=z, n=int(n or 0)))
     return out
 
 
@@ -225,14 +243,17 @@ def _pauses(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
         pauses = (det.get("max_pause_s") or {}).get("pauses", [])
         longest = max(pauses, key=lambda p: p[1] - p[0]) if pauses else [0.0, 0.0]
         out.append(_flag("long_pause", "max_pause_s", ramp(mp, *r.long_pause_s),
-                         f"{mp:.1f} s pause at {longest[0]:.1f} s"))
+                         f"{mp:.1f} s pause at {longest[0]:.1f} s", "long_pause", s=mp,
+                         at=longest[0]))
     lead, trail = _get(row, "lead_silence_s"), _get(row, "trail_silence_s")
     if lead is not None:
         out.append(_flag("long_pause", "lead_silence_s", 0.6 * ramp(lead, *r.lead_silence_s),
-                         f"{lead:.1f} s of silence before the speech"))
+                         f"{lead:.1f} s of silence before the speech", "lead_silence",
+                         s=lead))
     if trail is not None:
         out.append(_flag("long_pause", "trail_silence_s", 0.6 * ramp(trail, *r.trail_silence_s),
-                         f"{trail:.1f} s of silence after the speech"))
+                         f"{trail:.1f} s of silence after the speech", "trail_silence",
+                         s=trail))
     return out
 
 
@@ -242,7 +263,8 @@ def _ending(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
         return []
     return [_flag("cut_off", "end_level_db", ramp(lvl, *r.end_level_db),
                   f"the last 30 ms are {abs(lvl):.0f} dB {'under' if lvl < 0 else 'over'} "
-                  "the speech level, with no decay")]
+                  "the speech level, with no decay",
+                  "end_under" if lvl < 0 else "end_over", db=abs(lvl))]
 
 
 def _asr(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
@@ -266,18 +288,22 @@ def _asr(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
         what = f": {' '.join(units[:6])}" if units else ""
         out.append(_flag(key, words[0], sev * share / total * (1.0 if share == max(parts.values()) else 0.8),
                          f"ASR error rate {rate:.0%}, {share:.0%} {words[2]}{what} "
-                         f"(heard \u201c{heard[:40]}\u201d)"))
+                         f"(heard \u201c{heard[:40]}\u201d)",
+                         f"asr_{words[2]}" + ("_units" if units else ""), rate=rate,
+                         share=share, units=" ".join(units[:6]), heard=heard[:40]))
     return out
 
 
 def _speaker(row: Row, det: Details, ctx: Row, r: Rules) -> list[Flag | None]:
     out: list[Flag | None] = []
     for metric, what in (("sim_ref", "its reference clip"), ("sim_centroid", "the role")):
+        # message key = metric: "sim_ref" / "sim_centroid"
         v, med = _get(row, metric), _get(ctx, metric)
         if v is None or med is None:
             continue
         out.append(_flag("timbre", metric, 0.8 * ramp(med - v, *r.similarity_drop),
-                         f"speaker similarity to {what} {v:.2f} (task median {med:.2f})"))
+                         f"speaker similarity to {what} {v:.2f} (task median {med:.2f})",
+                         metric, value=v, median=med))
     return out
 
 
@@ -337,7 +363,9 @@ def score_takes(wide: pd.DataFrame, details: Mapping[str, Mapping[str, Any]] | N
         DataFrame ``take_id, suspicion, rank, flags, reasons, reason, pace_z, promise``
         ordered by suspicion (ties: lower DNSMOS overall first, then the original order).
         ``flags`` holds the suggested tags (unique, most severe first), ``reasons`` one
-        sentence per flag, ``reason`` those sentences joined for display. ``promise`` (0–1,
+        sentence per flag, ``reason`` those sentences joined for display, ``messages`` the
+        same per flag as ``{"tag", "message", "params"}`` for a translated display (see
+        :class:`Flag`). ``promise`` (0–1,
         NaN without DNSMOS or speaker metrics) ranks the unflagged takes the other way: the
         mean percentile of DNSMOS and speaker similarity within the task, times
         ``1 - suspicion``; sort by it to hear the likely best takes first.
@@ -346,7 +374,8 @@ def score_takes(wide: pd.DataFrame, details: Mapping[str, Mapping[str, Any]] | N
         >>> score_takes(pd.DataFrame({"take_id": [], "text": []})).columns.tolist()[:3]
         ['take_id', 'suspicion', 'rank']
     """
-    cols = ["take_id", "suspicion", "rank", "flags", "reasons", "reason", "pace_z", "promise"]
+    cols = ["take_id", "suspicion", "rank", "flags", "reasons", "reason", "pace_z", "promise",
+            "messages"]
     if wide.empty:
         return pd.DataFrame({c: [] for c in cols})
     w = wide.reset_index(drop=True).copy()
@@ -377,6 +406,8 @@ def score_takes(wide: pd.DataFrame, details: Mapping[str, Mapping[str, Any]] | N
             "suspicion": combine([f.severity for f in flags]),
             "flags": tags,
             "reasons": [f.reason for f in flags],
+            "messages": [{"tag": f.tag, "message": f.message, "params": f.params}
+                         for f in flags],
             "reason": "; ".join(f.reason for f in flags),
             "pace_z": row.get("pace_z", np.nan),
             "_ovrl": row.get("dnsmos_ovrl", np.nan),

@@ -50,7 +50,8 @@ def analyze_cmd(workspace: str, task: str, metrics: tuple[str, ...], asr: str | 
                                      vad=vad, force=force)
         finally:
             bar.close()
-        order = ws.analysis.suspicion(t)
+        # The CLI prints the sentences; the message keys are for translated interfaces.
+        order = ws.analysis.suspicion(t).drop(columns=["messages"])
     if fmt != "table":
         if fmt == "csv":
             order = order.assign(flags=order["flags"].map(" ".join)).drop(columns=["reasons"])

@@ -89,7 +89,8 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
             click.echo(f"{len(df)} takes written to {path}")
             return
     fmt = "csv" if as_csv else fmt
-    out = df.copy()
+    # The message keys of the analysis reasons are for translated panels; the CLI prints reason.
+    out = df.drop(columns=["messages"], errors="ignore").copy()
     for col in ("tags", "aux_ids"):
         out[col] = out[col].map(lambda t: ";".join(map(str, t)) if t is not None else "")
     if fmt == "table":

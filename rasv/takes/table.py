@@ -263,16 +263,18 @@ def add_metrics(ws: Workspace, df: pd.DataFrame) -> pd.DataFrame:
 def add_suspicion(ws: Workspace, df: pd.DataFrame, task: Any) -> pd.DataFrame:
     """The listen-first columns of :meth:`rasv.analysis.Analysis.suspicion`: ``suspicion``
     (0–1), ``listen_rank`` (1 = hear first; what ``sort="suspicion"`` sorts by), ``flags``
-    (suggested tag keys), ``reason`` and ``promise``. Takes not analysed yet get NaN, no flags.
+    (suggested tag keys), ``reason``, ``messages`` (the reasons as message keys, for a
+    translated display) and ``promise``. Takes not analysed yet get NaN, no flags.
     """
     attrs = dict(df.attrs)
     order = ws.analysis.suspicion(task)
     cols = {"suspicion": "suspicion", "rank": "listen_rank", "flags": "flags",
-            "reason": "reason", "promise": "promise"}
+            "reason": "reason", "promise": "promise", "messages": "messages"}
     order = order[["take_id", *cols]].rename(columns=cols)
     out = df.merge(order, how="left", left_on="id", right_on="take_id").drop(columns="take_id")
     out["flags"] = [f if isinstance(f, list) else [] for f in out["flags"]]
     out["reason"] = [r if isinstance(r, str) else "" for r in out["reason"]]
+    out["messages"] = [m if isinstance(m, list) else [] for m in out["messages"]]
     out.attrs = attrs
     return out
 

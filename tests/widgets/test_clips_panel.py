@@ -208,3 +208,30 @@ def test_related_takes_of_a_clip_play_and_score(panel, ws, role):
     panel.related.edit(take_id, "stars", 5)
     assert ws.scores.get(take_id).stars == 5
     assert panel.table.row(clip_id)["score_max"] == 5  # rolled up to the clip
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_fully_skipped_import_into_a_new_role_creates_no_role(ws, tmp_path, lang):
+    lst = write_list(tmp_path / "bad.list", [("missing.wav", "spk", "ZH", "没有"), "two|fields"])
+    ctx = Context(ws, lang=lang)
+    form = ImportForm(ctx)
+    form.role.value = "女-新角色"
+    form.path.value = str(lst)
+    rep = form.run()
+    assert rep.added == [] and rep.created_role is None
+    assert "女-新角色" not in ws.roles.list()["label"].tolist() and ctx.role is None
+    said = ctx.t("import.no_role_created", label="女-新角色")
+    assert said in form.report.value and said in ctx.notice.value
+    assert ("未创建角色" if lang == "zh" else "no role") in said
+
+
+def test_import_into_a_new_role_creates_it_and_switches(ws, tmp_path):
+    wav = make_clip(tmp_path / "a.wav", 4.0)
+    lst = write_list(tmp_path / "x.list", [(wav, "spk", "ZH", "你好。")])
+    ctx = Context(ws, lang="en")
+    form = ImportForm(ctx)
+    form.role.value = "女-新角色"
+    form.path.value = str(lst)
+    rep = form.run()
+    assert rep.created_role == "女-新角色" and ctx.role.label == "女-新角色"
+    assert "no role" not in form.report.value and "女-新角色" in form.role.options

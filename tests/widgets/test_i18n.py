@@ -59,3 +59,29 @@ def test_no_key_is_written_twice():
     keys = [k.value for node in ast.walk(tree) if isinstance(node, ast.AnnAssign)
             and getattr(node.target, "id", "") == "_CATALOGUE" for k in node.value.keys]
     assert keys and [k for k, n in collections.Counter(keys).items() if n > 1] == []
+
+
+def test_every_analysis_reason_has_zh_and_en_matching_the_library():
+    import re
+
+    from rasv.analysis.suspicion import flags_for
+
+    row = {"clipped_fraction": 0.004, "hf_bursts": 2, "hum_db": 30.0, "pause_noise_db": -35.0,
+           "pause_flatness": 0.5, "dnsmos_bak": 1.5, "dnsmos_sig": 2.0, "repetition": 0.995,
+           "pace_z": 4.0, "sec_per_unit": 0.5, "max_pause_s": 2.0, "lead_silence_s": 2.5,
+           "trail_silence_s": 3.5, "end_level_db": -3.0, "asr_error_rate": 0.5,
+           "asr_insertions": 1.0, "asr_deletions": 2.0, "asr_substitutions": 1.0,
+           "sim_ref": 0.5, "sim_centroid": 0.5}
+    details = {"clipped_fraction": {"places": [1.0]}, "hf_bursts": {"events": [[1.2], [2.8]]},
+               "max_pause_s": {"pauses": [[1.0, 3.0]]}, "asr_deletions": {"deleted": ["公", "园"]},
+               "asr_error_rate": {"hypothesis": "我们去"}}
+    context = {"dnsmos_bak": 3.5, "dnsmos_sig": 3.5, "sim_ref": 0.9, "sim_centroid": 0.9,
+               "text_takes": 5}
+    flags = flags_for(row, details, context)
+    assert len({f.message for f in flags}) >= 14
+    zh, en = Translator("zh"), Translator("en")
+    for f in flags:
+        key = f"analysis.reason.{f.message}"
+        assert en(key, **f.params) == f.reason.split(": ", 1)[1]
+        said = zh(key, **f.params)
+        assert re.search(r"[\u4e00-\u9fff]", said.replace("我们去", "").replace("公 园", ""))

@@ -126,6 +126,31 @@ def test_analysis_sorts_listen_first_and_suggests_tags(ctx, done_task, ws):
     assert all(ws.scores.get(i["id"]) is None for i in flagged)
 
 
+def test_analysis_reasons_are_said_in_the_interface_language(ctx, done_task, ws, role):
+    import re
+
+    from widgets.context import Context
+
+    ReviewPanel(ctx).analyse(wait=True, metrics=["silence", "clipping", "ending", "pace"])
+    hints = {}
+    for lang in ("zh", "en"):
+        c = Context(ws, lang=lang, engines=[FakeEngine()])
+        c.role = role
+        panel = ReviewPanel(c)
+        panel.sort.value = "suspicion"
+        hints[lang] = [i["hint"] for i in panel.list.items if i["suggested"]]
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert hints["zh"] and hints["en"] and len(hints["zh"]) == len(hints["en"])
+    for zh, en in zip(hints["zh"], hints["en"], strict=True):
+        detail = zh.split(": ", 1)[1]
+        assert cjk.search(detail) and not re.search(r"\b(samples|silence|pause|speech|per)\b", zh)
+        assert not cjk.search(en), en
+    # the English panel reads as the library's own sentence, without the Chinese label
+    order = ws.analysis.suspicion(done_task)
+    lib = {r.split(": ", 1)[1] for rs in order.reasons for r in rs}
+    assert all(part.split(": ", 1)[1] in lib for h in hints["en"] for part in h.split("; "))
+
+
 def test_cards_offer_chips_for_tags_beyond_the_usual_ones(ctx, done_task, ws):
     panel = ReviewPanel(ctx)
     tid = panel.take_ids()[0]
