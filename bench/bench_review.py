@@ -5,6 +5,11 @@ cache (read, compute, write the .npz, build the figure) and from a warm cache (r
 .npz, build the figure), each as a ratio to decoding the same 20 WAV files, measured in the
 same run. Also the JSON payload size a panel would send per figure.
 
+Then the Review panel's Python side on the demo workspace: building the panel until its first
+page of 20 take cards is filled (takes table, spectrogram thumbnails from a warm cache, the
+widgets), against building 20 ``ipywidgets.Audio`` players with a ``Label`` each from the same
+files (what a notebook would do by hand). The browser side is in bench_workbench.py.
+
 Run: python bench/bench_review.py
 """
 
@@ -79,5 +84,34 @@ def main() -> None:
           f"max {max(sizes) / 1024:.0f} KiB")
 
 
+def bench_panel() -> None:
+    """The Review panel to its first 20 cards, cached, vs 20 Audio widgets."""
+    import ipywidgets as W
+
+    from widgets.context import Context
+    from widgets.demo import build_demo
+    from widgets.review import ReviewPanel
+
+    with tempfile.TemporaryDirectory() as d:
+        summary = build_demo(Path(d) / "demo")
+        ws = rasv.open(Path(d) / "demo")
+        ctx = Context(ws, lang="en")
+        ctx.role = ws.roles.get(summary["role"])
+        ReviewPanel(ctx)  # warm: imports and the spectrogram cache
+
+        def pile() -> None:
+            paths = ws.takes.df(summary["task"], status="done").audio_path.tolist()[:N_TAKES]
+            W.VBox([W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
+                                                autoplay=False)]) for p in paths])
+
+        base = statistics.median(timed(pile) for _ in range(ROUNDS))
+        panel = statistics.median(timed(lambda: ReviewPanel(ctx)) for _ in range(ROUNDS))
+        ws.close()
+    print(f"\nReview panel, first page of {N_TAKES} cards (Python side, cached thumbnails)")
+    print(f"20 Audio + Label widgets (baseline) {base * 1000:8.1f} ms   1.00x")
+    print(f"ReviewPanel built and painted       {panel * 1000:8.1f} ms   {panel / base:5.2f}x")
+
+
 if __name__ == "__main__":
     main()
+    bench_panel()

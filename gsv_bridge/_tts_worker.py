@@ -48,6 +48,31 @@ def _invalidate_caches(tts: Any) -> None:
                 cache[key] = None
 
 
+def code_paths(root: str) -> list[str]:
+    """Where GPT-SoVITS's code is: the root of a checkout, else the installed package.
+
+    A checkout has ``GPT_SoVITS/TTS_infer_pack`` in its root; a pip install (e.g.
+    ``gpt-sovits-cpufast``) keeps the ``GPT_SoVITS`` package in site-packages and the data
+    in the root. GPT-SoVITS imports its modules by top-level name, so the package folder
+    and its parent go on ``sys.path``.
+
+    Example:
+        >>> import tempfile, os
+        >>> d = tempfile.mkdtemp(); os.makedirs(os.path.join(d, "GPT_SoVITS", "TTS_infer_pack"))
+        >>> code_paths(d) == [d, os.path.join(d, "GPT_SoVITS")]
+        True
+    """
+    if os.path.isdir(os.path.join(root, "GPT_SoVITS", "TTS_infer_pack")):
+        return [root, os.path.join(root, "GPT_SoVITS")]
+    import importlib.util
+
+    spec = importlib.util.find_spec("GPT_SoVITS")
+    if spec is not None and spec.submodule_search_locations:
+        package = os.path.abspath(list(spec.submodule_search_locations)[0])
+        return [os.path.dirname(package), package]
+    return [root, os.path.join(root, "GPT_SoVITS")]  # the import below says what is missing
+
+
 def _serve(tts: Any, out: Any) -> int:
     for raw in iter(sys.stdin.buffer.readline, b""):
         line = raw.decode("utf-8").strip()
@@ -106,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     root = os.path.abspath(args.gsv_root)
     os.chdir(root)
-    sys.path[:0] = [root, os.path.join(root, "GPT_SoVITS")]
+    sys.path[:0] = code_paths(root)
     try:
         from TTS_infer_pack.TTS import TTS, TTS_Config  # GPT-SoVITS's in-process API
 

@@ -42,12 +42,15 @@ from gsv_bridge.common import (
     read_timeout,
     server_paths,
 )
+from gsv_bridge.protocol import CacheState, after_take, after_throwaway, plan, throwaway_body
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import (
     AudioError,
     CapabilityError,
     EngineRequestError,
     EngineUnavailable,
+    NotAnEngine,
+    RasvError,
 )
 from rasv.models import Checkpoint
 
@@ -84,12 +87,12 @@ def detect_server(client: HttpClient, timeout: float = 10.0) -> ServerInfo:
 
     Raises:
         EngineUnavailable: the server cannot be reached.
-        EngineRequestError: it answers, but is not a GPT-SoVITS API server.
+        NotAnEngine: it answers, but is not a GPT-SoVITS API server.
     """
     reply = client.request("GET", "/openapi.json", timeout=timeout)
     doc = reply.json() if reply.status == 200 else None
     if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
-        raise EngineRequestError(
+        raise NotAnEngine(
             f"{client.url} is not a GPT-SoVITS API server (no FastAPI /openapi.json; "
             f"HTTP {reply.status})", status=reply.status, body=reply.text(), transient=False)
     paths = doc["paths"]
@@ -105,7 +108,7 @@ def detect_server(client: HttpClient, timeout: float = 10.0) -> ServerInfo:
         )
     if "/set_model" in paths and "/change_refer" in paths:
         return ServerInfo("api")
-    raise EngineRequestError(
+    raise NotAnEngine(
         f"{client.url} is a web API but not GPT-SoVITS's api_v2.py or api.py "
         f"(routes: {', '.join(sorted(paths)[:8])})", status=200, transient=False)
 
@@ -140,8 +143,11 @@ class GsvApiV2(HttpEngine):
         self._info: ServerInfo | None = None
         self._loaded: dict[str, str | None] = {"gpt": None, "sovits": None}
         self._ckpt: dict[str, Checkpoint | None] = {"gpt": None, "sovits": None}
-        self._ref_dirty = False
-        self._prompt_dirty = False
+        #: What the server has cached (see :mod:`gsv_bridge.protocol`); ``cache.counts``
+        #: counts the reference loads, warm-ups and prompt resets done for it.
+        self.cache = CacheState()
+        #: Weight switches sent to the server, by kind (``gpt``, ``sovits``).
+        self.switches: dict[str, int] = {"gpt": 0, "sovits": 0}
         #: Called when the server cannot be reached; returns True if it was (re)started.
         #: :class:`gsv_bridge.GsvServer` sets it so a crashed server comes back.
         self.on_unavailable: Callable[[], bool] | None = None
@@ -230,7 +236,7 @@ class GsvApiV2(HttpEngine):
             self._client.close()
         time.sleep(0.2)
         self.wait_ready(timeout)
-        self._ref_dirty = False  # a fresh server has empty caches
+        self.cache.reset()  # a fresh process: nothing cached, first-use models unbuilt
 
     def close(self) -> None:
         """Close the connection (the engine reconnects on next use).
@@ -304,10 +310,38 @@ class GsvApiV2(HttpEngine):
             if sovits is not None:
                 self._switch("sovits", str(sovits), s)
 
+    def assume_loaded(self, gpt: str | os.PathLike | None, sovits: str | os.PathLike | None) -> None:
+        """Record weights the server already holds (it was started with them); no request.
+
+        Unknown or unreadable files are recorded as unknown, so the next :meth:`load` of
+        them switches for real.
+
+        Example:
+            >>> import os, tempfile
+            >>> from rasv.testing import make_checkpoint
+            >>> d = tempfile.mkdtemp()
+            >>> s = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2Pro")
+            >>> eng = GsvApiV2("http://127.0.0.1:9"); eng.assume_loaded(None, s)
+            >>> eng.loaded[1] == s, eng.version
+            (True, 'v2Pro')
+        """
+        for kind, path in (("gpt", gpt), ("sovits", sovits)):
+            ck = None
+            if path is not None:
+                try:
+                    ck = local_checkpoint(path, self.path_map, kind)
+                except RasvError:
+                    path = None
+            self._loaded[kind] = None if path is None else str(path)
+            self._ckpt[kind] = ck
+            if kind == "sovits" and ck is not None and ck.version:
+                self._version = ck.version
+
     def _switch(self, kind: str, local: str, ck: Checkpoint | None) -> None:
         if self._loaded[kind] == local:
             return
         route = f"/set_{'gpt' if kind == 'gpt' else 'sovits'}_weights"
+        self.switches[kind] += 1
         try:
             reply = self._call("GET", route,
                                params={"weights_path": self.path_map.to_server(local)},
@@ -348,15 +382,9 @@ class GsvApiV2(HttpEngine):
         self._loaded[kind] = local
         self._ckpt[kind] = ck
         if kind == "sovits":
-            old = self._version
+            # The reference must be loaded again under this model before the next take
+            # (protocol.plan compares the model it was loaded under).
             self._version = (ck.version if ck is not None and ck.version else None) or self.version_hint
-            # GPT-SoVITS keys its reference cache by path and keeps it across switches.
-            self._ref_dirty = True
-            # Its prompt-text cache is keyed by the text alone: v1 and v2+ use different
-            # phoneme sets, so crossing that line needs the prompt recomputed.
-            if old is not None and self._version is not None and \
-                    (old == "v1") != (self._version == "v1"):
-                self._prompt_dirty = True
 
     def synthesize(self, req: SynthesisRequest) -> Audio:
         """Synthesize one request (non-streaming WAV) and check the reply.
@@ -393,7 +421,7 @@ class GsvApiV2(HttpEngine):
         # The server was restarted under us: it has our weights (saved in its config) and
         # empty caches. Try once more.
         self._client.close()
-        self._ref_dirty = False
+        self.cache.reset()
         return self._synthesize(req)
 
     def _synthesize(self, req: SynthesisRequest) -> Audio:
@@ -406,12 +434,19 @@ class GsvApiV2(HttpEngine):
                     streaming_mode=False)
         with self._client.lock:
             self.server_info()
-            if self._ref_dirty:
-                self._prime_reference(ref, req)
-            if self._prompt_dirty:
-                self._prime_prompt(ref, req)
-            reply = self._call("POST", "/tts", json_body=body, what=req,
-                               timeout=read_timeout(req.text, self.timeout, self.timeout_per_unit))
+            self._prepare(ref, req, body)
+            try:
+                reply = self._call("POST", "/tts", json_body=body, what=req,
+                                   timeout=read_timeout(req.text, self.timeout,
+                                                        self.timeout_per_unit))
+            except BaseException:
+                self.cache.prompt_unknown = True
+                raise
+            if reply.status == 200:
+                after_take(self.cache, prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
+                           version=self._version)
+            else:
+                self.cache.prompt_unknown = True
         raise_for_reply(reply, f"{self.url}/tts", what=req)
         try:
             audio = Audio.from_bytes(reply.body)
@@ -426,21 +461,37 @@ class GsvApiV2(HttpEngine):
                 "sovits": self._loaded["sovits"]}
         return Audio(audio.samples, audio.sample_rate, meta=meta)
 
-    def _prime_reference(self, ref: str, req: SynthesisRequest) -> None:
-        reply = self._call("GET", "/set_refer_audio", params={"refer_audio_path": ref},
-                           timeout=read_timeout("", self.timeout, 0))
-        if reply.status != 200:
-            raise_for_reply(reply, f"{self.url}/set_refer_audio", what=req)
-        self._ref_dirty = False
-
-    def _prime_prompt(self, ref: str, req: SynthesisRequest) -> None:
-        # A tiny throwaway synthesis with a different prompt text makes the server recompute
-        # its cached prompt phonemes under the new model's symbol set.
-        body = replace(req, text="a", text_lang="en", prompt_text="a", prompt_lang="en",
-                       aux_ref_audio_paths=(), seed=0).to_api_body()
-        body.update(ref_audio_path=ref, media_type="wav", streaming_mode=False)
-        self._call("POST", "/tts", json_body=body, timeout=read_timeout("a", self.timeout, 0))
-        self._prompt_dirty = False
+    def _prepare(self, ref: str, req: SynthesisRequest, body: dict[str, Any]) -> None:
+        """Bring the server's caches to where this take's audio depends on nothing else."""
+        for step in plan(self.cache, ref=ref, sovits=self._loaded["sovits"],
+                         prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
+                         version=self._version):
+            if step == "set_ref":
+                self.cache.ref = None
+                reply = self._call("GET", "/set_refer_audio", params={"refer_audio_path": ref},
+                                   timeout=read_timeout("", self.timeout, 0))
+                if reply.status != 200:
+                    raise_for_reply(reply, f"{self.url}/set_refer_audio", what=req)
+                    raise EngineRequestError(  # a 2xx other than 200: not what api_v2 says
+                        f"{self.url}/set_refer_audio answered HTTP {reply.status}",
+                        status=reply.status, request=req, transient=True)
+                self.cache.ref, self.cache.ref_sovits = ref, self._loaded["sovits"]
+            else:  # warm / reset_prompt: one throwaway synthesis does both
+                self.cache.prompt_unknown = True
+                reply = self._call("POST", "/tts", json_body=throwaway_body(ref, body),
+                                   timeout=read_timeout("你好", self.timeout, 0))
+                if reply.status != 200:
+                    raise_for_reply(reply, f"{self.url}/tts (warm-up)", what=req)
+                try:
+                    check_output(Audio.from_bytes(reply.body), self.capabilities(),
+                                 super_sampling=False, who=f"{self.url}/tts (warm-up)",
+                                 request=req)
+                except AudioError as e:
+                    raise EngineRequestError(
+                        f"{self.url}/tts (warm-up) answered 200 with a body that is not audio "
+                        f"({e})", status=200, request=req, transient=True) from None
+                after_throwaway(self.cache)
+            self.cache.done(step)
 
     def _call(self, method: str, route: str, *, params: dict[str, Any] | None = None,
               json_body: Any = None, timeout: float, what: Any = None) -> Reply:

@@ -131,6 +131,15 @@ def check_output(audio: Audio, caps: Capabilities, *, super_sampling: bool, who:
     model other than the one loaded).
     """
     if audio.sample_rate == 16000 and audio.is_silent():
+        speed = getattr(request, "speed_factor", 1.0)
+        if isinstance(speed, (int, float)) and speed > 1.0:
+            # The same request fails the same way again: do not retry it.
+            raise EngineRequestError(
+                f"{who} answered with {audio.duration_s:g} s of 16 kHz silence for "
+                f"speed_factor {speed:g}: this GPT-SoVITS build fails on speed_factor > 1 "
+                "(the PyPI gpt-sovits-cpufast fork does); use 1.0 or slower on it",
+                status=200, request=request, transient=False,
+            )
         raise EngineRequestError(
             f"{who} answered with {audio.duration_s:g} s of 16 kHz silence, GPT-SoVITS's sign "
             "that inference failed (out of memory, a model error, or text with nothing to "

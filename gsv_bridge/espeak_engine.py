@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -33,9 +34,9 @@ import numpy as np
 
 from gsv_bridge.espeak import synth
 from rasv.audio import read, resample
-from rasv.engine import Audio, Capabilities, SynthesisRequest
+from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_kind
 from rasv.errors import AudioError, CapabilityError, EngineRequestError
-from rasv.langs import API_LANGS, base_lang, guess_lang
+from rasv.langs import base_lang, guess_lang
 
 #: espeak-ng voices per spoken language.
 VOICES: dict[str, str] = {"zh": "cmn", "en": "en-us", "ja": "ja", "ko": "ko", "yue": "yue"}
@@ -78,19 +79,8 @@ class EspeakEngine:
             >>> caps.kind, sorted(caps.ignored({"top_k", "speed_factor", "seed"}))
             ('espeak', ['seed', 'top_k'])
         """
-        return Capabilities(
-            kind=self.kind,
-            version=None,
-            params=frozenset({"speed_factor"}),
-            languages=API_LANGS,
-            sample_rate=self.sample_rate,
-            aux_refs=False,
-            seed=False,
-            ref_duration_s=None,
-            voice_cloning=False,
-            notes=("espeak-ng formant synthesis for demos and tests, not a voice cloner: the "
-                   "reference clip only sets the pitch; seed, sampling and aux clips are ignored"),
-        )
+        # One description of espeak for task creation and runs (rasv.engine).
+        return dataclasses.replace(capabilities_for_kind(self.kind), sample_rate=self.sample_rate)
 
     def load(self, gpt: str | os.PathLike | None, sovits: str | os.PathLike | None) -> None:
         """Nothing to load: espeak has no checkpoints (accepted so task grids still run).

@@ -38,6 +38,7 @@ from gsv_bridge.common import (
     server_paths,
 )
 from gsv_bridge.paths import PathMap
+from gsv_bridge.protocol import CacheState, after_take, after_throwaway, plan, throwaway_body
 from gsv_bridge.server import (
     find_python,
     popen_group_kwargs,
@@ -120,6 +121,10 @@ class GsvInProcess:
         self._lock = threading.RLock()
         self._log = None
         self._starts = 0
+        #: What the child has cached (see :mod:`gsv_bridge.protocol`).
+        self.cache = CacheState()
+        #: Weight switches sent to the child, by kind (``gpt``, ``sovits``).
+        self.switches: dict[str, int] = {"gpt": 0, "sovits": 0}
 
     def __repr__(self) -> str:
         return f"<GsvInProcess {self.gsv_root} {self.device} version={self._version}>"
@@ -165,6 +170,8 @@ class GsvInProcess:
             env.update(self.env)
             env.setdefault("PYTHONUNBUFFERED", "1")
             env.setdefault("PYTHONIOENCODING", "utf-8")
+            # A pip-installed GPT-SoVITS reads its data folder from here (a checkout ignores it).
+            env["GPT_SOVITS_DATA_DIR"] = str(self.gsv_root)
             if gpu is not None:
                 env["CUDA_VISIBLE_DEVICES"] = gpu
             self._log = open(self.log_path, "ab")  # noqa: SIM115 - open for the child's life
@@ -178,6 +185,7 @@ class GsvInProcess:
                 self._close_log()
                 raise EngineUnavailable(f"cannot start {self.python}: {e}") from None
             self._starts += 1
+            self.cache.reset()
             self._replies = queue.Queue()
             threading.Thread(target=self._reader, args=(self._proc, self._replies),
                              daemon=True, name="gsv-inprocess-reader").start()
@@ -371,6 +379,7 @@ class GsvInProcess:
             for kind, path, ck in (("gpt", gpt, g), ("sovits", sovits, s)):
                 if path is None or self._want[kind] == str(path):
                     continue
+                self.switches[kind] += 1
                 msg, _ = self._request({"op": "load", "kind": kind, "path": str(path)},
                                        self.switch_timeout, f"loading {kind} weights")
                 if msg.get("ok"):
@@ -390,6 +399,33 @@ class GsvInProcess:
                     f"GPT-SoVITS could not load {kind.upper()} weights {Path(str(path)).name}: "
                     f"{msg.get('error')} ({note})", request={"weights_path": str(path)},
                     body=msg.get("trace"), transient=False)
+
+    def _prepare(self, ref: str, req: SynthesisRequest, inputs: dict[str, Any]) -> None:
+        """Bring the child's caches to where this take depends on nothing else (protocol)."""
+        for step in plan(self.cache, ref=ref, sovits=self._want["sovits"],
+                         prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
+                         version=self._version):
+            if step == "set_ref":
+                self.cache.ref = None
+                msg, _ = self._request({"op": "set_ref", "path": ref},
+                                       read_timeout("", self.timeout, 0), "loading the reference")
+                if not msg.get("ok"):
+                    raise EngineRequestError(f"GPT-SoVITS could not load the reference: "
+                                             f"{msg.get('error')}", body=msg.get("trace"),
+                                             request=req, transient=False)
+                self.cache.ref, self.cache.ref_sovits = ref, self._want["sovits"]
+            else:  # warm / reset_prompt: one throwaway synthesis does both
+                self.cache.prompt_unknown = True
+                body = throwaway_body(ref, inputs)
+                body.pop("media_type", None)
+                msg, payload = self._request({"op": "run", "inputs": body},
+                                             read_timeout("你好", self.timeout, 0), "warm-up")
+                if not msg.get("ok") or not payload:
+                    raise EngineRequestError(f"GPT-SoVITS's warm-up synthesis failed: "
+                                             f"{msg.get('error') or 'no audio'}",
+                                             body=msg.get("trace"), request=req, transient=True)
+                after_throwaway(self.cache)
+            self.cache.done(step)
 
     def synthesize(self, req: SynthesisRequest) -> Audio:
         """Run ``TTS.run`` on the request, consuming its generator fully.
@@ -428,9 +464,17 @@ class GsvInProcess:
                       return_fragment=False, fixed_length_chunk=False)
         inputs.pop("media_type", None)
         with self._lock:
+            if not self.running:
+                self._kill()
+                self.start()
+            self._prepare(ref, req, inputs)
+            self.cache.prompt_unknown = True
             msg, payload = self._request({"op": "run", "inputs": inputs},
                                          read_timeout(req.text, self.timeout, self.timeout_per_unit),
                                          "synthesis")
+            if msg.get("ok"):
+                after_take(self.cache, prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
+                           version=self._version)
         if not msg.get("ok"):
             kind = msg.get("type", "")
             # Errors raised before inference (bad reference, language, prompt) are permanent;

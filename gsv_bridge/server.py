@@ -91,6 +91,31 @@ def find_python(gsv_root: str | os.PathLike) -> str:
     return sys.executable
 
 
+def installed_script(python: str, name: str, timeout: float = 60.0,
+                     env: Mapping[str, str] | None = None) -> Path | None:
+    """Where ``python`` imports the module ``name`` from (a pip-installed GPT-SoVITS).
+
+    A GPT-SoVITS installed with pip (``gpt-sovits-cpufast``) keeps ``api_v2.py`` in its
+    site-packages and its data (weights, pretrained models) in a folder of the user's: the
+    script is then run by path with that folder as the working directory.
+
+    Example:
+        >>> import sys
+        >>> installed_script(sys.executable, "no_such_module_here") is None
+        True
+    """
+    code = ("import importlib.util, sys; s = importlib.util.find_spec(sys.argv[1]); "
+            "print(s.origin if s and s.origin else '')")
+    try:
+        out = subprocess.run([python, "-c", code, name], capture_output=True, text=True,
+                             timeout=timeout, stdin=subprocess.DEVNULL,
+                             env=None if env is None else dict(env))
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    origin = out.stdout.strip() if out.returncode == 0 else ""
+    return Path(origin) if origin.endswith(".py") and Path(origin).is_file() else None
+
+
 def split_device(device: str) -> tuple[str, str | None]:
     """``cuda:1`` → (``cuda``, ``"1"``): the GPU is chosen with CUDA_VISIBLE_DEVICES.
 
@@ -230,6 +255,8 @@ class GsvServer:
         self.restarts = 0
         self.env = dict(env or {})
         self.script = script
+        self._script_path: Path | None = None
+        self._started_with: tuple[str | None, str | None] = (None, None)
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = None
         self._lock = threading.RLock()
@@ -263,7 +290,8 @@ class GsvServer:
             >>> GsvServer(tempfile.mkdtemp(), port=9880, python="python").command()[:6]
             ['python', 'api_v2.py', '-a', '127.0.0.1', '-p', '9880']
         """
-        return [self.python, self.script, "-a", self.host, "-p", str(self.port),
+        script = self._script_path or self.script
+        return [self.python, str(script), "-a", self.host, "-p", str(self.port),
                 "-c", str(self.config_path)]
 
     def _environment(self) -> dict[str, str]:
@@ -273,6 +301,10 @@ class GsvServer:
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # A pip-installed GPT-SoVITS finds its data folder and config through these (an
+        # upstream checkout ignores them); without them it would use its site-packages copy.
+        env["GPT_SOVITS_DATA_DIR"] = str(self.gsv_root)
+        env["GPT_SOVITS_TTS_CONFIG"] = str(self.config_path)
         return env
 
     def _write_config(self) -> None:
@@ -299,6 +331,7 @@ class GsvServer:
             with contextlib.suppress(CheckpointError):
                 version = sniff(sovits).version or version
         device, _ = split_device(self.device)
+        self._started_with = (gpt, sovits)
         write_tts_config(self.config_path, gsv_root=self.gsv_root, device=device,
                          is_half=self.is_half, version=version, gpt=gpt, sovits=sovits)
 
@@ -323,10 +356,18 @@ class GsvServer:
             if self.running:
                 return self
             script = self.gsv_root / self.script
-            if not script.is_file():
-                raise EngineUnavailable(
-                    f"{script} not found; gsv_root must be the GPT-SoVITS folder that holds "
-                    f"{self.script}")
+            if script.is_file():
+                self._script_path = None
+            else:
+                # No script in the folder: a pip install keeps it in site-packages.
+                self._script_path = installed_script(self.python, Path(self.script).stem,
+                                                     env=self._environment())
+                if self._script_path is None:
+                    raise EngineUnavailable(
+                        f"{script} not found, and {self.python} has no installed "
+                        f"{Path(self.script).stem} module; gsv_root must be the GPT-SoVITS "
+                        f"folder that holds {self.script}, or the data folder of a pip-installed "
+                        "GPT-SoVITS whose interpreter is given as python=")
             if _port_in_use(self.host, self.port):
                 raise EngineUnavailable(f"port {self.port} on {self.host} is already in use; "
                                         "pick another port or stop what runs there")
@@ -347,6 +388,9 @@ class GsvServer:
             self._log = log
             _live.add(self)
             proc = self._proc
+        # A new process has empty caches and holds the weights of its config.
+        self.engine.cache.reset()
+        self.engine.assume_loaded(*self._started_with)
         try:
             self.engine.wait_ready(self.startup_timeout, alive=lambda: proc.poll() is None)
         except EngineUnavailable as e:
@@ -546,5 +590,5 @@ def _port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-__all__ = ["GsvServer", "ServerPool", "find_python", "free_port", "popen_group_kwargs",
-           "terminate", "write_tts_config"]
+__all__ = ["GsvServer", "ServerPool", "find_python", "free_port", "installed_script",
+           "popen_group_kwargs", "terminate", "write_tts_config"]

@@ -411,6 +411,35 @@ _COMMON = frozenset(
 GSV_VERSIONS: tuple[str, ...] = ("v1", "v2", "v2Pro", "v2ProPlus", "v3", "v4")
 
 
+def capabilities_for_kind(kind: str) -> Capabilities | None:
+    """What every engine of ``kind`` honours, known before any engine is reached.
+
+    ``None`` when it depends on the engine (GPT-SoVITS: on the model version, see
+    :func:`capabilities_for_version`) or the kind is not one rasv ships. Task creation checks
+    against this and the run against the live engine, with the same rule.
+
+    Example:
+        >>> sorted(capabilities_for_kind("espeak").params), capabilities_for_kind("gpt-sovits")
+        (['speed_factor'], None)
+    """
+    if kind == "espeak":
+        return Capabilities(
+            kind="espeak",
+            version=None,
+            params=frozenset({"speed_factor"}),
+            languages=API_LANGS,
+            sample_rate=32000,
+            aux_refs=False,
+            seed=False,
+            ref_duration_s=None,
+            voice_cloning=False,
+            notes=("espeak-ng formant synthesis for demos and tests, not a voice cloner: the "
+                   "reference clip only sets the pitch; seed, sampling and aux clips are "
+                   "ignored"),
+        )
+    return None
+
+
 def capabilities_for_version(version: str | None, kind: str = "gpt-sovits") -> Capabilities:
     """The capabilities of a GPT-SoVITS model version (``None``: unknown, assume v2-like).
 
@@ -456,6 +485,7 @@ __all__ = [
     "reference_in_range",
     "Audio",
     "Capabilities",
+    "capabilities_for_kind",
     "Engine",
     "SynthesisRequest",
     "capabilities_for_version",

@@ -28,9 +28,13 @@ class WorkspaceError(RasvError):
 class WorkspaceLocked(WorkspaceError):
     """Another process held the workspace database for longer than the lock timeout."""
 
-    def __init__(self, path: Any, waited_s: float, detail: str = "") -> None:
+    def __init__(self, path: Any, waited_s: float, detail: str = "", pid: int | None = None,
+                 command: str = "") -> None:
         self.path = path
         self.waited_s = waited_s
+        #: The process holding the file (from DuckDB's lock message) and its command line.
+        self.pid = pid
+        self.command = command
         msg = (
             f"workspace {path} stayed locked by another process for {waited_s:.1f} s; "
             "close other programs that keep it open with shared=False (or a plain duckdb "
@@ -117,6 +121,17 @@ class CapabilityError(RasvError):
     """A request asks an engine or model version for something it does not do."""
 
 
+class IgnoredParams(CapabilityError):
+    """A task varies parameters its engine ignores, so those takes would sound alike.
+
+    ``names`` holds the ignored dimensions, so a panel can offer to drop them or keep them.
+    """
+
+    def __init__(self, message: str, names: Any = ()) -> None:
+        self.names = tuple(sorted(names))
+        super().__init__(message)
+
+
 class ReferenceOutOfRange(CapabilityError):
     """A reference clip breaks GPT-SoVITS's 3–10 s rule (checked before anything is sent)."""
 
@@ -175,6 +190,13 @@ class EngineRequestError(EngineError):
         self.request = request
         self.transient = transient
         super().__init__(message)
+
+
+class NotAnEngine(EngineUnavailable, EngineRequestError):
+    """Something answers at the engine's address, but it is not that engine (a wrong port,
+    another web app): as unusable as a server that is down, and no take's fault."""
+
+    transient = False
 
 
 class TaskError(RasvError):
@@ -237,11 +259,13 @@ __all__ = [
     "EngineGone",
     "EngineRequestError",
     "EngineUnavailable",
+    "IgnoredParams",
     "InvalidInput",
     "ListFormatError",
     "LongTextNotFound",
     "ModelNotFound",
     "NoEngine",
+    "NotAnEngine",
     "NotFound",
     "ProductNotFound",
     "QueueFull",

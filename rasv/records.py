@@ -88,7 +88,8 @@ class ImportReport:
     """What a ``.list`` import did.
 
     ``skipped`` holds ``(line_no, reason)`` pairs with 1-based physical line numbers;
-    ``added`` and ``overwritten`` hold clip ids.
+    ``added`` and ``overwritten`` hold clip ids; ``created_role`` is the label of the role
+    the import created (``create_role=True``), None when it created none.
 
     Example:
         >>> rep = ImportReport(added=[1, 2], overwritten=[], skipped=[(3, "file not found")])
@@ -101,6 +102,7 @@ class ImportReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     renamed: list[int] = field(default_factory=list)
     list_file: str | None = None
+    created_role: str | None = None
 
     def __str__(self) -> str:
         return (

@@ -412,7 +412,7 @@ class ImportForm:
         self.path = W.Text(description=t("import.path"), layout=wide,
                            placeholder="D:/GPT-SoVITS/output/asr_opt/slicer_opt.list")
         self.path_map = W.Textarea(description=t("import.path_map"), layout=wide,
-                                   placeholder="D:/GPT-SoVITS/ => /data/gsv/")
+                                   placeholder=t("import.path_map_hint"))
         self.on_duplicate = W.ToggleButtons(
             options=[(t(f"import.dup.{k}"), k) for k in ("skip", "overwrite", "rename")],
             value="skip", description=t("import.on_duplicate"),

@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as W
 import traitlets
 
-from rasv.errors import RasvError
+from rasv.errors import IgnoredParams, RasvError, WorkspaceLocked
 from rasv.records import Role
 from widgets.i18n import Translator
 
@@ -101,7 +102,7 @@ class Context(traitlets.HasTraits):
     def fail(self, error: RasvError) -> None:
         """Show a library error as one sentence."""
         self.last_error = error
-        self.say(self.t("notice.error", message=str(error)), "error")
+        self.say(self.t("notice.error", message=panel_text(error, self.t)), "error")
 
     def clear(self) -> None:
         """Remove the message."""
@@ -143,6 +144,57 @@ class Context(traitlets.HasTraits):
     def style() -> W.HTML:
         """The panels' shared CSS (rows, notices), placed once per workbench."""
         return W.HTML(_CSS, layout=W.Layout(display="none"))
+
+
+# Library messages end with what to type in Python or a shell (``ws.tasks.edit(3, force=True)``,
+# ``--force``); a dashboard user has buttons instead, so that advice is cut from the notice.
+_ADVICE = re.compile(r"\bws\.\w|\w\(\d*[,)]|\w=(?=[\s,)]|$)|force=True|\s--\w|\brasv [a-z]")
+
+_LEAD_IN = re.compile(r"\s*\(?(to|or|pass|give|use|try|run|call|set|see)\b", re.I)
+
+
+def panel_text(error: RasvError, t: Translator) -> str:
+    """What a panel says for a library error: panel wording, never Python or CLI advice.
+
+    Example:
+        >>> import rasv
+        >>> e = rasv.IgnoredParams("espeak ignores top_k; pass force=True", ["top_k"])
+        >>> panel_text(e, Translator("en"))
+        'The engine ignores top_k, which this task varies: those takes would sound alike.'
+        >>> panel_text(rasv.TaskError("a gpt-sovits task needs a GPT and a SoVITS checkpoint: "
+        ...                           "give gpt= and sovits= (model ids from ws.models)"),
+        ...            Translator("en"))
+        'a gpt-sovits task needs a GPT and a SoVITS checkpoint'
+    """
+    if isinstance(error, IgnoredParams) and error.names:
+        return t("err.ignored", names=", ".join(error.names))
+    if isinstance(error, WorkspaceLocked):
+        if error.pid is None:
+            return t("err.locked", seconds=f"{error.waited_s:.0f}")
+        return t("err.locked_by", seconds=f"{error.waited_s:.0f}", pid=error.pid,
+                 command=error.command or "?")
+    return strip_advice(str(error))
+
+
+def strip_advice(message: str) -> str:
+    """``message`` without its clauses of Python or CLI advice (see :func:`panel_text`).
+
+    Example:
+        >>> strip_advice("task 3 is busy; to run it anyway, ws.tasks.edit(3, force=True)")
+        'task 3 is busy'
+    """
+    kept = []
+    for clause in message.split("; "):
+        m = _ADVICE.search(clause)
+        if m is not None and _LEAD_IN.match(clause):
+            clause = ""  # the whole clause is advice ("to run it anyway, ws.tasks.edit(...)")
+        elif m is not None:
+            head = clause[:m.start()]
+            cut = max(head.rfind(":"), head.rfind(","), head.rfind("("), head.rfind(" with "))
+            clause = head[:cut].strip() if cut > 0 else ""
+        if clause:
+            kept.append(clause)
+    return "; ".join(kept) or message.split(";")[0]
 
 
 @contextlib.contextmanager
@@ -227,4 +279,4 @@ class Panel:
         return False
 
 
-__all__ = ["Context", "Panel", "col", "row", "unobserved"]
+__all__ = ["Context", "Panel", "col", "panel_text", "row", "strip_advice", "unobserved"]

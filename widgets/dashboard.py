@@ -43,6 +43,18 @@ LANG_ENV = "RASV_LANG"
 
 DEFAULT_PORT = 8866
 
+#: The Voilà template ``rasv serve`` uses, in :data:`JUPYTER_DATA` (a Jupyter data folder).
+TEMPLATE = "rasv"
+JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
+
+#: Preheated kernels waiting for the next page.
+POOL_SIZE = 1
+
+#: Seconds a kernel with no page connected may sit idle before it is culled, and the
+#: environment variable that changes it (tests use a few seconds).
+KERNEL_IDLE_S = 300
+KERNEL_IDLE_ENV = "RASV_KERNEL_IDLE_S"
+
 _REPO_NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "workbench.ipynb"
 
 
@@ -119,14 +131,27 @@ def pick_port(preferred: int = DEFAULT_PORT, tries: int = 50) -> int:
     raise ServeError(f"no free port between {preferred} and {preferred + tries - 1}")
 
 
-def voila_command(notebook: Path, port: int, *, python: str | None = None) -> list[str]:
+def voila_command(notebook: Path, port: int, *, python: str | None = None,
+                  idle_s: float | None = None) -> list[str]:
     """The Voilà command line ``rasv serve`` runs.
 
+    Kernels are bounded: the pool holds one preheated kernel, a page that closes or reloads
+    shuts its kernel down (``static/page.js`` makes Voilà's unload beacon acceptable), and a
+    kernel no page has been connected to for ``idle_s`` seconds (default
+    :data:`KERNEL_IDLE_S`, or ``$RASV_KERNEL_IDLE_S``) is culled, for pages whose beacon never
+    came (a crashed browser, a lost network). A kernel with a page open is never culled, so a
+    dashboard left open all day keeps working.
+
     Example:
-        >>> cmd = voila_command(Path("wb.ipynb"), 8870, python="python")
+        >>> cmd = voila_command(Path("wb.ipynb"), 8870, python="python", idle_s=60)
         >>> cmd[:3], "--Voila.ip=127.0.0.1" in cmd, "--preheat_kernel=True" in cmd
         (['python', '-m', 'voila'], True, True)
+        >>> "--MappingKernelManager.cull_idle_timeout=60" in cmd
+        True
     """
+    if idle_s is None:
+        idle_s = float(os.environ.get(KERNEL_IDLE_ENV) or KERNEL_IDLE_S)
+    idle = max(1, round(idle_s))
     return [
         python or sys.executable, "-m", "voila", str(notebook),
         "--no-browser",
@@ -135,9 +160,16 @@ def voila_command(notebook: Path, port: int, *, python: str | None = None) -> li
         "--Voila.port_retries=0",
         # A kernel that has already run the notebook waits for the first page.
         "--preheat_kernel=True",
-        "--pool_size=1",
+        f"--pool_size={POOL_SIZE}",
+        # Cull kernels with no page connected (cull_connected=False) once idle that long;
+        # Voilà never culls the preheated pool itself.
+        f"--MappingKernelManager.cull_idle_timeout={idle}",
+        f"--MappingKernelManager.cull_interval={max(1, min(60, idle // 4))}",
+        "--MappingKernelManager.cull_connected=False",
         "--show_tracebacks=True",
         "--theme=light",
+        # Voilà's lab page without links to a CDN (widgets/jupyter/voila/templates/rasv).
+        f"--template={TEMPLATE}",
     ]
 
 
@@ -156,6 +188,10 @@ def dashboard_env(workspace: str | os.PathLike, *, lang: str | None = None,
         env[LANG_ENV] = lang
     if engines:
         env[ENGINES_ENV] = ",".join(engines)
+    # Voilà finds rasv's page template through the Jupyter data path.
+    data = [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    if str(JUPYTER_DATA) not in data:
+        env["JUPYTER_PATH"] = os.pathsep.join([str(JUPYTER_DATA), *data])
     # The kernel must import this checkout's packages even when rasv is not installed.
     root = str(Path(__file__).resolve().parent.parent)
     parts = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -245,6 +281,9 @@ __all__ = [
     "DASHBOARD_SOURCE",
     "DEFAULT_PORT",
     "ENGINES_ENV",
+    "KERNEL_IDLE_ENV",
+    "KERNEL_IDLE_S",
+    "POOL_SIZE",
     "WORKSPACE_ENV",
     "LANG_ENV",
     "dashboard_env",

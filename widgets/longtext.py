@@ -124,9 +124,10 @@ class LongTextPanel(Panel):
                                     layout=W.Layout(width="520px"))
         self.custom = W.Textarea(placeholder=t("longtext.custom"),
                                  layout=W.Layout(width="720px", height="90px"))
-        self.method = W.Dropdown(options=list(METHODS), value="ras",
-                                 description=t("longtext.method"), style=narrow,
-                                 layout=W.Layout(width="170px"))
+        # Each rule says what it does: "ras" alone meant nothing to a reader.
+        self.method = W.Dropdown(options=[(t(f"longtext.method.{m}"), m) for m in METHODS],
+                                 value="ras", description=t("longtext.method"), style=narrow,
+                                 layout=W.Layout(width="460px"))
         self.gap = W.BoundedFloatText(value=0.3, min=0.0, max=5.0, step=0.1,
                                       description=t("longtext.gap"), style=narrow,
                                       layout=W.Layout(width="170px"))
@@ -326,8 +327,9 @@ class LongTextPanel(Panel):
         pieces = chunk(content, self.method.value)
         items = "".join(f"<li>{html.escape(p)}</li>" for p in pieces[:60])
         more = f"<li>… {len(pieces) - 60}</li>" if len(pieces) > 60 else ""
+        key = "longtext.chunk_count_one" if len(pieces) == 1 else "longtext.chunk_count"
         self.chunk_preview.value = (
-            f"<details><summary>{html.escape(self.t('longtext.chunk_count', n=len(pieces)))}"
+            f"<details><summary>{html.escape(self.t(key, n=len(pieces)))}"
             f"</summary><ol style='max-height:160px;overflow:auto;margin:4px 0'>{items}{more}"
             "</ol></details>")
         return pieces
@@ -417,7 +419,8 @@ class LongTextPanel(Panel):
     def _rendered(self, run: LongTextRun) -> None:
         self.show_run(run)
         self.refresh_runs()
-        self.ctx.say(self.t("longtext.rendered", n=len(run.chunks),
+        n = len(run.chunks)
+        self.ctx.say(self.t("longtext.rendered_one" if n == 1 else "longtext.rendered", n=n,
                             seconds=f"{run.duration_s or 0:.1f}"))
 
     def _need_run(self) -> LongTextRun:

@@ -52,6 +52,8 @@ _SORTS = ("duration", "dur_z", "suspicion", "ask", "score", "param", "plan")
 #: Columns the star model adds to the review table (``ws.scores.predict``).
 _PREDICTED = {"stars_pred": "stars_pred", "low": "stars_low", "high": "stars_high",
               "drivers": "drivers"}
+#: Sorts that read best from the top (rank 1 = listen or ask first; the plan's order).
+_ASCENDING_SORTS = frozenset({"suspicion", "ask", "plan"})
 
 
 def warm_up() -> None:
@@ -151,13 +153,17 @@ class ReviewPanel(Panel):
                                        layout=W.Layout(width="auto"))
         self.analyse_button.on_click(ctx.guard(lambda _b: self.analyse()))
         self.analysis_status = W.HTML("")
+        # Before the reload below: a sort's natural direction is set without a second load.
+        self.sort.observe(self._natural_direction, "value")
         for w in (self.task, self.group_by, self.sort, self.descending, self.unscored,
                   self.blind):
             w.observe(lambda _c: ctx.guard(self.load)(), "value")
         self.detail_on.observe(lambda _c: ctx.guard(self._paint_detail)(), "value")
 
         self.player = Player(lang=ctx.lang, layout=W.Layout(width="560px"))
-        self.player.observe(self._on_playing, "playing")
+        # The cards' ▶/❚❚ follow the player's key too, not only its playing flag: a new take
+        # loaded while the flag stayed up left the old card showing ❚❚.
+        self.player.observe(self._on_playing, ["playing", "key"])
         self.keys = Keyboard(hint=t("keys.hint"))
         self.keys.bind("space", ctx.guard(self.toggle_play))
         self.keys.bind("j", ctx.guard(self.next))
@@ -179,6 +185,7 @@ class ReviewPanel(Panel):
         self.prev_page.on_click(ctx.guard(lambda _b: self.goto_page(self.page - 1)))
         self.next_page.on_click(ctx.guard(lambda _b: self.goto_page(self.page + 1)))
         self.page_label = W.HTML("")
+        self.pager = row([self.prev_page, self.page_label, self.next_page])
         # Built on first use: Plotly's FigureWidget takes a second to import.
         self.detail: FigureView | None = None
         self.detail_box = W.VBox([])
@@ -213,7 +220,7 @@ class ReviewPanel(Panel):
             self.keys,
             self.detail_box,
             self.list,
-            row([self.prev_page, self.page_label, self.next_page]),
+            self.pager,
             row([self.keep_name, self.keep_button, self.longtext_button]),
             self.conclusion,
         ])
@@ -226,6 +233,10 @@ class ReviewPanel(Panel):
 
     def refresh(self, *_: Any) -> None:
         """Re-read the role's tasks (keeping the chosen one) and reload the takes."""
+        with self.ws.store.session():
+            self._refresh()
+
+    def _refresh(self) -> None:
         t = self.t
         if self.role is None:
             self.task.options = []
@@ -247,11 +258,61 @@ class ReviewPanel(Panel):
             self.where.value = html.escape(t("review.no_task"))
         self.load()
 
+    def follow(self) -> None:
+        """Another process changed the workspace: new tasks and counts appear in the task
+        list, while the takes on screen (and the one playing) stay until the task changes."""
+        if self.role is None:
+            return
+        current = self.task.value
+        tasks = self.ws.tasks.list(self.role)
+        tasks = tasks[tasks["n_done"] > 0] if len(tasks) else tasks
+        if current is None or int(current) not in {int(x) for x in tasks["id"]}:
+            self.refresh()
+            return
+        options = [(f"#{r.id} {r.name} (v{r.version}) · {int(r.n_done)}/{int(r.n_takes)}",
+                    int(r.id)) for r in tasks.itertuples()][::-1]
+        if options == list(self.task.options):
+            return
+        self._loading = True
+        try:
+            self.task.options = options
+            self.task.value = current
+        finally:
+            self._loading = False
+
+    def _reason(self, reasons: Any, joined: Any) -> Any:
+        """The analysis' reasons with each tag named in the interface language only (the
+        library writes "爆音/clipping: …" for both readers)."""
+        if reasons is None or isinstance(reasons, float) or not len(reasons):
+            return joined
+        out = []
+        for text in reasons:
+            head, sep, detail = str(text).partition(": ")
+            if sep and "/" in head:
+                zh, _, en = head.partition("/")
+                head = zh if self.ctx.lang == "zh" else en
+            out.append(f"{head}{sep}{detail}")
+        return "; ".join(out)
+
+    def _natural_direction(self, change: dict) -> None:
+        """Listen-first and task order read from the top: picking them turns descending off
+        (it stayed on from the duration sort, and put the flagged takes last)."""
+        if change["new"] in _ASCENDING_SORTS and self.descending.value:
+            self._loading = True
+            try:
+                self.descending.value = False
+            finally:
+                self._loading = False
+
     def show(self, task: int | None = None, **_: Any) -> None:
         """Open on ``task`` (what other panels call through ``ctx.navigate``)."""
         self.refresh()
-        if task is not None and task in [v for _, v in self.task.options]:
+        if task is None:
+            return
+        if int(task) in [v for _, v in self.task.options]:
             self.task.value = int(task)
+        else:  # not another task in its place: say why there is nothing to hear
+            self.ctx.say(self.t("run.no_takes_yet", id=int(task)), "warn")
 
     # -- loading -------------------------------------------------------------------------
 
@@ -273,6 +334,12 @@ class ReviewPanel(Panel):
         """Query the takes of the chosen task and show the first page."""
         if self._loading:
             return
+        # One attach for the table, the conclusion and the page's 20 spectrograms: attaching
+        # per query was a third of the time to the first drawn page.
+        with self.ws.store.session():
+            self._load()
+
+    def _load(self) -> None:
         self.player.clear()
         task_id = self.task.value
         self.blind_session = None
@@ -350,6 +417,7 @@ class ReviewPanel(Panel):
         self.next_page.disabled = self.page >= self.pages - 1
         self.page_label.value = html.escape(
             self.t("table.page", page=self.page + 1, pages=self.pages, total=len(self.df)))
+        self.pager.layout.display = "" if self.pages > 1 else "none"  # nothing to page through
         self._paint_current()
 
     def _tag_options(self, extra: Any) -> list[dict[str, str]]:
@@ -372,7 +440,7 @@ class ReviewPanel(Panel):
                                "text": text[:60],
                                "param": str(r.get("params_label") or "—")}[dim])
         flags = [] if blind and not revealed else _tags(r.get("flags"))
-        hint = r.get("reason") if flags else None
+        hint = self._reason(r.get("reasons"), r.get("reason")) if flags else None
         predicted = None if blind else _predicted(r)
         return {
             "id": str(r["id"]), "status": r.get("status"), "label": label, "detail": detail,
@@ -557,8 +625,8 @@ class ReviewPanel(Panel):
             return
         self.focus_take(take_id, play=True)
 
-    def _on_playing(self, change: dict) -> None:
-        self.list.playing = self.player.key if change["new"] else ""
+    def _on_playing(self, _change: dict) -> None:
+        self.list.playing = self.player.key if self.player.playing else ""
 
     def _paint_current(self) -> None:
         take_id = self.current or ""

@@ -68,6 +68,8 @@ class RolePicker(Panel):
                 self.ctx.role = role
         if self.ctx.role is None:
             self.summary.value = self.t("role.none")
+        else:
+            self._paint_summary(self.ctx.role)
         self._on_typing()
 
     def choose(self, label: str) -> Role:
@@ -114,7 +116,15 @@ class RolePicker(Panel):
         if self.combo.value != role.label:
             self.combo.value = role.label
         self.ws.set_setting(LAST_ROLE_SETTING, role.label)
-        row = self.ws.roles.list().set_index("id").loc[role.id]
+        self._paint_summary(role)
+
+    def _paint_summary(self, role: Role) -> None:
+        """The header counts of ``role`` (clips, usable clips, tasks), read now."""
+        roles = self.ws.roles.list().set_index("id")
+        if role.id not in roles.index:  # deleted by another process
+            self.summary.value = self.t("role.none")
+            return
+        row = roles.loc[role.id]
         self.summary.value = (
             "<span style='color:var(--jp-ui-font-color2,#666)'>"
             + self.t("role.summary", n_clips=int(row.n_clips), n_valid=int(row.n_valid),

@@ -27,6 +27,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from rasv.errors import IgnoredParams
 from widgets.context import Context, Panel, col, row
 from widgets.engines import engine_kind, engine_name
 
@@ -63,12 +64,22 @@ class RunPanel(Panel):
         self.review_button = W.Button(description=t("run.to_review"), icon="headphones",
                                       layout=W.Layout(width="auto"))
         self.review_button.on_click(ctx.guard(lambda _b: self._to_review()))
+        # What Run refuses comes with buttons that fix it (never Python advice).
+        self.keep_button = W.Button(description=t("run.fix_keep"), button_style="warning",
+                                    layout=W.Layout(width="auto"))
+        self.edit_button = W.Button(description=t("run.fix_edit"), layout=W.Layout(width="auto"))
+        self.keep_button.on_click(ctx.guard(lambda _b: self.keep_anyway()))
+        self.edit_button.on_click(
+            ctx.guard(lambda _b: self.ctx.navigate("tasks") and self._show_fix(False)))
+        self.fix_box = row([self.keep_button, self.edit_button], display="none")
         self.task.observe(lambda _c: ctx.guard(self.paint_task)(), "value")
+        self.task.observe(lambda _c: self._show_fix(False), "value")
         self.widget = col([
             row([self.task, self.retry_failed]),
             W.HTML(f"<b>{html.escape(t('run.engines'))}</b>"),
             self.engine_boxes,
             row([self.start_button, self.cancel_button, self.review_button]),
+            self.fix_box,
             row([self.bar, self.status]),
             self.engines_table,
             self.errors,
@@ -141,14 +152,36 @@ class RunPanel(Panel):
         with self._lock:
             self._engine_state = {engine_name(e): {"state": "idle", "done": 0, "failed": 0,
                                                   "error": ""} for e in engines}
-        self.run = self.ws.tasks.run(task_id, engines, background=True,
-                                     on_event=self.on_event,
-                                     retry_failed=self.retry_failed.value)
+        try:
+            self.run = self.ws.tasks.run(task_id, engines, background=True,
+                                         on_event=self.on_event,
+                                         retry_failed=self.retry_failed.value)
+        except IgnoredParams as e:
+            self.ctx.fail(e)
+            self._show_fix(True)
+            return None
+        self._show_fix(False)
         self.start_button.disabled = True
         self.cancel_button.disabled = False
         self.ctx.say(self.t("run.started", task=task_id))
         self.paint(force=True)
         return self.run
+
+    def keep_anyway(self) -> Any:
+        """Run the chosen task although its engine ignores a dimension it varies (the takes
+        of those cells will sound alike): the task is kept with a warning, then started."""
+        task_id = self.task.value
+        if task_id is None:
+            return None
+        task = self.ws.tasks.edit(task_id, force=True)
+        self._show_fix(False)
+        self.refresh()
+        if task.id in [v for _, v in self.task.options]:
+            self.task.value = task.id
+        return self.start(task.id)
+
+    def _show_fix(self, on: bool) -> None:
+        self.fix_box.layout.display = "" if on else "none"
 
     def cancel(self) -> None:
         """Stop handing out takes; what is in flight finishes and is kept."""
@@ -224,6 +257,7 @@ class RunPanel(Panel):
                 self.ctx.say(t("run.finished", summary=str(p)), "warn" if p.failed else "info")
             self._paint_failures(run.task.id)
             self._refresh_labels()
+            self.review_button.disabled = self.ws.tasks.counts(run.task.id).done == 0
 
     def paint_task(self) -> None:
         """Show the chosen task's counts and its failed takes (no run in progress)."""
@@ -232,10 +266,12 @@ class RunPanel(Panel):
         task_id = self.task.value
         if task_id is None:
             self.status.value = html.escape(self.t("run.no_task"))
+            self.review_button.disabled = True
             self.bar.value = 0.0
             self.errors.value = ""
             return
         c = self.ws.tasks.counts(task_id)
+        self.review_button.disabled = c.done == 0
         self.bar.value = c.done / c.total if c.total else 0.0
         self.bar.bar_style = "success" if c.status == "done" else (
             "danger" if c.failed else "info")
@@ -269,8 +305,13 @@ class RunPanel(Panel):
             self.task.value = current
 
     def _to_review(self) -> None:
-        if self.task.value is not None:
-            self.ctx.navigate("review", task=self.task.value)
+        task_id = self.task.value
+        if task_id is None:
+            return
+        if self.ws.tasks.counts(task_id).done == 0:
+            self.ctx.say(self.t("run.no_takes_yet", id=task_id), "warn")
+            return
+        self.ctx.navigate("review", task=task_id)
 
     def close(self) -> None:
         """Cancel a run still going when the workbench closes."""

@@ -16,13 +16,14 @@ Example:
 from __future__ import annotations
 
 import html
+import warnings
 from typing import Any
 
 import ipywidgets as W
 
-from rasv.errors import InvalidInput, RasvError
+from rasv.errors import IgnoredParams, InvalidInput, RasvError, RasvWarning
 from rasv.params import SPLIT_METHODS, Params
-from widgets.context import Context, Panel, col, row
+from widgets.context import Context, Panel, col, panel_text, row
 from widgets.table import Table, column
 
 #: Dimensions the builder can vary, in menu order.
@@ -186,6 +187,14 @@ class TasksPanel(Panel):
         self.force = W.Checkbox(description=t("tasks.force"), indent=False,
                                 layout=W.Layout(width="auto"))
         self.preview_line = W.HTML("")
+        # What Run would refuse shows here before Create, with the two ways out.
+        self.drop_button = W.Button(layout=W.Layout(width="auto"))
+        self.keep_button = W.Button(description=t("tasks.fix_keep"), button_style="warning",
+                                    layout=W.Layout(width="auto"))
+        self.drop_button.on_click(ctx.guard(lambda _b: self.drop_ignored()))
+        self.keep_button.on_click(ctx.guard(lambda _b: setattr(self.force, "value", True)))
+        self.fix_box = row([self.drop_button, self.keep_button], display="none")
+        self._ignored: tuple[str, ...] = ()
         self.create_button = W.Button(description=t("tasks.create"), button_style="primary",
                                       icon="plus-circle")
         self.create_button.on_click(ctx.guard(lambda _b: self.create()))
@@ -209,6 +218,7 @@ class TasksPanel(Panel):
             self.vary_box, row([self.add_vary]),
             row([self.repeats, self.force]),
             row([self.create_button, self.preview_line]),
+            self.fix_box,
         ])
         self.sections = W.Accordion(children=[builder], titles=(t("tasks.new"),),
                                     selected_index=None)
@@ -378,12 +388,18 @@ class TasksPanel(Panel):
         if self.role is None:
             self.preview_line.value = ""
             return None
+        self._ignored = ()
+        self.fix_box.layout.display = "none"
         try:
             preview = self.ws.tasks.preview(self.role, **self.spec())
         except RasvError as e:
             self.preview_line.value = (f"<span style='color:#b71c1c'>"
-                                       f"{html.escape(str(e))}</span>")
+                                       f"{html.escape(panel_text(e, t))}</span>")
             self.create_button.disabled = True
+            if isinstance(e, IgnoredParams) and e.names:
+                self._ignored = e.names
+                self.drop_button.description = t("tasks.fix_drop", names=", ".join(e.names))
+                self.fix_box.layout.display = ""
             return None
         self.create_button.disabled = False
         warn = "".join(f"<li>{html.escape(w)}</li>" for w in preview.warnings)
@@ -393,10 +409,19 @@ class TasksPanel(Panel):
         )
         return preview
 
+    def drop_ignored(self) -> None:
+        """Remove the varied dimensions the engine would ignore (what the preview refused)."""
+        for vr in [r for r in self.vary_rows if r.dimension.value in self._ignored]:
+            self.vary_rows.remove(vr)
+        self.vary_box.children = [r.widget for r in self.vary_rows]
+        self.update_preview()
+
     def create(self) -> Any:
         """Create the task the form describes; open the Run tab on it."""
         name = self.name.value.strip() or self.t("tasks.default_name")
-        task = self.ws.tasks.create(self.role, name, **self.spec())
+        with warnings.catch_warnings():  # the preview line showed them already
+            warnings.simplefilter("ignore", RasvWarning)
+            task = self.ws.tasks.create(self.role, name, **self.spec())
         self.ctx.say(self.t("tasks.created", id=task.id, name=task.name,
                             n=len(self.ws.tasks.plan(task))))
         self.refresh()

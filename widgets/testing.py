@@ -97,5 +97,34 @@ def stop_cli_server(proc: subprocess.Popen, timeout: float = 20.0) -> None:
         proc.stdout.close()
 
 
-__all__ = ["CHROMIUM_ARGS", "REQUIRE_ENV", "chromium_path", "launch", "start_cli_server",
-           "stop_cli_server"]
+def kernel_pids(server_pid: int) -> list[int]:
+    """PIDs of the Jupyter kernels running under ``server_pid`` (Linux ``/proc``; Voilà has
+    no kernel-listing API).
+
+    Example:
+        >>> kernel_pids(os.getpid())
+        []
+    """
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd)
+
+    def under(pid: int) -> bool:
+        while pid in parents:
+            pid = parents[pid][0]
+            if pid == server_pid:
+                return True
+        return False
+
+    return sorted(p for p, (_, cmd) in parents.items() if "ipykernel_launcher" in cmd and under(p))
+
+
+__all__ = ["CHROMIUM_ARGS", "REQUIRE_ENV", "chromium_path", "kernel_pids", "launch",
+           "start_cli_server", "stop_cli_server"]

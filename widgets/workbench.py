@@ -30,6 +30,7 @@ from rasv.errors import InvalidInput
 from rasv.workspace import Workspace
 from widgets.context import Context, Panel
 from widgets.dashboard import ENGINES_ENV, WORKSPACE_ENV
+from widgets.page import Page
 from widgets.roles import RolePicker
 
 #: Panels: (name, module, class). A panel is listed once its library part exists; append new
@@ -54,6 +55,10 @@ TAB_ORDER: tuple[str, ...] = ("clips", "classify", "split", "tasks", "run", "rev
                               "products", "engines")
 
 
+#: Seconds between two looks at the workspace file for other processes' writes: a ``stat``,
+#: so cheap; the file is never held, so the CLI and other pages can write meanwhile.
+WATCH_EVERY_S = 2.0
+
 _CSS = """
 <style>
 .rasv-workbench { font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
@@ -75,6 +80,9 @@ class Workbench(W.VBox):
         lang: ``zh`` or ``en``; ``None`` follows the locale (``$RASV_LANG`` overrides).
         role: the role to show first (label, id or record); default: the last one used.
         tabs: names of the panels to show (default: all of :data:`PANELS`).
+        watch: inside a kernel, follow other processes' changes to the workspace (CLI
+            imports, other pages, runs) every :data:`WATCH_EVERY_S` seconds, header counts
+            included (elsewhere call :meth:`follow`).
 
     Example:
         >>> import rasv, tempfile
@@ -86,7 +94,7 @@ class Workbench(W.VBox):
 
     def __init__(self, ws: Workspace | str | os.PathLike, *, engines: Any = None,
                  lang: str | None = None, role: Any = None,
-                 tabs: list[str] | None = None) -> None:
+                 tabs: list[str] | None = None, watch: bool = True) -> None:
         if not isinstance(ws, Workspace):
             ws = rasv.open(ws)
         if engines is not None and not isinstance(engines, (list, tuple)):
@@ -106,6 +114,7 @@ class Workbench(W.VBox):
         self._specs = sorted((spec for spec in PANELS if spec[0] in wanted),
                              key=lambda spec: rank.get(spec[0], len(rank)))
         self._panels: dict[str, Panel] = {}
+        self._navigating = False
         t = self.ctx.t
 
         self.ctx.navigator = self._navigate
@@ -125,12 +134,22 @@ class Workbench(W.VBox):
         for i, (name, _, _) in enumerate(self._specs):
             self.tabs.set_title(i, t(f"tab.{name}"))
         self.tabs.observe(self._on_tab, "selected_index")
-        super().__init__([W.HTML(_CSS), Context.style(), header, self.ctx.notice, self.tabs])
+        # A preheated kernel built all this before the page was asked for: re-read when a
+        # page connects, so it shows the workspace as it is, not as it was.
+        self.page = Page()
+        self.page.on_connect(self.ctx.guard(self.follow))
+        super().__init__([W.HTML(_CSS), Context.style(), self.page, header, self.ctx.notice,
+                          self.tabs])
         self.add_class("rasv-workbench")
         if self._specs:
             self.tabs.selected_index = 0
             self._build(0)
         self._warm_up()
+        self._stop = threading.Event()
+        ws.store.changed()  # the baseline: what this page shows now
+        loop = _kernel_loop()
+        if watch and loop is not None:  # outside a kernel nothing draws the widgets
+            self._watch(WATCH_EVERY_S, loop)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Workbench:
@@ -192,10 +211,55 @@ class Workbench(W.VBox):
         if modules:
             threading.Thread(target=work, name="rasv-warm-up", daemon=True).start()
 
+    # -- following other processes ----------------------------------------------------------
+
+    def follow(self) -> bool:
+        """Re-read what the page shows if another process changed the workspace since the
+        last look (the ``rasv`` CLI, another page, a notebook). Returns True when it did.
+
+        Example:
+            >>> import rasv, tempfile
+            >>> path = tempfile.mkdtemp(); wb = Workbench(rasv.open(path), lang="en", watch=False)
+            >>> with rasv.open(path) as other:
+            ...     _ = other.roles.create("x-y")
+            >>> wb.follow(), wb.picker.combo.options, wb.follow()
+            (True, ('x-y',), False)
+        """
+        if not self.ws.store.changed():
+            return False
+        self.reread()
+        return True
+
+    def reread(self) -> None:
+        """Re-read the header (roles, counts) and the open tab from the workspace."""
+        self.ctx.guard(self.picker.reload)()
+        index = self.tabs.selected_index
+        if index is None or self._specs[index][0] not in self._panels:
+            return
+        panel = self._panels[self._specs[index][0]]
+        # A panel may follow outside changes more gently than a full refresh (Review keeps
+        # the take that plays); the default is its refresh.
+        self.ctx.guard(getattr(panel, "follow", panel.refresh))()
+
+    def _watch(self, every_s: float, loop: Any) -> None:
+        """Call :meth:`follow` every ``every_s`` seconds on the kernel's event loop (the
+        thread that handles the page's messages, so no callback runs beside it)."""
+
+        def work() -> None:
+            while not self._stop.wait(every_s):
+                loop.add_callback(self.ctx.guard(self.follow))
+
+        threading.Thread(target=work, name="rasv-watch", daemon=True).start()
+
     def _navigate(self, name: str, **kwargs: Any) -> bool:
         if name not in self.tab_names():
             return False
-        panel = self.select(name)
+        # A panel that sends the user on ("Created task 3" → Run) keeps its notice.
+        self._navigating = True
+        try:
+            panel = self.select(name)
+        finally:
+            self._navigating = False
         show = getattr(panel, "show", None)
         if show is not None and kwargs:
             # Pass what the panel's show() takes; a tab that ignores an argument still opens.
@@ -219,6 +283,8 @@ class Workbench(W.VBox):
         if index is None:
             return
         name = self._specs[index][0]
+        if not self._navigating:  # a notice belongs to the tab it was said in
+            self.ctx.clear()
         fresh = name not in self._panels
         panel = self.ctx.guard(self._build)(index)
         if panel is not None and not fresh:
@@ -226,6 +292,8 @@ class Workbench(W.VBox):
 
     def close(self) -> None:
         """Close the widgets (the workspace stays open; close it yourself)."""
+        if hasattr(self, "_stop"):
+            self._stop.set()
         for panel in getattr(self, "_panels", {}).values():
             closer = getattr(panel, "close", None)
             if closer is not None:
@@ -233,4 +301,14 @@ class Workbench(W.VBox):
         super().close()
 
 
-__all__ = ["ENGINES_ENV", "PANELS", "TAB_ORDER", "WORKSPACE_ENV", "Workbench"]
+def _kernel_loop() -> Any:
+    """The IPython kernel's event loop (``None`` outside a kernel, e.g. in tests)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    kernel = getattr(get_ipython(), "kernel", None)
+    return getattr(kernel, "io_loop", None)
+
+
+__all__ = ["ENGINES_ENV", "PANELS", "TAB_ORDER", "WATCH_EVERY_S", "WORKSPACE_ENV", "Workbench"]

@@ -65,14 +65,14 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
         mapping[src] = dst
     with cli.open_workspace(workspace) as ws:
         # Find the role the way every other command does (a unique bare name like 张三
-        # means 男性-张三); only a role that does not exist at all is created.
-        created = False
+        # means 男性-张三); only a role that does not exist at all is created, and only
+        # when the import adds a clip.
         try:
             target = ws.roles.get(role)
         except RoleNotFound:
             if not create_role:
                 raise
-            target, created = ws.roles.create(role), True
+            target = None
         bar = tqdm(total=0, unit="line", disable=None, leave=False)
 
         def progress(done: int, total: int) -> None:
@@ -81,19 +81,18 @@ def import_list_cmd(workspace: str, role: str, list_file: str, on_duplicate: str
             bar.refresh()
 
         try:
-            rep = ws.clips.import_list(target, list_file, on_duplicate=on_duplicate,
+            rep = ws.clips.import_list(target or role, list_file, on_duplicate=on_duplicate,
                                        path_map=mapping or None, audio_dir=audio_dir,
                                        category=category, calibrated=calibrated,
-                                       copy=not no_copy, progress=progress)
-        except BaseException:
-            if created:  # an import that could not start leaves no empty role behind
-                ws.roles.delete(target)
-            raise
+                                       copy=not no_copy, progress=progress,
+                                       create_role=target is None)
         finally:
             bar.close()
-    if created:
-        click.echo(f"created role {target.label}", err=True)
-    click.echo(f"{target.label}: {rep}")
+    if rep.created_role:
+        click.echo(f"created role {rep.created_role}", err=True)
+    elif target is None:
+        click.echo(f"nothing to import: role {role} was not created", err=True)
+    click.echo(f"{rep.created_role or (target.label if target else role)}: {rep}")
     for line_no, reason in rep.skipped:
         click.echo(f"  line {line_no}: {reason}")
 

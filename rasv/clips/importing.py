@@ -19,7 +19,7 @@ from rasv.audio import files as audio_io
 from rasv.clips.categories import category_name, ensure_category
 from rasv.clips.listfile import is_windows_absolute, parse_list, resolve_audio_path
 from rasv.clips.rows import PreparedClip, insert_clips, numbered, overwrite_clip
-from rasv.errors import AudioError, InvalidInput, WorkspaceError
+from rasv.errors import AudioError, InvalidInput, RoleNotFound, WorkspaceError
 from rasv.records import ImportReport
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def import_list(
     calibrated: bool = False,
     copy: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    create_role: bool = False,
 ) -> ImportReport:
     """Import a ``.list`` file into ``ws``; the arguments are :meth:`Clips.import_list`'s.
 
@@ -55,12 +56,17 @@ def import_list(
     """
     if on_duplicate not in ON_DUPLICATE:
         raise InvalidInput(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
-    role_id = ws.roles.resolve_id(role)
+    try:
+        role_id: int | None = ws.roles.resolve_id(role)
+    except RoleNotFound:
+        if not create_role or not isinstance(role, str):
+            raise
+        role_id = None  # created below, and only if a clip is added
     parsed = parse_list(list_path)
     list_dir = parsed.path.resolve().parent
     cat = category_name(category)
     skipped: list[tuple[int, str]] = list(parsed.problems)
-    existing = ws.store.rows(
+    existing = [] if role_id is None else ws.store.rows(
         "SELECT id, name, sha256, path FROM clips WHERE role_id = ?", [role_id])
     by_sha = {r[2]: r[0] for r in existing}
     by_name = {r[1].lower(): r[0] for r in existing}
@@ -73,6 +79,7 @@ def import_list(
     seen_sha: dict[str, int] = {}   # sha -> line of this list
     seen_name: dict[str, int] = {}
     total = len(parsed.entries)
+    made_role = None
     try:
         for done, entry in enumerate(parsed.entries, start=1):
             if progress is not None:
@@ -142,14 +149,22 @@ def import_list(
                 new.append(prep)
         if progress is not None:
             progress(total, total)
-        with ws.store.transaction() as cur:
-            added = insert_clips(cur, role_id, new) if new else []
-            for clip_id, prep in updates:
-                overwrite_clip(cur, clip_id, prep)
-            ensure_category(cur, role_id, cat)
+        added: list[int] = []
+        # An import that adds nothing changes nothing: no role, no category.
+        if new or updates:
+            if role_id is None:
+                made_role = ws.roles.create(str(role))
+                role_id = made_role.id
+            with ws.store.transaction() as cur:
+                added = insert_clips(cur, role_id, new) if new else []
+                for clip_id, prep in updates:
+                    overwrite_clip(cur, clip_id, prep)
+                ensure_category(cur, role_id, cat)
     except BaseException:
         for rel in created:
             ws.blobs.remove(rel)
+        if made_role is not None:
+            ws.roles.delete(made_role)
         raise
     replaced = {path_of[cid] for cid, prep in updates if path_of.get(cid) != prep.path}
     if replaced:
@@ -160,6 +175,7 @@ def import_list(
         skipped=sorted(skipped),
         renamed=[cid for cid, p in zip(added, new, strict=True) if p.name != Path(p.source_path or "").name],
         list_file=str(parsed.path),
+        created_role=made_role.label if made_role is not None else None,
     )
 
 

@@ -347,6 +347,7 @@ class Clips:
         calibrated: bool = False,
         copy: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        create_role: bool = False,
     ) -> ImportReport:
         """Import a GPT-SoVITS ``.list`` file (``audio_path|speaker|language|text``).
 
@@ -374,9 +375,13 @@ class Clips:
                 small disk; the files must then stay unchanged (takes are identified by the
                 content hash taken at import).
             progress: called as ``progress(done, total)`` while files are read.
+            create_role: when ``role`` is a label no role has, create that role, but only
+                if a clip is added (``report.created_role``): an empty or fully skipped
+                import leaves no empty role (nor category) behind.
 
         Raises:
             ListFormatError: the list file itself cannot be read or decoded.
+            RoleNotFound: no such role (and not ``create_role``).
 
         Example:
             >>> import rasv, tempfile, os
@@ -393,7 +398,7 @@ class Clips:
         return importing.import_list(self._ws, role, list_path, on_duplicate=on_duplicate,
                                      path_map=path_map, audio_dir=audio_dir,
                                      category=category, calibrated=calibrated, copy=copy,
-                                     progress=progress)
+                                     progress=progress, create_role=create_role)
 
     # -- editing -----------------------------------------------------------------------------
 

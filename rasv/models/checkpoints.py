@@ -73,7 +73,11 @@ PRETRAINED_FILES: dict[str, tuple[str, str]] = {
 }
 _PRETRAINED_BY_NAME = {k.rsplit("/", 1)[-1]: v for k, v in PRETRAINED_FILES.items()}
 
-# GPT-SoVITS's size rule for untagged (plain zip) SoVITS files.
+#: Rows of a v1 SoVITS model's text embedding (its symbol count; v2 and later have 732).
+V1_SYMBOLS = 322
+_EMBEDDING_KEY = "enc_p.text_embedding.weight"
+
+# GPT-SoVITS's size rule for untagged (plain zip) SoVITS files: a last resort.
 _V1_MAX_BYTES = 82978 * 1024
 _V2_MAX_BYTES = 700 * 1024 * 1024
 
@@ -90,8 +94,10 @@ class Checkpoint:
 
     ``version`` is the GPT-SoVITS model version (``v1`` … ``v2ProPlus``; for a GPT file the
     best available hint, ``None`` when unknown); ``version_source`` says how it was found:
-    ``pretrained`` (MD5 of a known base), ``header`` (the trainer's tag), ``size`` (old
-    untagged SoVITS files), ``config`` (read from the checkpoint), ``folder`` (a
+    ``pretrained`` (MD5 of a known base), ``header`` (the trainer's tag), ``embedding`` (the
+    text embedding's row count in an untagged SoVITS file, as GPT-SoVITS's loader decides),
+    ``size`` (an untagged file that could not be read), ``config`` (read from the checkpoint),
+    ``folder`` (a
     ``*_weights_vN`` folder name; GPT files only) or ``name`` (a pretrained file name).
 
     Example:
@@ -206,6 +212,11 @@ def sniff_sovits_version(path: str | os.PathLike) -> tuple[str, str, bool]:
         return PRETRAINED_SOVITS_MD5[md5][0], "pretrained", False
     tag = head[:2]
     if tag == b"PK":
+        # GPT-SoVITS loads the file and counts the text embedding's rows (v1 has 322
+        # symbols); the file size is only its first guess, wrong for pruned or small files.
+        rows = _pickle_fields(Path(path)).get("text_embedding_rows")
+        if isinstance(rows, int):
+            return ("v1" if rows == V1_SYMBOLS else "v2"), "embedding", False
         if size < _V1_MAX_BYTES:
             return "v1", "size", False
         if size < _V2_MAX_BYTES:
@@ -258,7 +269,7 @@ def sniff(path: str | os.PathLike, *, with_sha256: bool = False) -> Checkpoint:
         version, source, tag_lora = sniff_sovits_version(p)
         lora = lora or tag_lora
         pretrained = source == "pretrained"
-        if source in ("header", "size"):
+        if source in ("header", "size", "embedding"):
             meta = _pickle_fields(p)
             if fields["lora_rank"] is None and isinstance(meta.get("lora_rank"), int):
                 fields["lora_rank"] = meta["lora_rank"]
@@ -371,8 +382,9 @@ class _UntaggedFile(io.RawIOBase):
 def _pickle_fields(path: Path) -> dict[str, Any]:
     """Values of a few known keys in a torch zip checkpoint's pickle, read without running it.
 
-    Returns what it finds among ``phoneme_vocab_size``, ``info``, ``lora_rank`` and
-    ``version``; an unreadable archive gives an empty dict (the header rules still apply).
+    Returns what it finds among ``phoneme_vocab_size``, ``info``, ``lora_rank``, ``version``
+    and ``text_embedding_rows`` (the SoVITS text embedding's first dimension); an unreadable
+    archive gives an empty dict (the header rules still apply).
     """
     try:
         with open(path, "rb") as raw, zipfile.ZipFile(io.BufferedReader(_UntaggedFile(raw))) as z:
@@ -394,7 +406,28 @@ def _pickle_fields(path: Path) -> dict[str, Any]:
             if tok == "version" and value not in _GSV_VERSIONS:
                 continue
             found[tok] = value
+        elif tok == _EMBEDDING_KEY and "text_embedding_rows" not in found:
+            rows = _tensor_rows(tokens, i + 1)
+            if rows is not None:
+                found["text_embedding_rows"] = rows
     return found
+
+
+def _tensor_rows(tokens: list[Any], start: int) -> int | None:
+    """First dimension of the tensor whose pickle tokens follow ``start``.
+
+    torch pickles a tensor as ``('storage', <type>, key, location, numel)``, then the
+    storage offset, then the shape: after ``'storage'`` the values that are not ``None``
+    read key, location, numel, offset, rows, columns.
+    """
+    window = tokens[start:start + 24]
+    if "storage" not in window:
+        return None
+    values = [t for t in window[window.index("storage") + 1:] if t is not None]
+    if len(values) < 6 or not all(isinstance(v, int) for v in values[2:6]):
+        return None
+    numel, _offset, rows, cols = values[2:6]
+    return rows if rows > 0 and rows * cols == numel else None
 
 
 def _primitive_tokens(data: bytes) -> Iterator[Any]:

@@ -56,6 +56,15 @@ def _record(row: tuple) -> Model:
                  custom_label=label or "")
 
 
+def _text(value: Any) -> str | None:
+    """A text cell of a frame as ``str`` or ``None``.
+
+    A column where some rows are NULL comes back as NaN (a float) in those rows, not None:
+    a renamed checkpoint (no experiment parsed) beside parsed ones must not break labels.
+    """
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
 class Models:
     """``ws.models``: scan, add, list, label and forget checkpoints."""
 
@@ -293,9 +302,10 @@ class Models:
             params,
         )
         labels = [
-            Model(id=0, kind=k, path="", name=n, sha256="", version=v, experiment=e,
-                  epoch=None if pd.isna(ep) else int(ep), step=None if pd.isna(st) else int(st),
-                  pretrained=bool(p), custom_label=c or "").label
+            Model(id=0, kind=k, path="", name=n, sha256="", version=_text(v),
+                  experiment=_text(e), epoch=None if pd.isna(ep) else int(ep),
+                  step=None if pd.isna(st) else int(st), pretrained=bool(p),
+                  custom_label=_text(c) or "").label
             for k, n, v, e, ep, st, p, c in zip(df["kind"], df["name"], df["version"],
                                                    df["experiment"], df["epoch"], df["step"],
                                                    df["pretrained"], df["custom_label"],

@@ -36,10 +36,10 @@ from rasv.errors import (
     CapabilityError,
     EngineError,
     EngineUnavailable,
+    IgnoredParams,
     InvalidInput,
     RasvError,
 )
-from rasv.params import VARIABLE_PARAMS
 from rasv.runner import persist
 from rasv.runner.caller import reason
 from rasv.runner.events import Progress, RunEvent
@@ -47,6 +47,7 @@ from rasv.runner.liveness import activate, deactivate, make_owner
 from rasv.runner.persist import Outcome
 from rasv.runner.scheduler import Job, Scheduler
 from rasv.runner.worker import Crew, SharedScheduler, Worker
+from rasv.tasks.checks import ignored_dimensions, ignored_message
 from rasv.tasks.grid import GSV_KIND
 
 if TYPE_CHECKING:
@@ -227,15 +228,13 @@ class Run:
             )
         if kind == GSV_KIND:
             return  # what a GPT-SoVITS model honours was checked per version at creation
-        varied = self.task.spec.varied_names() & (set(VARIABLE_PARAMS) | {"aux"})
-        ignored = caps.ignored(varied)
+        ignored = ignored_dimensions(self.task.spec, caps)
         if ignored:
-            msg = (f"{name} ignores {', '.join(sorted(ignored))}, which this task varies, "
-                   "so those takes would sound alike")
+            msg = ignored_message(name, ignored)
             if not self.task.spec.force:
-                raise CapabilityError(
+                raise IgnoredParams(
                     msg + f"; to run it anyway, ws.tasks.edit({self.task.id}, force=True) "
-                    "(or create it with force=True / rasv task create --force)"
+                    "(or create it with force=True / rasv task create --force)", ignored
                 )
             self._emit("warning", engine=name, error=msg)
 
@@ -360,6 +359,39 @@ class Run:
                        error=o.error)
 
 
+def as_engines(given: Any) -> list[Any]:
+    """The engines in what a user passed: engines, servers (``.engine``), pools (``.engines``).
+
+    A user who just started a ``gsv_bridge.GsvServer`` or ``ServerPool`` passes it as it
+    is; its engines are taken. A server that is not running is a clear error, not a run
+    whose takes all fail to connect.
+
+    Example:
+        >>> from rasv.testing import FakeEngine
+        >>> class Pool:
+        ...     engines = [FakeEngine(), FakeEngine()]
+        >>> len(as_engines([Pool(), FakeEngine()]))
+        3
+    """
+    items = list(given) if isinstance(given, (list, tuple)) else [given]
+    out: list[Any] = []
+    for item in items:
+        if callable(getattr(item, "synthesize", None)):
+            out.append(item)
+        elif isinstance(getattr(item, "engines", None), list):
+            out.extend(as_engines(list(item.engines)) if item.engines else [])
+            if not item.engines:
+                raise InvalidInput(f"{item!r} holds no servers")
+        elif getattr(item, "engine", None) is not None:
+            if getattr(item, "running", True) is False:
+                raise InvalidInput(f"{item!r} is not running: start it first (srv.start(), or "
+                                   "a `with` block) and pass it again")
+            out.append(item.engine)
+        else:
+            out.append(item)  # reported below as "not an engine"
+    return out
+
+
 def start_run(
     ws: Workspace,
     task: Task,
@@ -382,7 +414,7 @@ def start_run(
     """
     if engines is None:
         raise InvalidInput("give an engine (or a list of engines) to run the task with")
-    engines = list(engines) if isinstance(engines, (list, tuple)) else [engines]
+    engines = as_engines(engines)
     if not engines:
         raise InvalidInput("give at least one engine to run the task with")
     if len({id(e) for e in engines}) != len(engines):
@@ -424,4 +456,4 @@ def start_run(
     return run
 
 
-__all__ = ["Run", "start_run"]
+__all__ = ["Run", "as_engines", "start_run"]

@@ -274,6 +274,9 @@ class Worker:
                 if transient and isinstance(e, EngineUnavailable):
                     job.attempts += attempt
                     return "unavailable"
+                if isinstance(e, EngineUnavailable):  # NotAnEngine: the URL, not the take
+                    job.attempts += attempt
+                    return "down"
                 self._fail(job, job.last_error, attempts=attempt, started=started)
                 return None
             synth_s = time.monotonic() - t0

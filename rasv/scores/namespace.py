@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -34,6 +35,8 @@ from rasv.scores.predict import Priors, fit_stars, recommend_table
 from rasv.scores.ranking import TIE, bradley_terry
 from rasv.scores.tags import TAGS, normalize_tag, tag_label, tags_df
 from rasv.takes.namespace import GROUP_KEYS, task_id_of, write_table
+from rasv.takes.table import expand_params, params_labels, varied_dims
+from rasv.tasks.resolve import find_task_id
 
 if TYPE_CHECKING:
     from rasv.scores.blind import BlindSession, PairSession
@@ -143,13 +146,20 @@ def clip_rollup_sql() -> str:
     """
 
 
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and a Student-t confidence interval; the interval is NaN with one value.
+def mean_interval(values: Sequence[float], confidence: float = 0.95,
+                  bounds: tuple[float, float] | None = (0.0, 5.0)) -> tuple[float, float, float]:
+    """Mean and a Student-t confidence interval, kept within ``bounds``; NaN with one value.
+
+    With two or three scores the t quantile is huge (12.7 for two), so the raw interval runs
+    far off the 0–5 star scale; no mean of stars can lie outside it, so the interval is
+    clipped to ``bounds`` (None: the raw interval).
 
     Example:
-        >>> m, lo, hi = mean_interval([3, 4, 5])
+        >>> m, lo, hi = mean_interval([3, 4, 5], bounds=None)
         >>> m, round(lo, 3), round(hi, 3)
         (4.0, 1.516, 6.484)
+        >>> mean_interval([3, 4, 5])[2]
+        5.0
     """
     from scipy.special import stdtrit  # Student-t quantile; lighter than scipy.stats
 
@@ -160,7 +170,71 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
     if x.size < 2:
         return m, math.nan, math.nan
     half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
-    return m, m - half, m + half
+    lo, hi = m - half, m + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return m, lo, hi
+
+
+def setting_groups(ws: Workspace, task: Any, *, texts: bool = True) -> pd.DataFrame:
+    """A task's takes collapsed to one row per setting, with the latest stars of its takes.
+
+    A setting is everything but the seed: clip, text (unless ``texts=False``), models, aux
+    set and parameters. Rows
+    come in plan order with the review table's columns for those (``clip_name``, ``gpt``,
+    ``top_k`` … ``params_label``) plus ``n_takes`` and ``stars`` (a list);
+    ``df.attrs["varied"]`` as in :meth:`rasv.takes.Takes.df`.
+
+    Example:
+        >>> from rasv.testing import example
+        >>> ex = example(clips=2)
+        >>> g = setting_groups(ex.ws, ex.task)
+        >>> int(g.n_takes.sum()) == len(ex.ws.takes.df(ex.task))
+        True
+    """
+    tid = find_task_id(ws, task)
+    keys = ["clip_id", "text", "text_lang"][: 3 if texts else 1]
+    keys += ["gpt_id", "sovits_id", "aux_ids", "params"]
+    cols = ", ".join(f"t.{k}" for k in keys)
+    # SQL groups by the stored params (which carry the seed), Python merges the seeds:
+    # cheaper than JSON functions over every row, and far fewer rows to carry over.
+    rows = ws.store.df(
+        f"""
+        WITH tt AS (SELECT take_id, min(ord) AS ord FROM task_takes WHERE task_id = $task
+                    GROUP BY take_id),
+             latest AS ({latest_scores_sql()})
+        SELECT {cols}, any_value(c.name) AS clip_name, count(*) AS n_takes,
+               coalesce(list(l.stars) FILTER (WHERE l.stars IS NOT NULL), []) AS stars,
+               min(tt.ord) AS ord
+        FROM tt JOIN takes t ON t.id = tt.take_id
+        LEFT JOIN clips c ON c.id = t.clip_id
+        LEFT JOIN latest l ON l.take_id = t.id
+        GROUP BY {cols}
+        ORDER BY ord
+        """,
+        {"task": tid},
+    )
+    seedless: dict[Any, Any] = {}
+    for raw in set(rows["params"].tolist()):
+        data = json.loads(raw) if raw else {}
+        data.pop("seed", None)
+        seedless[raw] = json.dumps(data, sort_keys=True)
+    groups: dict[tuple[Any, ...], list[Any]] = {}  # key -> [clip_name, n_takes, stars]; plan order
+    columns = [rows[k].tolist() for k in keys] + [rows["clip_name"].tolist(),
+                                                   rows["n_takes"].tolist(),
+                                                   rows["stars"].tolist()]
+    for *key, name, n, stars in zip(*columns, strict=True):
+        key[-1] = seedless[key[-1]]
+        g = groups.setdefault(tuple(key), [name, 0, []])
+        g[1] += int(n)
+        g[2].extend(float(v) for v in stars)
+    df = pd.DataFrame([(*k, *v) for k, v in groups.items()],
+                      columns=[*keys, "clip_name", "n_takes", "stars"], dtype=object)
+    df["seed"] = None  # a setting spans seeds (the stored params lost theirs above)
+    df = expand_params(ws, df)
+    df.attrs["varied"] = varied = varied_dims(df)
+    df["params_label"] = params_labels(df, varied)
+    return df
 
 
 class Scores:
@@ -403,7 +477,7 @@ class Scores:
         ``gpt``, ``aux`` …), and ``combo`` (the whole parameter label) when two or more
         parameters vary together. Each row: dimension, value (clip and model ids, parameter
         values), label (clip names, model labels), n_takes, n_scored, mean, sd, ci_low,
-        ci_high (Student-t, ``confidence``), best (highest mean in its dimension).
+        ci_high (Student-t, ``confidence``, clipped to 0–5), best (highest mean in its dimension).
 
         Example:
             >>> import rasv, tempfile
@@ -414,7 +488,10 @@ class Scores:
             ...     print(e)
             task 99 does not exist in this workspace
         """
-        takes = self._ws.takes.df(task, sort="plan")
+        # One row per setting (clip, text, models, parameters) instead of per take: a grid
+        # repeats each setting over seeds and texts, and the review table's per-take work
+        # (parameter parsing, metrics, sorting) was 40x the cost of reading the rows.
+        takes = setting_groups(self._ws, task, texts=dims is not None and "text" in dims)
         varied = list(takes.attrs.get("varied", []))
         if dims is None:
             dims = []
@@ -423,18 +500,22 @@ class Scores:
             dims += varied
             if len(varied) >= 2:
                 dims.append("combo")
+        n_takes = takes["n_takes"].tolist()
+        stars_of = takes["stars"].tolist()
         rows = []
         for dim in dims:
             col = _by_column(dim, takes, varied)
             labels = _labels(takes, col)
-            keys = takes[col].map(_plain)
-            for value in dict.fromkeys(keys):  # plan order
-                sel = takes[keys == value]
-                stars = sel["stars"].dropna().astype(float).tolist()
+            groups: dict[Any, tuple[list[int], list[float]]] = {}
+            for key, n, stars in zip(takes[col].map(_plain), n_takes, stars_of, strict=True):
+                count, values = groups.setdefault(key, ([0], []))  # plan order
+                count[0] += int(n)
+                values.extend(float(v) for v in stars)
+            for value, (count, stars) in groups.items():
                 m, lo, hi = mean_interval(stars, confidence)
                 rows.append({
                     "dimension": dim, "value": value, "label": labels.get(value, str(value)),
-                    "n_takes": len(sel), "n_scored": len(stars), "mean": m,
+                    "n_takes": count[0], "n_scored": len(stars), "mean": m,
                     "sd": float(np.std(stars, ddof=1)) if len(stars) > 1 else math.nan,
                     "ci_low": lo, "ci_high": hi,
                 })
@@ -723,6 +804,7 @@ __all__ = [
     "clip_rollup_sql",
     "latest_scores_sql",
     "mean_interval",
+    "setting_groups",
     "score_from_row",
     "normalize_tag",
     "tag_label",

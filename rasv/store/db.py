@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -79,6 +80,10 @@ class Store:
         self._attached = False
         self._closed = False
         self._local = threading.local()
+        #: The file's :meth:`stamp` after this object's last operation, as long as no other
+        #: process wrote in between (``None`` until someone sets a baseline; see ``changed``).
+        self.own_stamp: tuple | None = None
+        self._opened_at: tuple | None = None
         if not shared:
             with self._guard:
                 self._attach()
@@ -104,7 +109,10 @@ class Store:
             except duckdb.Error as e:
                 raise WorkspaceError(f"cannot open workspace database {self.path}: {e}") from None
             if time.monotonic() >= deadline:
-                raise WorkspaceLocked(self.path, self.lock_timeout, _holder(last)) from None
+                pid = _holder_pid(last)
+                command = _command_line(pid)
+                detail = _holder(last) + (f": {command}" if command else "")
+                raise WorkspaceLocked(self.path, self.lock_timeout, detail, pid, command) from None
             time.sleep(delay * (1.0 + random.random()))
             delay = min(delay * 2.0, 0.2)
 
@@ -113,6 +121,54 @@ class Store:
             self._db.execute("USE memory")
             self._db.execute(f"DETACH {_ALIAS}")
             self._attached = False
+
+    # -- changes by other processes -------------------------------------------------------
+
+    def stamp(self) -> tuple:
+        """Modification time and size of the database file and its WAL: changes on every
+        committed write, not on reads, and costs two ``stat`` calls (the file is not opened).
+
+        Example:
+            >>> import tempfile, os
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "m.duckdb"))
+            >>> _ = s.rows("SELECT 1")  # creates the file
+            >>> a = s.stamp(); _ = s.rows("SELECT 1"); a == s.stamp()
+            True
+        """
+        out = []
+        for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = path.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
+    def changed(self) -> bool:
+        """True when another process wrote since the last call (the first call sets the
+        baseline and says False). Writes through this object do not count.
+
+        Example:
+            >>> import tempfile, os
+            >>> path = os.path.join(tempfile.mkdtemp(), "c.duckdb")
+            >>> mine, other = Store(path), Store(path)
+            >>> _ = mine.rows("SELECT 1"); mine.changed()
+            False
+            >>> _ = other.rows("CREATE TABLE t AS SELECT 1 AS x")
+            >>> mine.changed(), mine.changed()
+            (True, False)
+            >>> _ = mine.rows("INSERT INTO t VALUES (2)"); mine.changed()
+            False
+        """
+        now = self.stamp()
+        with self._guard:
+            if self.own_stamp is None:
+                self.own_stamp = now
+                return False
+            if now == self.own_stamp:
+                return False
+            self.own_stamp = now
+            return True
 
     # -- cursors -----------------------------------------------------------------------------
 
@@ -135,7 +191,9 @@ class Store:
             raise WorkspaceError(f"workspace database {self.path} is closed")
         with self._guard:
             if not self._attached:
+                before = self.stamp()
                 self._attach()
+                self._opened_at = before
             self._users += 1
         cur = None
         try:
@@ -152,6 +210,10 @@ class Store:
                 self._users -= 1
                 if self._users == 0 and self.shared:
                     self._detach()
+                    # The file changed only by us since own_stamp: keep following it, so a
+                    # watcher can tell this process's writes from other processes'.
+                    if self._opened_at == self.own_stamp:
+                        self.own_stamp = self.stamp()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -298,6 +360,38 @@ def _holder(e: Exception | None) -> str:
     marker = "Conflicting lock is held in"
     i = text.find(marker)
     return text[i:].split("\n")[0].strip() if i >= 0 else ""
+
+
+def _holder_pid(e: Exception | None) -> int | None:
+    """The PID DuckDB names in a lock conflict ("... (PID 1234)"), if any."""
+    m = re.search(r"\(PID (\d+)\)", str(e or ""))
+    return int(m.group(1)) if m else None
+
+
+def _command_line(pid: int | None) -> str:
+    """What process ``pid`` runs (``rasv import-list …``), so a locked workspace names its writer.
+
+    Example:
+        >>> import os
+        >>> _command_line(None), isinstance(_command_line(os.getpid()), str)
+        ('', True)
+    """
+    if pid is None:
+        return ""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # not Linux, or the process is gone
+        return ""
+    args = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    if len(args) > 1 and Path(args[0]).name.startswith("python"):
+        args = args[1:]  # "python -m rasv ..." reads better without the interpreter path
+    if args and args[0] == "-m" and len(args) > 1:
+        args = args[1:]
+    if args:
+        args[0] = Path(args[0]).name
+    text = " ".join(args)
+    return text if len(text) <= 120 else text[:119] + "…"
+
 
 
 def check_editable(fields: Iterable[str], editable: Iterable[str]) -> None:

@@ -337,17 +337,19 @@ class Takes:
             >>> ws.takes.df().empty
             True
         """
-        base = self._base(task, role)
-        base.attrs["varied"] = varied = varied_dims(base)
-        base["params_label"] = params_labels(base, varied)
-        add_duration_stats(base)
-        base = add_metrics(self._ws, base)
-        if task is not None:
-            base = add_suspicion(self._ws, base, task)
-        if sort == "ask":  # before the filters: the model learns from every scored take
-            from rasv.scores.predict import with_predictions
+        # One attach for the table's several queries (shared mode attaches per operation).
+        with self._ws.store.session():
+            base = self._base(task, role)
+            base.attrs["varied"] = varied = varied_dims(base)
+            base["params_label"] = params_labels(base, varied)
+            add_duration_stats(base)
+            base = add_metrics(self._ws, base)
+            if task is not None:
+                base = add_suspicion(self._ws, base, task)
+            if sort == "ask":  # before the filters: the model learns from every scored take
+                from rasv.scores.predict import with_predictions
 
-            base = with_predictions(base)
+                base = with_predictions(base)
         out = apply_filters(base, filters)
         out = arrange(out, group_by=group_by, sort=sort, descending=descending, varied=varied)
         return out

@@ -122,8 +122,15 @@ def expand_params(ws: Workspace, df: pd.DataFrame) -> pd.DataFrame:
     """Fill the parameter columns from the stored JSON, and the model and aux labels."""
     df = df.copy()
     n = len(df)
-    parsed = [parse_params(p, s if not pd.isna(s) else None)
-              for p, s in zip(df["params"], df["seed"], strict=True)] if n else []
+    # A grid repeats a few settings thousands of times: parse each distinct one once
+    # (Params is frozen, so rows may share it).
+    cache: dict[tuple[Any, Any], Params] = {}
+    parsed = []
+    for p, s in zip(df["params"].tolist(), df["seed"].tolist(), strict=True):
+        key = (p, None if s is None or pd.isna(s) else int(s))
+        if key not in cache:
+            cache[key] = parse_params(*key)
+        parsed.append(cache[key])
     for name in ("top_k", "top_p", "temperature", "text_split_method", "speed_factor",
                  "sample_steps", "super_sampling", "repetition_penalty", "batch_size",
                  "fragment_interval", "parallel_infer", "split_bucket", "batch_threshold"):
@@ -160,7 +167,7 @@ def varied_dims(df: pd.DataFrame) -> list[str]:
     dims += [d for d in df.attrs.get("extra_params", []) if d in df.columns]
     out = []
     for d in dims:
-        values = {_hashable(v) for v in df[d]}
+        values = {_hashable(v) for v in df[d].tolist()}  # a list iterates faster than Arrow
         if len(values) > 1:
             out.append(d)
     return out

@@ -20,8 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rasv.engine import REF_MAX_S, REF_MIN_S, capabilities_for_version, reference_in_range
-from rasv.errors import CapabilityError, EmptyGrid, TaskError
+from rasv.engine import (
+    REF_MAX_S,
+    REF_MIN_S,
+    Capabilities,
+    capabilities_for_kind,
+    capabilities_for_version,
+    reference_in_range,
+)
+from rasv.errors import CapabilityError, EmptyGrid, IgnoredParams, TaskError
 from rasv.params import VARIABLE_PARAMS, Params
 from rasv.tasks.grid import GSV_KIND, MAX_TAKES, ClipInfo, ModelInfo, TaskSpec
 from rasv.tasks.resolve import aux_infos, clip_infos, model_infos, referenced
@@ -69,7 +76,42 @@ def validate(ws: Workspace, spec: TaskSpec, kind: str, role_id: int, *,
     aux_infos(ws, ids["aux"])
     if kind == GSV_KIND:
         validate_gsv(spec, combos, clips, models, refuse, notes)
+    else:
+        caps = capabilities_for_kind(kind)
+        if caps is not None:
+            ignored = ignored_dimensions(spec, caps)
+            if ignored:
+                refuse(ignored_message(kind, ignored), _ignoring(ignored))
     return notes
+
+
+def ignored_dimensions(spec: TaskSpec, caps: Capabilities) -> set[str]:
+    """The dimensions ``spec`` varies that an engine with ``caps`` ignores: THE rule that
+    creation, preview, edit and run share.
+
+    Example:
+        >>> from rasv.tasks.grid import TextRef
+        >>> spec = TaskSpec(texts=(TextRef("hi", "en"),), clips=(1,), vary={"top_k": (5, 9)})
+        >>> sorted(ignored_dimensions(spec, capabilities_for_kind("espeak")))
+        ['top_k']
+    """
+    return caps.ignored(spec.varied_names() & (set(VARIABLE_PARAMS) | {"aux"}))
+
+
+def ignored_message(who: str, ignored: set[str]) -> str:
+    """The sentence for :func:`ignored_dimensions` (without the advice on what to do).
+
+    Example:
+        >>> ignored_message("espeak", {"top_k"})
+        'espeak ignores top_k, which this task varies, so those takes would sound alike'
+    """
+    return (f"{who} ignores {', '.join(sorted(ignored))}, which this task varies, "
+            "so those takes would sound alike")
+
+
+def _ignoring(ignored: set[str]) -> Callable[[str], IgnoredParams]:
+    """An error class for ``refuse`` that carries the ignored names."""
+    return lambda msg: IgnoredParams(msg, ignored)
 
 def validate_gsv(spec: TaskSpec, combos: list[Any], clips: dict[int, ClipInfo],
                   models: dict[int, ModelInfo], refuse: Callable[..., None],
@@ -171,4 +213,4 @@ def _notes_has(notes: list[str], word: str) -> bool:
     return any(word in n for n in notes)
 
 
-__all__ = ["validate", "validate_gsv"]
+__all__ = ["ignored_dimensions", "ignored_message", "validate", "validate_gsv"]

@@ -585,7 +585,8 @@ class Tasks:
 
         Args:
             task: the task (planned on the fly if needed).
-            engines: an engine or a list of engines whose kind matches the task's.
+            engines: an engine or a list of engines whose kind matches the task's; a
+                running ``gsv_bridge.GsvServer`` or ``ServerPool`` stands for its engines.
             background: return at once and run on a background thread (notebooks).
             on_event: called with each :class:`rasv.runner.RunEvent` (from worker threads).
             retries: extra attempts for transient errors.

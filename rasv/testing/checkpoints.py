@@ -30,7 +30,8 @@ _TAG = {(v, lora): tag for tag, (v, lora) in SOVITS_HEADER_TAGS.items()}
 
 
 def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: int | None = None,
-                    info: str | None = None, tagged: bool = True, pad_to: int = 0) -> str:
+                    info: str | None = None, tagged: bool = True, pad_to: int = 0,
+                    embedding_rows: int | None = None) -> str:
     """Write a fake checkpoint; GPT for ``.ckpt``, SoVITS for ``.pth``.
 
     Args:
@@ -43,6 +44,9 @@ def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: 
         tagged: write the SoVITS version tag over ``PK`` like GPT-SoVITS's trainer (False:
             an old plain zip, classified by size).
         pad_to: grow the file to this many bytes (for the size rule of untagged files).
+        embedding_rows: give the SoVITS weights an ``enc_p.text_embedding.weight`` of this
+            many rows (322 for v1, 732 later), pickled in torch's tensor layout (storage
+            record, offset, shape) so the row count reads as it does in a real file.
 
     Returns the path as a string.
     """
@@ -58,7 +62,12 @@ def make_checkpoint(path: str | os.PathLike, *, version: str = "v2", lora_rank: 
         config = {"model": {"version": version}, "version": version}
         if info is None and fields["epoch"] is not None:
             info = f"{fields['epoch']}epoch_{fields['step']}iteration"
-    state: dict[str, object] = {"weight": {"fake.weight": [0.0] * 4}, "config": config,
+    weight: dict[str, object] = {"fake.weight": [0.0] * 4}
+    if embedding_rows:
+        cols = 192
+        weight["enc_p.text_embedding.weight"] = (("storage", "0", "cpu", embedding_rows * cols),
+                                                 0, (embedding_rows, cols), (cols, 1))
+    state: dict[str, object] = {"weight": weight, "config": config,
                                 "info": info or "pretrained"}
     if lora_rank:
         state["lora_rank"] = int(lora_rank)

@@ -22,8 +22,9 @@ def test_post_body_is_complete_lowercase_and_explicit(srv, ref, ckpts):
     a = eng.synthesize(request(ref, text_lang="ZH", prompt_lang="All_ZH", top_k=5,
                                aux_ref_audio_paths=[aux], seed=1234))
     tts = srv.calls_to("/tts")
-    assert len(tts) == 1 and tts[0].method == "POST"
-    body = tts[0].body
+    # A fresh server gets one throwaway synthesis first (gsv_bridge.protocol), then the take.
+    assert len(tts) == 2 and tts[1].method == "POST" and tts[0].body["text"] == "你好。"
+    body = tts[1].body
     assert body["text_lang"] == "zh" and body["prompt_lang"] == "all_zh"
     assert body["seed"] == 1234 and body["top_k"] == 5 and body["streaming_mode"] is False
     assert body["aux_ref_audio_paths"] == [aux] and body["media_type"] == "wav"
@@ -211,7 +212,8 @@ def test_server_side_reference_rule_is_reported(srv, tmp_path, ref):
     other = tmp_path / "server_side"
     make_clip(other / "ref.wav", 12.0)
     eng = GsvApiV2(srv.url, path_map={os.path.dirname(ref): str(other)})
-    with pytest.raises(rasv.EngineRequestError, match="tts failed: 参考音频在3~10秒范围外") as ei:
+    # The reference is loaded explicitly first (/set_refer_audio), and refused there.
+    with pytest.raises(rasv.EngineRequestError, match="set refer audio failed: 参考音频在3~10秒范围外") as ei:
         eng.synthesize(request(ref))
     assert ei.value.status == 400 and not ei.value.transient
 
@@ -238,8 +240,9 @@ def test_path_map_rewrites_reference_aux_and_weights(srv, tmp_path, ref, ckpts):
 ])
 def test_error_replies_are_mapped(srv, ref, fault, status, transient, match):
     eng = GsvApiV2(srv.url)
-    srv.inject(fault)
     req = request(ref)
+    eng.synthesize(req)  # past the first-take warm-up, so the fault hits the take itself
+    srv.inject(fault)
     with pytest.raises(rasv.EngineRequestError, match=match) as ei:
         eng.synthesize(req)
     e = ei.value
@@ -265,7 +268,7 @@ def test_symbols_only_text_gets_the_silent_reply_from_the_server(srv, ref):
 
 def test_dropped_connection_and_timeout_are_transient(srv, ref):
     eng = GsvApiV2(srv.url, timeout=0.3, timeout_per_unit=0.0)
-    eng.server_info()
+    eng.synthesize(request(ref))  # past the first-take warm-up
     eng.close()
     srv.inject("drop")
     with pytest.raises(rasv.EngineUnavailable, match="dropped the connection"):
@@ -352,7 +355,8 @@ def test_one_request_in_flight_per_server(tmp_path, ref):
         for t in threads:
             t.join()
         assert not errors
-        assert srv.max_concurrent == 1 and len(srv.calls_to("/tts")) == 12
+        # 12 takes and the fresh server's one throwaway warm-up synthesis
+        assert srv.max_concurrent == 1 and len(srv.calls_to("/tts")) == 13
 
 
 def test_streaming_is_never_requested(srv, ref):
@@ -366,3 +370,13 @@ def test_version_hint_for_server_only_weights(tmp_path, ref):
         assert eng.capabilities().version == "v2Pro"
     with pytest.raises(rasv.CapabilityError, match="unknown GPT-SoVITS version"):
         GsvApiV2("http://127.0.0.1:1", version="v9")
+
+
+def test_silence_for_speed_factor_above_one_is_permanent(srv, ref):
+    # gpt-sovits-cpufast answers speed_factor > 1 with 1 s of 16 kHz zeros: retrying is futile.
+    eng = GsvApiV2(srv.url)
+    eng.synthesize(request(ref))  # past the first-take warm-up
+    srv.inject("silence")
+    with pytest.raises(rasv.EngineRequestError, match="speed_factor 1.5") as ei:
+        eng.synthesize(request(ref, speed_factor=1.5))
+    assert not ei.value.transient

@@ -70,13 +70,15 @@ class TTS:
             raise RuntimeError("CUDA out of memory")
         if not os.path.exists(inputs["ref_audio_path"]):
             raise ValueError(inputs["ref_audio_path"] + " not exists")
-        stale = self.prompt_cache["ref_audio_path"] == inputs["ref_audio_path"]
-        self.prompt_cache["ref_audio_path"] = inputs["ref_audio_path"]
+        # Like GPT-SoVITS: the reference is loaded inside run only when its path changed.
+        loaded_here = self.prompt_cache["ref_audio_path"] != inputs["ref_audio_path"]
+        if loaded_here:
+            self.set_ref_audio(inputs["ref_audio_path"])
         sr = RATES[self.configs.version]
         n = int(sr * 0.1 * len(inputs["text"]) / inputs["speed_factor"])
         rng = np.random.default_rng(inputs["seed"])
         x = (rng.standard_normal(n) * 3000).astype(np.int16)
-        x[0] = 1 if stale else 0   # lets the test see whether the cache was reused
+        x[0] = 0 if loaded_here else self.ref_sets   # lets the test see the reference loads
         yield sr, x
 '''
 
@@ -109,13 +111,19 @@ def test_synthesize_and_protocol_isolation(eng, ref):
     assert "loading models..." in eng.log_tail()  # GPT-SoVITS's prints go to the log
 
 
-def test_switch_invalidates_caches_and_version_follows(eng, ref, ckpts):
-    eng.synthesize(request(ref))
+def test_switch_reloads_the_reference_explicitly_and_version_follows(eng, ref, ckpts):
+    # Never inside a run (it would draw random numbers after the seed): before it.
+    def loads(audio):  # the stand-in writes the reference-load count into sample 0
+        return round(float(audio.samples[0]) * 32768)
+
+    first = eng.synthesize(request(ref))
+    assert loads(first) == 1 and eng.cache.counts == {"set_ref": 1, "warm": 1}
     eng.load(ckpts["gpt"], ckpts["sovits_v3"])
     a = eng.synthesize(request(ref))
-    assert a.samples[0] == 0  # reference features recomputed after the switch
+    assert loads(a) == 2  # loaded again under the new model, before the run
     assert a.sample_rate == 24000 and eng.version == "v3"
-    assert eng.synthesize(request(ref)).samples[0] != 0  # and cached again afterwards
+    assert loads(eng.synthesize(request(ref))) == 2  # and not again afterwards
+    assert eng.cache.counts == {"set_ref": 2, "warm": 1} and eng.switches["sovits"] == 1
 
 
 def test_generator_error_after_silence_is_reported(eng, ref):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import time
@@ -75,7 +76,8 @@ def test_start_serve_stop(tmp_path, ref, ckpts):
 
 
 def test_restart_after_crash_keeps_weights(tmp_path, ref, ckpts):
-    root = make_root(tmp_path, "--crash-after", "2")
+    # Requests: warm-up, take 1, then take 2 crashes the server (the warm-up comes first).
+    root = make_root(tmp_path, "--crash-after", "3")
     with server(root, tmp_path) as srv:
         eng = srv.engine
         eng.load(ckpts["gpt"], ckpts["sovits2"])
@@ -169,3 +171,45 @@ def test_weights_deleted_since_the_last_session_are_not_reloaded(tmp_path, ckpts
     custom = yaml.safe_load(srv.config_path.read_text())["custom"]
     assert custom["t2s_weights_path"] == ckpts["gpt"], "weights still on disk are kept"
     assert custom["vits_weights_path"] != str(gone)
+
+
+def test_tasks_run_accepts_a_server_and_a_pool(tmp_path, ref, ckpts):
+    # Users pass what they just started: a GsvServer or a ServerPool stands for its engines.
+    from rasv.testing import make_clip
+
+    root = make_root(tmp_path)
+    ws = rasv.open(tmp_path / "ws")
+    role = ws.roles.create("女声-ann")
+    clip = ws.clips.add(role, make_clip(tmp_path / "c.wav", 4.0), text="参考音频。", lang="zh")
+    g, s = ws.models.add(ckpts["gpt"], role=role), ws.models.add(ckpts["sovits"], role=role)
+    task = ws.tasks.create(role, "t", ["你好。", "再见。"], clips=[clip], gpt=g, sovits=s)
+    with server(root, tmp_path, gpt=ckpts["gpt"], sovits=ckpts["sovits"]) as srv:
+        assert ws.tasks.run(task, srv).progress.done == 2
+        assert srv.engine.switches == {"gpt": 0, "sovits": 0}  # started with these weights
+    with pytest.raises(rasv.InvalidInput, match="is not running"):
+        ws.tasks.run(task, srv)
+    task2 = ws.tasks.create(role, "t2", ["一。", "二。", "三。"], clips=[clip], gpt=g, sovits=s)
+    with GsvServer.pool(2, root, python=PYTHON, device="cpu", startup_timeout=30,
+                        env={"PYTHONPATH": str(REPO)}) as pool:
+        assert ws.tasks.run(task2, pool).progress.done == 3
+        assert set(task2.plan().engine) <= {p.url for p in pool}
+    ws.close()
+
+
+def test_a_pip_installed_gpt_sovits_runs_its_script_from_site_packages(tmp_path, ckpts):
+    # pip keeps api_v2.py in site-packages and the data in the user's folder (no script there).
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "api_v2.py").write_text(STANDIN.format(
+        body="from rasv.testing.fake_gsv import main\nmain(sys.argv[1:])"), encoding="utf-8")
+    data = tmp_path / "data"
+    (data / "GPT_SoVITS").mkdir(parents=True)
+    with GsvServer(data, python=PYTHON, device="cpu", workdir=tmp_path / "run",
+                   gpt=ckpts["gpt"], sovits=ckpts["sovits"], startup_timeout=30,
+                   env={"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}) as srv:
+        assert srv.command()[1] == str(site / "api_v2.py")
+        [run] = starts(data)
+        assert run["cwd"] == str(data)
+    with pytest.raises(rasv.EngineUnavailable, match="no installed api_v2 module"):
+        GsvServer(data, python=PYTHON, device="cpu", workdir=tmp_path / "run2",
+                  env={"PYTHONPATH": str(REPO)}).start()

@@ -130,3 +130,14 @@ def test_import_list_into_a_role_named_without_its_category(setup):
     missing = runner.invoke(main, ["import-list", "-w", str(wsdir), "李四", lst,
                                    "--no-create-role"])
     assert missing.exit_code == 1 and "role 李四 does not exist" in missing.output
+
+
+def test_an_import_that_adds_nothing_leaves_no_role(setup, tmp_path):
+    wsdir, _ = setup
+    bad = write_list(tmp_path / "bad.list", ["missing.wav|s|ZH|x"])
+    res = CliRunner().invoke(main, ["import-list", "-w", str(wsdir), "男性-李四", bad])
+    assert res.exit_code == 0, res.output
+    assert "added 0, overwritten 0, skipped 1" in res.output
+    assert "created role" not in res.output and "not created" in res.output
+    with rasv.open(wsdir) as ws:
+        assert ws.roles.list().empty

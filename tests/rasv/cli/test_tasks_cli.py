@@ -174,3 +174,35 @@ def test_ctrl_c_stops_a_cli_run_cleanly(wsdir):
         counts = ws.tasks.get(task.id).counts()
     assert counts.running == 0 and counts.done >= 5
     assert counts.done + counts.cancelled == 100
+
+
+@pytest.mark.parametrize("kind", ["not gpt-sovits", "nothing listening"])
+def test_run_on_an_unusable_url_exits_1_with_takes_pending(wsdir, tmp_path, kind):
+    """Both a dead URL and a live one that is not GPT-SoVITS: exit 1, a reason, nothing failed."""
+    import http.server
+    import socket
+    import threading
+
+    spec = _spec(tmp_path, "name: gsv\ntexts: [今天天气真好。]\nclip_categories: [温柔]\n"
+                           "gpt: 1\nsovits: 2\n")
+    assert invoke("task", "create", "-w", wsdir, "男性-张三", "--spec", spec).exit_code == 0
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    if kind == "not gpt-sovits":
+        url = f"http://127.0.0.1:{srv.server_address[1]}"
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    try:
+        res = CliRunner().invoke(main, ["run", "-w", str(wsdir), "gsv", "--engine", url,
+                                        "--quiet", "--retries", "1"])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert res.exit_code == 1, res.output
+    assert "stay pending" in res.output and url in res.output
+    assert ("not a GPT-SoVITS API server" in res.output) == (kind == "not gpt-sovits")
+    with rasv.open(wsdir) as ws:
+        counts = ws.tasks.counts(1)
+    assert counts.pending == counts.total == 2 and counts.failed == 0

@@ -439,3 +439,24 @@ def test_deleting_a_clip_takes_its_unmade_takes_out_of_tasks(ws, role, src):
     counts = task.counts()
     assert (counts.total, counts.done, counts.failed, counts.status) == (1, 1, 0, "done")
     assert ws.takes.df(task).clip_id.tolist() == [a.id]
+
+
+def test_import_creates_a_missing_role_only_when_something_is_added(ws, tmp_path):
+    bad = write_list(tmp_path / "bad.list", ["missing.wav|s|ZH|x", "broken line"])
+    empty = write_list(tmp_path / "empty.list", [])
+    for lst in (bad, empty):
+        rep = ws.clips.import_list("男性-李四", lst, create_role=True)
+        assert rep.added == [] and rep.created_role is None
+    assert ws.roles.list().empty
+    with pytest.raises(rasv.RoleNotFound):
+        ws.clips.import_list("男性-李四", bad)  # no create_role: the role must exist
+    good = write_list(tmp_path / "good.list", [(make_clip(tmp_path / "g.wav", 4.0), "s", "ZH", "好")])
+    rep = ws.clips.import_list("男性-李四", good, create_role=True)
+    assert rep.created_role == "男性-李四" and len(rep.added) == 1
+    assert ws.roles.list().label.tolist() == ["男性-李四"]
+
+
+def test_an_import_that_adds_nothing_creates_no_category(ws, role, tmp_path):
+    bad = write_list(tmp_path / "bad.list", ["missing.wav|s|ZH|x"])
+    ws.clips.import_list(role, bad, category="温柔")
+    assert "温柔" not in ws.clips.categories.list(role)

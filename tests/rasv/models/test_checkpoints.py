@@ -196,3 +196,34 @@ def test_fabricated_checkpoints_do_not_depend_on_the_clock(tmp_path, monkeypatch
     monkeypatch.setattr(time, "time", lambda: real() + 3600)  # an hour later
     b = make_checkpoint(tmp_path / "b" / "x.ckpt")
     assert Path(a).read_bytes() == Path(b).read_bytes()
+
+
+@pytest.mark.parametrize(("rows", "version"), [(322, "v1"), (732, "v2")])
+def test_untagged_sovits_version_comes_from_its_text_embedding(tmp_path, rows, version):
+    # GPT-SoVITS's loader counts the text embedding's rows; a small (pruned, stand-in) v2
+    # file is below the v1 size threshold and must not be called v1 for it.
+    p = make_checkpoint(tmp_path / "ann_e8_s96.pth", version=version, tagged=False,
+                        embedding_rows=rows)
+    assert os.path.getsize(p) < 82978 * 1024
+    assert ck.sniff_sovits_version(p) == (version, "embedding", False)
+    c = ck.sniff(p)
+    assert (c.version, c.version_source, c.epoch, c.step) == (version, "embedding", 8, 96)
+
+
+@pytest.mark.ml
+def test_embedding_rows_of_a_real_torch_file(tmp_path):
+    import torch
+    state = {"weight": {"enc_p.text_embedding.weight": torch.zeros(732, 16).half(),
+                        "dec.conv_pre.weight": torch.zeros(8, 8, 3)},
+             "config": {"model": {"version": "v2"}}, "info": "8epoch_96iteration"}
+    p = tmp_path / "voice_e8_s96.pth"
+    torch.save(state, p)
+    assert ck.sniff_sovits_version(p) == ("v2", "embedding", False)
+    v1 = tmp_path / "old_e1_s2.pth"
+    state["weight"]["enc_p.text_embedding.weight"] = torch.zeros(322, 16)
+    torch.save(state, v1)
+    assert ck.sniff(v1).version == "v1"
+    # The trainer's header tag still decides first, as in GPT-SoVITS.
+    tagged = tmp_path / "pro_e1_s2.pth"
+    tagged.write_bytes(b"05" + p.read_bytes()[2:])
+    assert ck.sniff_sovits_version(tagged) == ("v2Pro", "header", False)

@@ -107,3 +107,20 @@ def test_missing_file_shows_in_df(ws, tmp_path):
     ws.models.add(p)
     os.remove(p)
     assert ws.models.df().exists.tolist() == [False]
+
+
+def test_df_survives_renamed_checkpoints_beside_parsed_ones(tmp_path):
+    # A user who renamed a checkpoint (no experiment/epoch in the name) must keep the table.
+    gsv = tmp_path / "gsv"
+    for name in ("ann-e10.ckpt", "final.ckpt", "g1.ckpt"):
+        make_checkpoint(gsv / "GPT_weights_v2" / name)
+    for name in ("ann_e8_s96.pth", "final.pth"):
+        make_checkpoint(gsv / "SoVITS_weights_v2" / name)
+    ws = rasv.open(tmp_path / "ws")
+    ws.models.scan(None, gsv)
+    df = ws.models.df()
+    labels = dict(zip(df["name"], df["label"], strict=True))
+    assert labels["ann-e10.ckpt"] == "ann e10" and labels["final.ckpt"] == "final.ckpt"
+    assert labels["ann_e8_s96.pth"] == "ann e8 s96" and labels["g1.ckpt"] == "g1.ckpt"
+    assert len(ws.models.df(kind="sovits")) == 2
+    ws.close()

@@ -127,3 +127,50 @@ def test_weights_that_fail_to_load_fail_their_pair(ws, role, servers):
     error = ws.sql("SELECT error FROM takes WHERE status = 'failed'").error[0]
     assert "loading weights failed" in error and "sovits" in error
     assert _no_running(ws)
+
+
+class _NotGsv:
+    """A live web server that is not GPT-SoVITS: every path answers 404."""
+
+    def __enter__(self) -> str:
+        import http.server
+        import threading
+
+        class Quiet(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                self.send_error(404)
+
+            def log_message(self, *args):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.srv.server_address[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def _dead_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("kind", ["not gpt-sovits", "nothing listening"])
+def test_an_unusable_url_leaves_takes_pending_and_says_why(ws, task, kind):
+    """A live URL that is not GPT-SoVITS is the engine's fault, like a dead one: no take fails."""
+    with _NotGsv() as live:
+        url = live if kind == "not gpt-sovits" else _dead_url()
+        with pytest.raises(rasv.EngineUnavailable) as err:
+            ws.tasks.run(task, GsvApiV2(url, timeout=5.0), retries=1, backoff_s=0.01)
+    said = str(err.value)
+    assert url in said and "stay pending" in said
+    assert ("not a GPT-SoVITS API server" in said) == (kind == "not gpt-sovits")
+    assert ("cannot connect" in said) == (kind == "nothing listening")
+    counts = task.counts()
+    assert counts.pending == counts.total == 12 and counts.failed == 0
+    assert _no_running(ws)

@@ -172,3 +172,34 @@ def test_stars_need_a_made_take_but_a_remark_does_not(ws, role):
     with pytest.raises(rasv.InvalidInput, match="is failed: there is no audio"):
         ws.scores.set(failed, 4)
     assert ws.scores.set(failed, remark="服务器报错").remark == "服务器报错"
+
+
+def test_mean_interval_stays_on_the_star_scale_for_tiny_samples():
+    # Two scores, 0 and 5: Student-t with one degree of freedom reaches -25…30.
+    m, lo, hi = mean_interval([0, 5])
+    assert m == 2.5 and (lo, hi) == (0.0, 5.0)
+    m, lo, hi = mean_interval([4, 5, 5])
+    assert 0.0 <= lo < m < hi == 5.0
+    assert mean_interval([1, 2], bounds=None)[1] < 0  # raw Student-t when asked
+
+
+def test_by_param_intervals_lie_within_0_to_5(ws, task):
+    takes = ws.takes.df(task.id, sort="plan")
+    first_clip = takes.clip_id.min()
+    for row in takes[takes.seed == takes.seed.min()].itertuples():  # two scores per top_k value
+        ws.scores.set(row.id, 0 if row.clip_id == first_clip else 5)
+    table = ws.scores.by_param(task.id).dropna(subset=["ci_low"])
+    assert len(table) and table.ci_low.ge(0).all() and table.ci_high.le(5).all()
+
+
+def test_by_param_over_texts_counts_every_take_once(ws, role, tmp_path):
+    t = make_task(ws, role, tmp_path / "s4", n_clips=2, texts=[("好的。", "zh"), ("再见。", "zh")],
+                  vary={"top_k": [5, 15]}, seeds=(1, 2))
+    takes = ws.takes.df(t.id)
+    for row in takes.itertuples():
+        ws.scores.set(row.id, 5 if row.text == "好的。" else 1)
+    table = ws.scores.by_param(t.id, dims=["text", "top_k"]).set_index(["dimension", "value"])
+    assert table.loc[("text", "好的。"), "n_takes"] == len(takes) // 2
+    assert table.loc[("text", "好的。"), "mean"] == 5 and table.loc[("text", "再见。"), "mean"] == 1
+    assert table.loc[("top_k", 5), "n_scored"] == len(takes) // 2
+    assert table.loc[("top_k", 5), "mean"] == 3

@@ -1,0 +1,129 @@
+"""``rasv serve`` all day: pages that open, reload and close leave no kernels behind, and a
+CLI import shows up on an open page and on a new one (headless Chromium)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import rasv
+from rasv.testing import make_clip
+from widgets.dashboard import KERNEL_IDLE_ENV, POOL_SIZE
+from widgets.testing import (
+    REQUIRE_ENV,
+    chromium_path,
+    kernel_pids,
+    launch,
+    start_cli_server,
+    stop_cli_server,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROLE = "女声-测试"
+SUMMARY = ".rasv-rolepicker"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if chromium_path() is None:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"Chromium is missing and {REQUIRE_ENV}=1 (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("life")
+    ws_path = root / "ws"
+    with rasv.open(ws_path) as ws:
+        ws.clips.add(ws.roles.create(ROLE), make_clip(root / "a.wav", 4.0), text="第一句。")
+    # Culling is the safety net for pages whose unload never came; long enough that a slow
+    # page load on a busy machine is not culled, short enough to be seen in a test.
+    before = os.environ.get(KERNEL_IDLE_ENV)
+    os.environ[KERNEL_IDLE_ENV] = "30"
+    try:
+        proc, url = start_cli_server(ws_path)
+    finally:
+        if before is None:
+            os.environ.pop(KERNEL_IDLE_ENV, None)
+        else:
+            os.environ[KERNEL_IDLE_ENV] = before
+    try:
+        with playwright.sync_playwright() as p:
+            browser, context = launch(p)
+            yield proc, url, context, ws_path, root
+            browser.close()
+    finally:
+        stop_cli_server(proc)
+
+
+def _open(context, url):
+    page = context.new_page()
+    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector(SUMMARY, timeout=120_000)
+    return page
+
+
+def _kernels_settle(proc, most: int, timeout: float = 60.0) -> list[int]:
+    """Kernels under the server once at most ``most`` remain (or the last count seen)."""
+    deadline = time.monotonic() + timeout
+    pids = kernel_pids(proc.pid)
+    while len(pids) > most and time.monotonic() < deadline:
+        time.sleep(1.0)
+        pids = kernel_pids(proc.pid)
+    return pids
+
+
+def test_opening_reloading_and_closing_pages_keeps_kernels_bounded(served):
+    proc, url, context, _, _ = served
+    for _ in range(3):
+        page = _open(context, url)
+        page.close(run_before_unload=True)
+    assert len(_kernels_settle(proc, POOL_SIZE)) <= POOL_SIZE
+    page = _open(context, url)
+    for _ in range(4):
+        page.reload(wait_until="domcontentloaded")
+        page.wait_for_selector(SUMMARY, timeout=120_000)
+        # a reload may briefly hold the old kernel and the refilled pool
+        assert len(kernel_pids(proc.pid)) <= POOL_SIZE + 2
+    assert len(_kernels_settle(proc, POOL_SIZE + 1)) <= POOL_SIZE + 1
+    page.close(run_before_unload=True)
+    assert len(_kernels_settle(proc, POOL_SIZE)) <= POOL_SIZE
+
+
+def test_cli_import_shows_on_an_open_page_and_a_new_one(served):
+    proc, url, context, ws_path, root = served
+    outside: list[str] = []
+    context.on("request", lambda r: outside.append(r.url)
+               if not r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+               else None)
+    page = _open(context, url)
+    page.wait_for_function("() => document.fonts.check('900 12px \"Font Awesome 5 Free\"')",
+                           timeout=30_000)  # the icons, from the server itself
+    summary = page.locator(SUMMARY)
+    assert "clips: 1 " in summary.inner_text()
+    listing = root / "more.list"
+    lines = []
+    for i in range(2):
+        wav = make_clip(root / f"more{i}.wav", 4.0 + i, f0=150 + 20 * i)
+        lines.append(f"{wav}|spk|zh|第{i}句。")
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "rasv", "import-list", "-w", str(ws_path), ROLE,
+                    str(listing)], check=True, timeout=120)
+    # the open page follows within a few seconds, nobody touching it
+    page.wait_for_function(
+        "() => document.querySelector('.rasv-rolepicker').innerText.includes('clips: 3 ')",
+        timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.rasv-cliptable tbody tr[data-id]').length === 3",
+        timeout=30_000)
+    fresh = _open(context, url)  # the preheated kernel started before the import
+    fresh.wait_for_function(
+        "() => document.querySelector('.rasv-rolepicker').innerText.includes('clips: 3 ')",
+        timeout=30_000)
+    fresh.screenshot(path=str(root / "fresh.png"))
+    fresh.close(run_before_unload=True)
+    page.close(run_before_unload=True)
+    assert outside == []  # nothing fetched from outside (it used to load Font Awesome from a CDN)
