@@ -512,6 +512,13 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                       "Serving {n} voices at {url} (OpenAI base_url: {url}/v1)"),
     "serve.voices": ("声音：", "Voices:"),
     "serve.none": ("（还没有成品）", "(no products yet)"),
+    # -- status words of tasks, takes and long-text runs (stored in English) --------------
+    "status.pending": ("待推理", "pending"),
+    "status.running": ("推理中", "running"),
+    "status.partial": ("部分完成", "partial"),
+    "status.done": ("已完成", "done"),
+    "status.failed": ("失败", "failed"),
+    "status.cancelled": ("已取消", "cancelled"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.
@@ -602,6 +609,16 @@ class Translator:
             '参考音频 / Clips'
         """
         return f"{MESSAGES[key]['zh']} / {MESSAGES[key]['en']}"
+
+    def status(self, value: str) -> str:
+        """A stored status word (``done``, ``pending`` …) in this language; others unchanged.
+
+        Example:
+            >>> Translator("zh").status("done"), Translator("zh").status("odd")
+            ('已完成', 'odd')
+        """
+        texts = MESSAGES.get(f"status.{value}")
+        return texts[self.lang] if texts else value
 
     def __repr__(self) -> str:
         return f"Translator({self.lang!r})"
