@@ -56,3 +56,4 @@ def api(ws, voices, fakes):
                     probe_s=0.2, chunk_chars=60)
     yield srv
     srv.stop()
+

@@ -9,6 +9,8 @@ import openai
 import pytest
 import soundfile as sf
 
+from tests.rasv.serving.serving_helpers import tts_calls
+
 
 def client(api, key="unused"):
     return openai.OpenAI(base_url=api.url + "/v1", api_key=key, max_retries=0)
@@ -19,7 +21,7 @@ def test_speech_create_wav_has_the_products_seed_and_models(api, fakes, voices):
                                           response_format="wav")
     x, sr = sf.read(io.BytesIO(out.read()))
     assert sr == 32000 and len(x) > 3200
-    calls = [c for f in fakes for c in f.calls_to("/tts")]
+    calls = tts_calls(fakes)
     assert [c.body["seed"] for c in calls] == [11]
     assert calls[0].body["top_k"] == 6
     assert any(c.params["weights_path"].endswith("v1_e2_s9.pth")
@@ -48,7 +50,7 @@ def test_pcm_is_24khz_16bit(api, voices):
 def test_speed_reaches_the_engine(api, fakes, voices):
     client(api).audio.speech.create(model="x", voice=voices[0], input="Hi there.", speed=1.5,
                                     response_format="wav")
-    assert [c.body["speed_factor"] for f in fakes for c in f.calls_to("/tts")] == [1.5]
+    assert [c.body["speed_factor"] for c in tts_calls(fakes)] == [1.5]
 
 
 def test_unique_product_name_is_a_voice(api, voices):
@@ -62,7 +64,7 @@ def test_long_input_is_chunked_and_joined(api, fakes, voices):
     data = client(api).audio.speech.create(model="x", voice=voices[0], input=text,
                                            response_format="wav").read()
     x, sr = sf.read(io.BytesIO(data))
-    texts = [c.body["text"] for f in fakes for c in f.calls_to("/tts")]
+    texts = [c.body["text"] for c in tts_calls(fakes)]
     assert len(texts) >= 4 and all(len(t) <= 60 for t in texts)
     assert sorted(" ".join(texts).split()) == sorted(text.split())
     assert len(x) / sr > 5

@@ -15,6 +15,7 @@ import rasv
 from gsv_bridge import GsvApiV2
 from rasv.serving import serve_api
 from rasv.testing.fake_gsv import FakeGsvServer
+from tests.rasv.serving.serving_helpers import tts_calls
 
 
 def test_character_list_is_roles_to_product_names(api, voices):
@@ -29,7 +30,7 @@ def test_gsvi_get_and_post(api, fakes):
     r2 = httpx.post(api.url + "/tts", json={"character": "女-小红", "text": "Hello.",
                                             "format": "flac"})
     assert r2.status_code == 200 and r2.content[:4] == b"fLaC"
-    bodies = [c.body for f in fakes for c in f.calls_to("/tts")]
+    bodies = [c.body for c in tts_calls(fakes)]
     by_seed = {b["seed"]: b for b in bodies}
     assert by_seed[11]["top_k"] == 3 and by_seed[11]["speed_factor"] == 1.2
     assert by_seed[11]["text_lang"] == "all_zh"
@@ -52,7 +53,7 @@ def test_api_v2_product_fills_missing_fields(api, fakes):
                                            "text_lang": "en", "temperature": 0.7,
                                            "media_type": "raw"})
     assert r.status_code == 200 and r.headers["content-type"] == "audio/pcm"
-    body = [c.body for f in fakes for c in f.calls_to("/tts")][-1]
+    body = [c.body for c in tts_calls(fakes)][-1]
     assert (body["seed"], body["top_k"], body["temperature"], body["prompt_text"]) == \
         (11, 6, 0.7, "参考音频。")
     r = httpx.get(api.url + "/tts", params={"product": "女-小红/平静", "text": "Hi.",
