@@ -32,7 +32,7 @@ import pandas as pd
 
 from rasv.errors import InvalidInput, TakeNotFound
 from rasv.scores.predict import Priors, fit_stars, recommend_table
-from rasv.scores.ranking import TIE, bradley_terry
+from rasv.scores.ranking import TIE, bradley_terry, mean_interval
 from rasv.scores.tags import TAGS, normalize_tag, tag_label, tags_df
 from rasv.takes.namespace import GROUP_KEYS, task_id_of, write_table
 from rasv.takes.table import expand_params, params_labels, varied_dims
@@ -144,36 +144,6 @@ def clip_rollup_sql() -> str:
                lt.longtext_stars_max
         FROM per LEFT JOIN lt ON lt.clip_id = per.clip_id
     """
-
-
-def mean_interval(values: Sequence[float], confidence: float = 0.95,
-                  bounds: tuple[float, float] | None = (0.0, 5.0)) -> tuple[float, float, float]:
-    """Mean and a Student-t confidence interval, kept within ``bounds``; NaN with one value.
-
-    With two or three scores the t quantile is huge (12.7 for two), so the raw interval runs
-    far off the 0–5 star scale; no mean of stars can lie outside it, so the interval is
-    clipped to ``bounds`` (None: the raw interval).
-
-    Example:
-        >>> m, lo, hi = mean_interval([3, 4, 5], bounds=None)
-        >>> m, round(lo, 3), round(hi, 3)
-        (4.0, 1.516, 6.484)
-        >>> mean_interval([3, 4, 5])[2]
-        5.0
-    """
-    from scipy.special import stdtrit  # Student-t quantile; lighter than scipy.stats
-
-    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if x.size < 2:
-        return m, math.nan, math.nan
-    half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
-    lo, hi = m - half, m + half
-    if bounds is not None:
-        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
-    return m, lo, hi
 
 
 def setting_groups(ws: Workspace, task: Any, *, texts: bool = True) -> pd.DataFrame:

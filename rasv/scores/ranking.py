@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -145,4 +146,34 @@ def bradley_terry(comparisons: Iterable[tuple[Hashable, Hashable, Hashable]],
     return df.reset_index(drop=True)
 
 
-__all__ = ["TIE", "bradley_terry", "fit", "win_matrix"]
+def mean_interval(values: Sequence[float], confidence: float = 0.95,
+                  bounds: tuple[float, float] | None = (0.0, 5.0)) -> tuple[float, float, float]:
+    """Mean and a Student-t confidence interval, kept within ``bounds``; NaN with one value.
+
+    With two or three scores the t quantile is huge (12.7 for two), so the raw interval runs
+    far off the 0–5 star scale; no mean of stars can lie outside it, so the interval is
+    clipped to ``bounds`` (None: the raw interval).
+
+    Example:
+        >>> m, lo, hi = mean_interval([3, 4, 5], bounds=None)
+        >>> m, round(lo, 3), round(hi, 3)
+        (4.0, 1.516, 6.484)
+        >>> mean_interval([3, 4, 5])[2]
+        5.0
+    """
+    from scipy.special import stdtrit  # Student-t quantile; lighter than scipy.stats
+
+    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(x.mean())
+    if x.size < 2:
+        return m, math.nan, math.nan
+    half = float(stdtrit(x.size - 1, 0.5 + confidence / 2) * x.std(ddof=1) / math.sqrt(x.size))
+    lo, hi = m - half, m + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return m, lo, hi
+
+
+__all__ = ["TIE", "bradley_terry", "fit", "mean_interval", "win_matrix"]
