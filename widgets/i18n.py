@@ -519,6 +519,11 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "status.done": ("已完成", "done"),
     "status.failed": ("失败", "failed"),
     "status.cancelled": ("已取消", "cancelled"),
+    "review.analysed": ("任务 #{task}：{takes} 条结果，新分析 {computed} 条，已缓存 {cached} 条，失败 {failed} 条",
+                        "task {task}: {takes} takes, {computed} analysed, {cached} cached, "
+                        "{failed} failed"),
+    "review.analysed_not_done": ("，{n} 条未完成", ", {n} not finished"),
+    "review.analysed_cancelled": ("（已取消）", " (cancelled)"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.
