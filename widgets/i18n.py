@@ -567,6 +567,18 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                       "Serving {n} voices at {url} (OpenAI base_url: {url}/v1)"),
     "serve.voices": ("声音：", "Voices:"),
     "serve.none": ("（还没有成品）", "(no products yet)"),
+    # -- status words of tasks, takes and long-text runs (stored in English) --------------
+    "status.pending": ("待推理", "pending"),
+    "status.running": ("推理中", "running"),
+    "status.partial": ("部分完成", "partial"),
+    "status.done": ("已完成", "done"),
+    "status.failed": ("失败", "failed"),
+    "status.cancelled": ("已取消", "cancelled"),
+    "review.analysed": ("任务 #{task}：{takes} 条结果，新分析 {computed} 条，已缓存 {cached} 条，失败 {failed} 条",
+                        "task {task}: {takes} takes, {computed} analysed, {cached} cached, "
+                        "{failed} failed"),
+    "review.analysed_not_done": ("，{n} 条未完成", ", {n} not finished"),
+    "review.analysed_cancelled": ("（已取消）", " (cancelled)"),
 }
 
 #: ``MESSAGES[key][lang]``: the whole catalogue, for tests and tools.
@@ -657,6 +669,16 @@ class Translator:
             '参考音频 / Clips'
         """
         return f"{MESSAGES[key]['zh']} / {MESSAGES[key]['en']}"
+
+    def status(self, value: str) -> str:
+        """A stored status word (``done``, ``pending`` …) in this language; others unchanged.
+
+        Example:
+            >>> Translator("zh").status("done"), Translator("zh").status("odd")
+            ('已完成', 'odd')
+        """
+        texts = MESSAGES.get(f"status.{value}")
+        return texts[self.lang] if texts else value
 
     def __repr__(self) -> str:
         return f"Translator({self.lang!r})"

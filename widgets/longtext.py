@@ -493,7 +493,8 @@ class LongTextPanel(Panel):
     def refresh_runs(self) -> None:
         df = self.ws.longtext.df(self.role) if self.role is not None else pd.DataFrame()
         if len(df):
-            df = df.assign(text=[_short(x, 60) for x in df["text"]])
+            df = df.assign(text=[_short(x, 60) for x in df["text"]],
+                           status=[self.t.status(s) for s in df["status"]])
         total = len(df)
         self.runs.set_rows(df.iloc[self.runs.offset:self.runs.offset + self.runs.page_size]
                            if total else [], total=total)
@@ -544,7 +545,7 @@ class LongTextPanel(Panel):
             return
         self.run_info.value = "<b>" + html.escape(self.t(
             "longtext.run_info", id=run.id, n=len(run.chunks),
-            seconds=f"{run.duration_s or 0:.1f}", status=run.status)) + "</b>"
+            seconds=f"{run.duration_s or 0:.1f}", status=self.t.status(run.status))) + "</b>"
         rows = [{"id": c.idx, "n": c.idx + 1, "text": c.text, "start_s": c.start_s,
                  "duration_s": c.duration_s, "seed": c.seed} for c in run.chunks]
         self.chunks.set_rows(rows)

@@ -553,7 +553,7 @@ class ReviewPanel(Panel):
                 return None
             finally:
                 self.analyse_button.disabled = False
-            self.analysis_status.value = html.escape(str(report))
+            self.analysis_status.value = html.escape(self._report_text(report))
             if self.task.value == task_id:
                 if self.sort.value == "suspicion":
                     self.load()
@@ -565,6 +565,16 @@ class ReviewPanel(Panel):
             return work()
         threading.Thread(target=work, name="rasv-analyse", daemon=True).start()
         return None
+
+    def _report_text(self, report: Any) -> str:
+        """An analysis report in the panel's language (``str(report)`` is English)."""
+        text = self.t("review.analysed", task=report.task_id, takes=report.takes,
+                      computed=report.computed, cached=report.cached, failed=len(report.failed))
+        if report.not_done:
+            text += self.t("review.analysed_not_done", n=report.not_done)
+        if report.cancelled:
+            text += self.t("review.analysed_cancelled")
+        return text
 
     # -- moving and playing --------------------------------------------------------------
 

@@ -118,7 +118,7 @@ class RunPanel(Panel):
     def _task_label(self, r: Any) -> str:
         done = int(getattr(r, "n_done", 0) or 0)
         total = int(getattr(r, "n_takes", 0) or 0)
-        return f"#{r.id} {r.name} (v{r.version}) · {r.status} · {done}/{total}"
+        return f"#{r.id} {r.name} (v{r.version}) · {self.t.status(r.status)} · {done}/{total}"
 
     def _engine_choices(self) -> None:
         boxes = []
@@ -277,7 +277,7 @@ class RunPanel(Panel):
             "danger" if c.failed else "info")
         self.status.value = html.escape(self.t(
             "run.counts", done=c.done, total=c.total, failed=c.failed, todo=c.todo,
-            status=c.status))
+            status=self.t.status(c.status)))
         self._paint_failures(task_id)
 
     def _paint_failures(self, task_id: int) -> None:

@@ -239,6 +239,7 @@ class TasksPanel(Panel):
         df = self.ws.tasks.list(self.role)
         df["progress"] = [f"{d}/{n}" + (f" ({f}✗)" if f else "")
                           for d, n, f in zip(df.n_done, df.n_takes, df.n_failed, strict=True)]
+        df["status"] = [self.t.status(s) for s in df["status"]]
         key = self.table.sort_key if self.table.sort_key in df.columns else "id"
         df = df.sort_values(key, ascending=not self.table.sort_desc, kind="stable")
         total = len(df)

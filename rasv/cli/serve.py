@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 import click
 
@@ -67,6 +68,8 @@ def demo_cmd(path: str, no_serve: bool, port: int | None, no_browser: bool,
                f"{summary['clips']} clips, {summary['texts']} texts, task #{summary['task']} "
                f"with {summary['takes']} takes)")
     if no_serve:
+        # A later plain `rasv serve` has no engine, so the Run tab could not render anything.
+        click.echo(f"open it with: rasv serve {shlex.quote(str(summary['root']))} --engine espeak")
         return
     raise SystemExit(serve(path, port=port, open_browser=not no_browser, lang=lang,
                            engines=("espeak",), echo=click.echo))

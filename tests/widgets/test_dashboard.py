@@ -73,6 +73,7 @@ def test_demo_builds_once_and_reuses(tmp_path):
     res = CliRunner().invoke(main, ["demo", str(tmp_path / "d"), "--no-serve"])
     assert res.exit_code == 0, res.output
     assert f"{len(DEMO_CLIPS)} clips" in res.output
+    assert "open it with: rasv serve " in res.output and res.output.rstrip().endswith("--engine espeak")
     with rasv.open(tmp_path / "d") as ws:
         df = ws.clips.df(DEMO_ROLE)
         assert set(df.category) == {"female", "male"}

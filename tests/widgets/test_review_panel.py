@@ -170,3 +170,13 @@ def test_a_take_goes_to_the_long_text_tab(ws, role, clips, done_task):
     assert review.to_longtext()
     assert wb.tab_names()[wb.tabs.selected_index] == "longtext"
     assert wb.panel("longtext").source == ("take", review.current)
+
+
+def test_analysis_report_line_speaks_the_panel_language(role, done_task, ws):
+    from widgets.context import Context
+    ctx = Context(ws, lang="zh")
+    ctx.role = role
+    panel = ReviewPanel(ctx)
+    panel.analyse(wait=True, metrics=["silence"])
+    line = panel.analysis_status.value
+    assert line.startswith(f"任务 #{done_task.id}：") and "analysed" not in line

@@ -129,3 +129,14 @@ def test_run_panel_without_engine_says_so(ctx, done_task):
     ctx.engines = []
     panel = RunPanel(ctx)
     assert panel.start() is None and "No engine" in ctx.notice.value
+
+
+def test_status_words_are_chinese_in_the_zh_panels(ws, role, done_task):
+    from widgets.context import Context
+    ctx = Context(ws, lang="zh", engines=[FakeEngine()])
+    ctx.role = role
+    assert TasksPanel(ctx).table.rows[0]["status"] == "已完成"
+    run = RunPanel(ctx)
+    run.task.value = done_task.id
+    assert "已完成" in run.status.value and "done" not in run.status.value
+    assert all("· done ·" not in label for label, _ in run.task.options)
