@@ -185,11 +185,16 @@ def test_notices_belong_to_their_tab(ws, role, clips):
 
 
 def test_analysis_reasons_name_tags_in_the_interface_language(ctx, done_task):
-    panel = ReviewPanel(ctx)  # English
-    reasons = ["爆音/clipping: 0.20 % of samples clipped", "长停顿/long pause: 1.2 s"]
-    assert panel._reason(reasons, "") == "clipping: 0.20 % of samples clipped; long pause: 1.2 s"
-    ctx.lang = "zh"
-    assert panel._reason(reasons, "").startswith("爆音: 0.20 %")
+    # The flags' message keys are said in the panel's language; a rule the panel does not know
+    # falls back to the library's sentence.
+    messages = [{"tag": "clipping", "message": "clipped", "params": {"pct": 0.2}}]
+    english = ReviewPanel(ctx)
+    assert english._reason(messages, "lib") == "clipping: 0.20 % of samples clipped"
+    assert english._reason([{"tag": "clipping", "message": "no-such-rule"}], "lib") == "lib"
+    ctx.t = Translator("zh")
+    ctx.lang = ctx.t.lang
+    chinese = ReviewPanel(ctx)
+    assert chinese._reason(messages, "lib").startswith("爆音: 0.20%")
 
 
 def test_a_one_page_review_has_no_pager(ctx, done_task):
