@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ipywidgets as W
 import traitlets
 
-from rasv.errors import IgnoredParams, RasvError, WorkspaceLocked
+from rasv.errors import IgnoredParams, NotFound, RasvError, WorkspaceLocked
 from rasv.records import Role
-from widgets.i18n import Translator
+from widgets.i18n import MESSAGES, Translator
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
@@ -165,6 +165,12 @@ def panel_text(error: RasvError, t: Translator) -> str:
         ...                           "give gpt= and sovits= (model ids from ws.models)"),
         ...            Translator("en"))
         'a gpt-sovits task needs a GPT and a SoVITS checkpoint'
+        >>> panel_text(rasv.ClipNotFound(7), Translator("zh"))
+        '找不到参考音频 7'
+        >>> from rasv.errors import EngineUnavailable
+        >>> panel_text(EngineUnavailable("cannot reach http://127.0.0.1:9880"),
+        ...            Translator("zh"))
+        '连不上推理引擎：cannot reach http://127.0.0.1:9880'
     """
     if isinstance(error, IgnoredParams) and error.names:
         return t("err.ignored", names=", ".join(error.names))
@@ -173,7 +179,32 @@ def panel_text(error: RasvError, t: Translator) -> str:
             return t("err.locked", seconds=f"{error.waited_s:.0f}")
         return t("err.locked_by", seconds=f"{error.waited_s:.0f}", pid=error.pid,
                  command=error.command or "?")
-    return strip_advice(str(error))
+    message = strip_advice(str(error))
+    if t.lang == "en":
+        return message  # the library's own sentence is already English
+    # The library speaks English; a Chinese reader gets what went wrong in Chinese, and the
+    # English detail after it, which is what a search or a bug report needs.
+    if isinstance(error, NotFound) and f"err.obj.{error.kind}" in MESSAGES:
+        said = t("err.not_found", kind=t(f"err.obj.{error.kind}"), name=error.key)
+        default = f"{error.kind} {error.key} does not exist in this workspace"
+        detail = message[len(default):].lstrip(": ") if message.startswith(default) else message
+        return f"{said}：{detail}" if detail else said
+    return t("err.with_kind", kind=t(error_kind_key(error)), message=message)
+
+
+def error_kind_key(error: RasvError) -> str:
+    """The interface key naming what kind of error ``error`` is: its nearest class with one.
+
+    Example:
+        >>> import rasv
+        >>> from rasv.errors import EngineGone
+        >>> error_kind_key(rasv.ClipNotFound(3)), error_kind_key(EngineGone("x"))
+        ('err.kind.NotFound', 'err.kind.EngineUnavailable')
+    """
+    for cls in type(error).__mro__:
+        if f"err.kind.{cls.__name__}" in MESSAGES:
+            return f"err.kind.{cls.__name__}"
+    return "err.kind.RasvError"
 
 
 def strip_advice(message: str) -> str:

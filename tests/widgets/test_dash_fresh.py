@@ -222,3 +222,27 @@ def test_card_play_state_follows_the_player(ctx, done_task):
     assert panel.list.playing == b
     panel.player.playing = False  # ended, or paused from the player's own button
     assert panel.list.playing == ""
+
+
+def test_zh_panel_says_what_went_wrong_in_chinese():
+    import rasv.errors as errors
+    from widgets.i18n import MESSAGES
+
+    zh = Translator("zh")
+    # Every error class the library raises has a Chinese name for its kind (or a parent's)...
+    classes = [c for c in vars(errors).values()
+               if isinstance(c, type) and issubclass(c, rasv.RasvError)]
+    for key in MESSAGES:
+        if key.startswith("err.kind."):
+            assert key.removeprefix("err.kind.") in vars(errors), key
+    # ...and every kind of missing object is named in Chinese, not as the English word.
+    for cls in classes:
+        if issubclass(cls, rasv.NotFound) and cls is not rasv.NotFound:
+            said = panel_text(cls("x"), zh)
+            assert said.startswith("找不到") and cls.kind not in said, said
+    assert panel_text(rasv.ClipNotFound(3, "it was deleted"), zh) == "找不到参考音频 3：it was deleted"
+    said = panel_text(rasv.TaskError("task 3 is busy; to run it anyway, ws.tasks.edit(3)"), zh)
+    assert said == "任务有误：task 3 is busy"
+    # The English panel keeps the library's own sentence.
+    assert panel_text(rasv.ClipNotFound(3), Translator("en")) == (
+        "clip 3 does not exist in this workspace")
