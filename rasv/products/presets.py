@@ -154,16 +154,13 @@ def load_model(ws: Workspace, model_id: int | None, kind: str | None = None) -> 
 
     Example:
         >>> import rasv, tempfile, os
-        >>> from rasv.testing import make_checkpoint
+        >>> from rasv.testing import make_checkpoint, raises
         >>> ws = rasv.open(tempfile.mkdtemp())
         >>> m = ws.models.add(make_checkpoint(os.path.join(ws.root, "a_e1_s2.pth")))
         >>> load_model(ws, m.id).kind
         'sovits'
-        >>> try:
-        ...     load_model(ws, m.id, "gpt")
-        ... except rasv.InvalidInput as e:
-        ...     print(e)
-        model 1 is a sovits checkpoint, not a gpt one
+        >>> raises(load_model, ws, m.id, "gpt")
+        'InvalidInput: model 1 is a sovits checkpoint, not a gpt one'
     """
     if model_id is None:
         return None
@@ -194,11 +191,9 @@ def from_clip(ws: Workspace, clip_id: int, params: Params, *, engine_kind: str =
     Example:
         >>> import rasv, tempfile
         >>> ws = rasv.open(tempfile.mkdtemp())
-        >>> try:
-        ...     from_clip(ws, 3, Params())
-        ... except rasv.ClipNotFound as e:
-        ...     print(e)
-        clip 3 does not exist in this workspace
+        >>> from rasv.testing import raises
+        >>> raises(from_clip, ws, 3, Params())
+        'ClipNotFound: clip 3 does not exist in this workspace'
     """
     clip = ws.clips.get(int(clip_id))
     if params.seed is None or params.seed < 0:

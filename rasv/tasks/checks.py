@@ -45,11 +45,10 @@ def validate(ws: Workspace, spec: TaskSpec, kind: str, role_id: int, *,
         >>> import rasv, tempfile
         >>> from rasv.tasks.grid import TextRef
         >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> try:
-        ...     validate(ws, TaskSpec(texts=(TextRef("hi", "en"),)), "fake", r.id, force=False)
-        ... except rasv.EmptyGrid as e:
-        ...     print(e)
-        no reference clips; give clips=, clip_categories= or vary clip
+        >>> from rasv.testing import raises
+        >>> spec = TaskSpec(texts=(TextRef("hi", "en"),))
+        >>> raises(validate, ws, spec, "fake", r.id, force=False)
+        'EmptyGrid: no reference clips; give clips=, clip_categories= or vary clip'
     """
     notes: list[str] = []
 
