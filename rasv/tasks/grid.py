@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasv.errors import EmptyGrid, InvalidInput, TaskError
-from rasv.ids import is_id
+from rasv.ids import id_list, is_id
 from rasv.langs import normalize_lang
 from rasv.params import VARIABLE_PARAMS, Params
 
@@ -695,16 +695,20 @@ def _normalize(name: str, value: Any, where: str) -> Any:
 
 
 def _aux_value(value: Any, where: str) -> tuple[int, ...]:
+    """An aux set as sorted, unique aux clip ids (``None``: no aux clips).
+
+    Example:
+        >>> _aux_value([3, 1, 3], "aux")
+        (1, 3)
+    """
     if value is None:
         return ()
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    if is_id(value):  # a set of one is still a list: a bare id is a typo for [id]
         raise InvalidInput(f"{where}: an aux set is a list of aux clip ids, got {value!r}")
-    out = []
-    for v in value:
-        if not is_id(v):
-            raise InvalidInput(f"{where}: aux clips must be resolved to their ids, got {v!r}")
-        out.append(int(v))
-    return tuple(sorted(set(out)))
+    try:
+        return tuple(sorted(set(id_list(value, "resolved aux clip id"))))
+    except InvalidInput as e:
+        raise InvalidInput(f"{where}: {e}") from None
 
 
 def _seed_value(value: Any, where: str) -> int:
