@@ -499,8 +499,11 @@ class Clips:
             >>> p.name, p.read_text(encoding="utf-8").strip()
             ('女-小红.list', 'audio/a_.wav|小红|ZH|好')
         """
-        return export.export_list(self._ws, role, dest_dir, ids, absolute=absolute, zip=zip,
-                                  speaker=speaker, **filters)
+        role_rec = self._ws.roles.get(role)
+        if ids is not None:
+            filters["ids"] = list(ids)
+        return export.export_clips(self._ws, role_rec, self.df(role_rec, sort="id", **filters),
+                                   dest_dir, absolute=absolute, zip=zip, speaker=speaker)
 
     # -- splitting (rasv.clips.split does the work) ------------------------------------------------
 
