@@ -611,43 +611,28 @@ def expand(
             clip = _lookup(clips, clip_id, "clip")
             for text in spec.texts:
                 for seed in combo.seeds:
-                    params = combo.params.replace(seed=seed)
-                    tid = take_id(
-                        engine_kind=engine_kind,
-                        clip_sha256=clip.sha256,
-                        text=text.text,
-                        text_lang=text.lang,
-                        prompt_text=clip.text,
-                        prompt_lang=clip.lang,
-                        params=params,
-                        gpt_sha256=gpt.sha256 if gpt else None,
-                        sovits_sha256=sovits.sha256 if sovits else None,
-                        aux_sha256s=aux_shas,
-                    )
+                    # What the take id hashes, stated once: the plan records the same values.
+                    audio = {
+                        "clip_sha256": clip.sha256,
+                        "text": text.text,
+                        "text_lang": text.lang,
+                        "prompt_text": clip.text,
+                        "prompt_lang": clip.lang,
+                        "params": combo.params.replace(seed=seed),
+                        "gpt_sha256": gpt.sha256 if gpt else None,
+                        "sovits_sha256": sovits.sha256 if sovits else None,
+                        "aux_sha256s": aux_shas,
+                    }
+                    tid = take_id(engine_kind=engine_kind, **audio)
                     if tid in seen:
                         continue
                     seen.add(tid)
-                    out.append(
-                        PlannedTake(
-                            take_id=tid,
-                            ord=len(out),
-                            combo=combo.index,
-                            clip_id=clip.id,
-                            clip_sha256=clip.sha256,
-                            text_id=text.id,
-                            text=text.text,
-                            text_lang=text.lang,
-                            prompt_text=clip.text,
-                            prompt_lang=clip.lang,
-                            params=params,
-                            gpt_id=gpt.id if gpt else None,
-                            sovits_id=sovits.id if sovits else None,
-                            gpt_sha256=gpt.sha256 if gpt else None,
-                            sovits_sha256=sovits.sha256 if sovits else None,
-                            aux_ids=tuple(combo.aux),
-                            aux_sha256s=aux_shas,
-                        )
-                    )
+                    out.append(PlannedTake(
+                        take_id=tid, ord=len(out), combo=combo.index, clip_id=clip.id,
+                        text_id=text.id, gpt_id=gpt.id if gpt else None,
+                        sovits_id=sovits.id if sovits else None, aux_ids=tuple(combo.aux),
+                        **audio,
+                    ))
     return out
 
 
