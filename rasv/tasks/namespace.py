@@ -602,13 +602,12 @@ class Tasks:
             >>> ws.tasks.run(t, eng).progress.done, len(eng.calls)   # nothing left to make
             (0, 3)
         """
-        from rasv.runner.run import start_run
+        from rasv.runner.run import RunOptions, start_run
 
+        options = RunOptions(retries, take_timeout, backoff_s, retry_failed)
         t = task if isinstance(task, Task) else self.get(task)
-        return start_run(
-            self._ws, t, engines, background=background, on_event=on_event, retries=retries,
-            take_timeout=take_timeout, backoff_s=backoff_s, retry_failed=retry_failed,
-        )
+        return start_run(self._ws, t, engines, background=background, on_event=on_event,
+                         options=options)
 
     # -- building and validating specs -------------------------------------------------------
 
