@@ -182,17 +182,34 @@ class Model:
 
     @property
     def label(self) -> str:
-        """A short human label: the user's label, else experiment, epoch and step."""
-        if self.custom_label:
-            return self.custom_label
-        if self.pretrained:
-            return f"pretrained {self.version or ''}".strip()
-        parts = [self.experiment or self.name]
-        if self.epoch is not None:
-            parts.append(f"e{self.epoch}")
-        if self.step is not None:
-            parts.append(f"s{self.step}")
-        return " ".join(parts)
+        """A short human label: the user's label, else :func:`checkpoint_label`."""
+        return self.custom_label or checkpoint_label(self.name, self.experiment, self.epoch,
+                                                     self.step, self.pretrained, self.version)
+
+
+def checkpoint_label(name: str, experiment: str | None, epoch: int | None, step: int | None,
+                     pretrained: bool = False, version: str | None = None) -> str:
+    """A checkpoint's short label (``alice e8 s96``, ``pretrained v2``), registered or not.
+
+    ``name`` stands in for a missing experiment: a registered :class:`Model` passes its file
+    name, so a renamed ``final.ckpt`` and ``final.pth`` stay apart in the models table.
+
+    Example:
+        >>> checkpoint_label("alice_e8_s96.pth", "alice", 8, 96)
+        'alice e8 s96'
+        >>> checkpoint_label("final.ckpt", None, 3, None)
+        'final.ckpt e3'
+        >>> checkpoint_label("s2G2333k.pth", None, None, None, pretrained=True, version="v2")
+        'pretrained v2'
+    """
+    if pretrained:
+        return f"pretrained {version or ''}".strip()
+    parts = [experiment or name]
+    if epoch is not None:
+        parts.append(f"e{epoch}")
+    if step is not None:
+        parts.append(f"s{step}")
+    return " ".join(parts)
 
 
 def row_to_dict(cursor_description: Any, row: tuple) -> dict[str, Any]:
@@ -213,5 +230,6 @@ __all__ = [
     "Model",
     "Role",
     "TextItem",
+    "checkpoint_label",
     "row_to_dict",
 ]

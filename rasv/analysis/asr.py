@@ -20,9 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -48,6 +50,31 @@ class Recognizer(Protocol):
     def transcribe(self, samples: np.ndarray, lang: str) -> str: ...
 
 
+def _load_asr_model(module: str, runtime: str, install: str, model_dir: Path,
+                    build: Callable[[ModuleType], Any]) -> Any:
+    """``build(module)``: a recogniser's model, or :class:`BackendUnavailable` saying what to do.
+
+    A missing runtime names the command that installs it; a model folder the runtime cannot
+    load (broken, partial) is named, with the runtime's reason.
+
+    Example:
+        >>> _load_asr_model("no_such_runtime", "X", "pip install x", Path("/m"), lambda m: m)
+        Traceback (most recent call last):
+        ...
+        rasv.errors.BackendUnavailable: X is not installed: pip install x
+        >>> _load_asr_model("json", "json", "-", Path("/m"), lambda m: m.loads("[1]"))
+        [1]
+    """
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        raise BackendUnavailable(f"{runtime} is not installed: {install}") from None
+    try:
+        return build(mod)
+    except Exception as e:  # a broken or partial folder: say which one
+        raise BackendUnavailable(f"cannot load the {runtime} model in {model_dir}: {e}") from None
+
+
 class FasterWhisper:
     """faster-whisper (CTranslate2) from a local model folder (``model.bin`` + ``config.json``).
 
@@ -63,19 +90,10 @@ class FasterWhisper:
                  compute_type: str = "int8") -> None:
         self.model_dir = Path(model_dir)
         self.version = self.model_dir.name
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError:
-            raise BackendUnavailable(
-                "faster-whisper is not installed: pip install 'rasv[asr]'"
-            ) from None
-        try:
-            self._model = WhisperModel(str(self.model_dir), device=device,
-                                       compute_type=compute_type, local_files_only=True)
-        except Exception as e:  # a broken or partial folder: say which one
-            raise BackendUnavailable(
-                f"cannot load the faster-whisper model in {self.model_dir}: {e}"
-            ) from None
+        self._model = _load_asr_model(
+            "faster_whisper", "faster-whisper", "pip install 'rasv[asr]'", self.model_dir,
+            lambda m: m.WhisperModel(str(self.model_dir), device=device,
+                                     compute_type=compute_type, local_files_only=True))
 
     def transcribe(self, samples: np.ndarray, lang: str) -> str:
         code = {"zh": "zh", "yue": "yue", "ja": "ja", "en": "en", "ko": "ko"}.get(_base(lang))
@@ -92,19 +110,10 @@ class Paraformer:
     def __init__(self, model_dir: str | os.PathLike, *, device: str = "cpu") -> None:
         self.model_dir = Path(model_dir)
         self.version = self.model_dir.name
-        try:
-            from funasr import AutoModel
-        except ImportError:
-            raise BackendUnavailable(
-                "FunASR is not installed: pip install funasr (and torch)"
-            ) from None
-        try:
-            self._model = AutoModel(model=str(self.model_dir), device=device,
-                                    disable_update=True, disable_pbar=True, log_level="ERROR")
-        except Exception as e:  # a broken or partial folder: say which one
-            raise BackendUnavailable(
-                f"cannot load the FunASR model in {self.model_dir}: {e}"
-            ) from None
+        self._model = _load_asr_model(
+            "funasr", "FunASR", "pip install funasr (and torch)", self.model_dir,
+            lambda m: m.AutoModel(model=str(self.model_dir), device=device, disable_update=True,
+                                  disable_pbar=True, log_level="ERROR"))
 
     def transcribe(self, samples: np.ndarray, lang: str) -> str:
         res = self._model.generate(input=np.asarray(samples, dtype=np.float32), batch_size_s=300)

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rasv.analysis.measure import Measurement, as_signal
-from rasv.analysis.speech import resolve_vad
+from rasv.analysis.measure import Measurement, SpeechDetector, as_signal
 from rasv.analysis.take_signal import RATE, TakeSignal
 
 #: Length of the ending that is measured, in seconds.
@@ -34,16 +33,13 @@ END_S = 0.03
 FLOOR_MARGIN_DB = 25.0
 
 
-class Ending:
+class Ending(SpeechDetector):
     """Level of the final 30 ms relative to speech (``end_level_db``)."""
 
     name = "ending"
     version = "1"
     metrics = ("end_level_db",)
-
-    def __init__(self, *, vad: str = "auto") -> None:
-        self.vad = resolve_vad(vad)
-        self.backend = f"dsp+{self.vad}"
+    method = "dsp"
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
         sig = sig.for_vad(self.vad)

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from rasv.analysis.speech import resolve_vad
 from rasv.analysis.take_signal import TakeSignal
 
 
@@ -63,6 +64,26 @@ class Detector(Protocol):
     def measure(self, sig: TakeSignal) -> list[Measurement]: ...
 
 
+class SpeechDetector:
+    """Base of the detectors that read speech segments: the VAD they use, named in ``backend``.
+
+    ``backend`` is ``method`` joined to the VAD's name (``dsp+energy``), or the VAD's name
+    alone when ``method`` is empty, so a cached metric says which VAD found the speech.
+
+    Example:
+        >>> class Tail(SpeechDetector):
+        ...     method = "dsp"
+        >>> Tail(vad="energy").backend, SpeechDetector(vad="energy").backend
+        ('dsp+energy', 'energy')
+    """
+
+    method = ""
+
+    def __init__(self, *, vad: str = "auto") -> None:
+        self.vad = resolve_vad(vad)
+        self.backend = f"{self.method}+{self.vad}" if self.method else self.vad
+
+
 def as_signal(samples: np.ndarray | TakeSignal, sample_rate: int | None = None,
               **kwargs: Any) -> TakeSignal:
     """Accept either a :class:`TakeSignal` or an array plus its rate.
@@ -90,4 +111,4 @@ def spans(times: list[float] | np.ndarray, limit: int = 4) -> str:
     return shown + ("…" if len(times) > limit else "")
 
 
-__all__ = ["Detector", "Measurement", "as_signal", "spans"]
+__all__ = ["Detector", "Measurement", "SpeechDetector", "as_signal", "spans"]

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rasv.analysis.measure import Measurement, as_signal, spans
-from rasv.analysis.speech import resolve_vad
+from rasv.analysis.measure import Measurement, SpeechDetector, as_signal, spans
 from rasv.analysis.take_signal import EPS, HOP, RATE, TakeSignal
 
 #: A frame is a burst frame when its spectral floor is within this many dB of speech power.
@@ -132,7 +131,7 @@ def pause_floor(sig: TakeSignal) -> tuple[float | None, float | None]:
     return round(float(np.median(sig.level_db[quiet])), 2), round(float(np.median(flat)), 3)
 
 
-class Noise:
+class Noise(SpeechDetector):
     """Hum, broadband bursts and the noise floor of pauses (see the module docstring).
 
     Metrics: ``hum_db`` (detail: mains frequency), ``hf_bursts`` (count; detail: events as
@@ -142,10 +141,7 @@ class Noise:
     name = "noise"
     version = "1"
     metrics = ("hum_db", "hf_bursts", "pause_noise_db", "pause_flatness")
-
-    def __init__(self, *, vad: str = "auto") -> None:
-        self.vad = resolve_vad(vad)
-        self.backend = f"dsp+{self.vad}"
+    method = "dsp"
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
         sig = sig.for_vad(self.vad)

@@ -21,8 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from rasv.analysis.measure import Measurement, as_signal
-from rasv.analysis.speech import resolve_vad
+from rasv.analysis.measure import Measurement, SpeechDetector, as_signal
 from rasv.analysis.take_signal import TakeSignal
 from rasv.langs import count_units
 
@@ -66,17 +65,13 @@ def group_z(df: pd.DataFrame, value: str, by: str | list[str]) -> pd.Series:
     )
 
 
-class Pace:
+class Pace(SpeechDetector):
     """``sec_per_unit``: seconds of speech per spoken unit of the take's text (None without
     text). The detail holds the unit count and the speech seconds."""
 
     name = "pace"
     version = "1"
     metrics = ("sec_per_unit",)
-
-    def __init__(self, *, vad: str = "auto") -> None:
-        self.vad = resolve_vad(vad)
-        self.backend = self.vad
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
         sig = sig.for_vad(self.vad)

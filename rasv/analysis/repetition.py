@@ -22,8 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rasv.analysis.measure import Measurement, as_signal
-from rasv.analysis.speech import resolve_vad
+from rasv.analysis.measure import Measurement, SpeechDetector, as_signal
 from rasv.analysis.take_signal import EPS, HOP, NFFT, RATE, TakeSignal
 
 #: Length of the compared stretch and the shortest lag between the two, in seconds.
@@ -94,19 +93,19 @@ def best_repeat(sig: TakeSignal, window_s: float = WINDOW_S,
     return round(score, 4), round(i * hop_s, 3), round(j * hop_s, 3)
 
 
-class Repetition:
+class Repetition(SpeechDetector):
     """Highest self-similarity between two separate stretches of speech (``repetition``)."""
 
     name = "repetition"
     version = "1"
     metrics = ("repetition",)
+    method = "mfcc"
 
     def __init__(self, window_s: float = WINDOW_S, min_lag_s: float = MIN_LAG_S, *,
                  vad: str = "auto") -> None:
         self.window_s = window_s
         self.min_lag_s = min_lag_s
-        self.vad = resolve_vad(vad)
-        self.backend = f"mfcc+{self.vad}"
+        super().__init__(vad=vad)
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
         sig = sig.for_vad(self.vad)

@@ -15,15 +15,14 @@ Example:
 
 from __future__ import annotations
 
-from rasv.analysis.measure import Measurement, as_signal
-from rasv.analysis.speech import resolve_vad
+from rasv.analysis.measure import Measurement, SpeechDetector, as_signal
 from rasv.analysis.take_signal import TakeSignal
 
 #: An inner pause at least this long counts as a long pause.
 LONG_PAUSE_S = 0.8
 
 
-class Silence:
+class Silence(SpeechDetector):
     """Lead-in, tail and pauses between speech segments.
 
     Metrics: ``speech_s``, ``lead_silence_s``, ``trail_silence_s``, ``max_pause_s``,
@@ -37,8 +36,7 @@ class Silence:
 
     def __init__(self, long_pause_s: float = LONG_PAUSE_S, *, vad: str = "auto") -> None:
         self.long_pause_s = long_pause_s
-        self.vad = resolve_vad(vad)
-        self.backend = self.vad
+        super().__init__(vad=vad)
 
     def measure(self, sig: TakeSignal) -> list[Measurement]:
         sig = sig.for_vad(self.vad)

@@ -128,10 +128,8 @@ class AuxPool:
             >>> ws.aux.get(a.id).text
             '融合。'
         """
-        rows = self._ws.store.rows(f"SELECT {_COLS} FROM aux_clips WHERE id = ?", [int(aux_id)])
-        if not rows:
-            raise AuxClipNotFound(aux_id)
-        return AuxClip(*rows[0])
+        return AuxClip(*self._ws.store.one_or_raise(
+            f"SELECT {_COLS} FROM aux_clips WHERE id = ?", [int(aux_id)], AuxClipNotFound(aux_id)))
 
     def df(self, *, name: str | None = None, text: str | None = None,
            category: str | None = None, lang: str | None = None,

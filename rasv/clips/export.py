@@ -12,9 +12,8 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rasv.audio import files as audio_io
 from rasv.clips.listfile import list_lang
@@ -22,35 +21,33 @@ from rasv.errors import InvalidInput
 from rasv.filenames import UniqueNames, safe_filename
 
 if TYPE_CHECKING:
-    from rasv.roles.namespace import RoleRef
+    import pandas as pd
+
+    from rasv.records import Role
     from rasv.workspace import Workspace
 
 
-def export_list(
+def export_clips(
     ws: Workspace,
-    role: RoleRef,
+    role: Role,
+    clips: pd.DataFrame,
     dest_dir: str | os.PathLike,
-    ids: Iterable[int] | None = None,
     *,
     absolute: bool = False,
     zip: bool = False,  # noqa: A002 - the natural name for the user
     speaker: str | None = None,
-    **filters: Any,
 ) -> Path:
-    """Write ``role``'s clips of ``ws`` as a ``.list``; the arguments are :meth:`Clips.export_list`'s.
+    """Write ``clips`` (rows of :meth:`Clips.df`) of ``role`` as a ``.list`` in ``dest_dir``.
+
+    :meth:`Clips.export_list` chooses the clips and documents the options; this writes them.
 
     Example:
         >>> import rasv, tempfile, os
         >>> d = tempfile.mkdtemp(); ws = rasv.open(os.path.join(d, "ws"))
-        >>> export_list(ws, ws.roles.create("a"), os.path.join(d, "out")).read_text()
+        >>> r = ws.roles.create("a")
+        >>> export_clips(ws, r, ws.clips.df(r), os.path.join(d, "out")).read_text()
         ''
     """
-    from rasv.roles.namespace import Role  # local: keep the import graph one-way
-
-    role_rec: Role = ws.roles.get(role)
-    if ids is not None:
-        filters["ids"] = list(ids)
-    df = ws.clips.df(role_rec, sort="id", **filters)
     dest = Path(dest_dir)
     if dest.exists() and not dest.is_dir():
         raise InvalidInput(f"{dest} is a file; export_list writes into a folder")
@@ -60,9 +57,9 @@ def export_list(
     audio_dir.mkdir(parents=True, exist_ok=True)
     names = UniqueNames()
     on_disk = {p.name.lower(): p for p in audio_dir.iterdir()}
-    spk = speaker or role_rec.name
+    spk = speaker or role.name
     lines = []
-    for row in df.itertuples(index=False):
+    for row in clips.itertuples(index=False):
         src = ws.abspath(row.path)
         want = export_name(row.name, row.path)
         fname = names.take(want)
@@ -78,7 +75,7 @@ def export_list(
         # becomes the full-width '｜'; line breaks would split the line.
         text = " ".join(str(row.text).split("\n")).replace("\r", " ").replace("|", "｜")
         lines.append(f"{ref}|{spk}|{list_lang(row.lang)}|{text}")
-    list_path = dest / f"{safe_filename(role_rec.label)}.list"
+    list_path = dest / f"{safe_filename(role.label)}.list"
     audio_io.write_bytes_atomic(list_path, ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8"))
     if not zip:
         return list_path
@@ -114,4 +111,4 @@ def export_name(name: str, stored: str) -> str:
     return name
 
 
-__all__ = ["export_list", "export_name", "same_bytes"]
+__all__ = ["export_clips", "export_name", "same_bytes"]

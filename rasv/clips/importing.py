@@ -35,24 +35,29 @@ def import_list(
     role: RoleRef,
     list_path: str | os.PathLike,
     *,
-    on_duplicate: str = "skip",
-    path_map: Mapping[str, str] | None = None,
-    audio_dir: str | os.PathLike | None = None,
-    category: str | None = None,
-    calibrated: bool = False,
-    copy: bool = True,
-    progress: Callable[[int, int], None] | None = None,
-    create_role: bool = False,
+    on_duplicate: str,
+    path_map: Mapping[str, str] | None,
+    audio_dir: str | os.PathLike | None,
+    category: str | None,
+    calibrated: bool,
+    copy: bool,
+    progress: Callable[[int, int], None] | None,
+    create_role: bool,
 ) -> ImportReport:
-    """Import a ``.list`` file into ``ws``; the arguments are :meth:`Clips.import_list`'s.
+    """Import a ``.list`` file into ``ws`` as :meth:`Clips.import_list` documents.
+
+    Every option is required here: their defaults (and their documentation) are written once,
+    on :meth:`Clips.import_list`, the one caller.
 
     Example:
         >>> import rasv, tempfile, os
         >>> from rasv.testing import write_list
         >>> d = tempfile.mkdtemp(); ws = rasv.open(os.path.join(d, "ws"))
         >>> lst = write_list(os.path.join(d, "l.list"), ["missing.wav|s|ZH|x"])
-        >>> import_list(ws, ws.roles.create("a"), lst).skipped[0][0]
-        1
+        >>> import_list(ws, ws.roles.create("a"), lst, on_duplicate="skip", path_map=None,
+        ...             audio_dir=None, category=None, calibrated=False, copy=True,
+        ...             progress=None, create_role=False).skipped
+        [(1, 'audio file not found: ...missing.wav')]
     """
     if on_duplicate not in ON_DUPLICATE:
         raise InvalidInput(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")

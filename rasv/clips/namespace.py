@@ -102,18 +102,12 @@ class Clips:
             ClipNotFound: no clip has this id.
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.clips.get(7)
-            ... except rasv.ClipNotFound as e:
-            ...     print(e)
-            clip 7 does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().clips.get, 7)
+            'ClipNotFound: clip 7 does not exist in this workspace'
         """
-        rows = self._ws.store.rows(f"SELECT {CLIP_COLS} FROM clips WHERE id = ?", [int(clip_id)])
-        if not rows:
-            raise ClipNotFound(clip_id)
-        return clip_from_row(rows[0])
+        return clip_from_row(self._ws.store.one_or_raise(
+            f"SELECT {CLIP_COLS} FROM clips WHERE id = ?", [int(clip_id)], ClipNotFound(clip_id)))
 
     def abspath(self, clip_id: int) -> Path:
         """The absolute path of a clip's stored audio file.
@@ -505,8 +499,11 @@ class Clips:
             >>> p.name, p.read_text(encoding="utf-8").strip()
             ('女-小红.list', 'audio/a_.wav|小红|ZH|好')
         """
-        return export.export_list(self._ws, role, dest_dir, ids, absolute=absolute, zip=zip,
-                                  speaker=speaker, **filters)
+        role_rec = self._ws.roles.get(role)
+        if ids is not None:
+            filters["ids"] = list(ids)
+        return export.export_clips(self._ws, role_rec, self.df(role_rec, sort="id", **filters),
+                                   dest_dir, absolute=absolute, zip=zip, speaker=speaker)
 
     # -- splitting (rasv.clips.split does the work) ------------------------------------------------
 

@@ -143,14 +143,11 @@ def split_clip(ws: Workspace, clip_id: int, segments: Any) -> list[int]:
 
     Example:
         >>> import rasv, tempfile, os
-        >>> from rasv.testing import make_clip
+        >>> from rasv.testing import make_clip, raises
         >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("a")
         >>> p = ws.clips.add(role, make_clip(os.path.join(ws.root, "x.wav"), 5.0))
-        >>> try:
-        ...     split_clip(ws, p.id, [[(4.0, 6.0)]])
-        ... except rasv.InvalidInput as e:
-        ...     print(e)
-        segment 1, region 1 (4–6 s) lies outside the clip, which is 5.000 s long
+        >>> raises(split_clip, ws, p.id, [[(4.0, 6.0)]])
+        'InvalidInput: segment 1, region 1 (4–6 s) lies outside the clip, which is 5.000 s long'
     """
     import soundfile as sf
 

@@ -337,18 +337,13 @@ class LongText:
         """One run with its chunks and current long-text stars.
 
         Example:
-            >>> import rasv, tempfile
-            >>> try:
-            ...     rasv.open(tempfile.mkdtemp()).longtext.get(1)
-            ... except rasv.LongTextNotFound as e:
-            ...     print(e)
-            long-text run 1 does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().longtext.get, 1)
+            'LongTextNotFound: long-text run 1 does not exist in this workspace'
         """
-        rows = self._ws.store.rows(f"SELECT {_RUN_COLS} FROM longtext_runs WHERE id = ?",
-                                   [int(run_id)])
-        if not rows:
-            raise LongTextNotFound(run_id)
-        d = dict(zip([c.strip() for c in _RUN_COLS.split(",")], rows[0], strict=True))
+        row = self._ws.store.one_or_raise(f"SELECT {_RUN_COLS} FROM longtext_runs WHERE id = ?",
+                                          [int(run_id)], LongTextNotFound(run_id))
+        d = dict(zip([c.strip() for c in _RUN_COLS.split(",")], row, strict=True))
         d["config"] = json.loads(d["config"] or "{}")
         d["remark"] = d["remark"] or ""
         chunk_rows = self._ws.store.rows(
@@ -445,12 +440,9 @@ class LongText:
         """Write a zip with the joined WAV, the SRT and the text (and each chunk's WAV).
 
         Example:
-            >>> import rasv, tempfile
-            >>> try:
-            ...     rasv.open(tempfile.mkdtemp()).longtext.export(1, "x.zip")
-            ... except rasv.LongTextNotFound:
-            ...     print("no run")
-            no run
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().longtext.export, 1, "x.zip")
+            'LongTextNotFound: long-text run 1 does not exist in this workspace'
         """
         run = self.get(run_id)
         if run.status != "done" or not run.audio_path:

@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 
 from rasv.audio.files import sha256_file
 from rasv.errors import CheckpointError
+from rasv.records import checkpoint_label
 
 GPT_EXT = ".ckpt"
 SOVITS_EXT = ".pth"
@@ -123,15 +124,9 @@ class Checkpoint:
 
     @property
     def label(self) -> str:
-        """A short human label (``alice e8 s96``, ``pretrained v2``)."""
-        if self.pretrained:
-            return f"pretrained {self.version or ''}".strip()
-        parts = [self.experiment or Path(self.name).stem]
-        if self.epoch is not None:
-            parts.append(f"e{self.epoch}")
-        if self.step is not None:
-            parts.append(f"s{self.step}")
-        return " ".join(parts)
+        """A short human label (``alice e8 s96``, ``pretrained v2``): :func:`checkpoint_label`."""
+        return checkpoint_label(Path(self.name).stem, self.experiment, self.epoch, self.step,
+                                self.pretrained, self.version)
 
     def with_sha256(self) -> Checkpoint:
         """The same record with its streamed SHA-256 filled in."""

@@ -238,14 +238,13 @@ class Models:
             ref = ref.id
         if is_id(ref):
             ref = int(ref)
-            rows = self._ws.store.rows(f"SELECT {_COLS} FROM models WHERE id = ?", [ref])
+            where, key = "id", ref
         elif isinstance(ref, (str, os.PathLike)):
-            rows = self._ws.store.rows(f"SELECT {_COLS} FROM models WHERE path = ?", [_abs(ref)])
+            where, key = "path", _abs(ref)
         else:
             raise InvalidInput(f"a model is an id or a path, not {ref!r}")
-        if not rows:
-            raise ModelNotFound(ref)
-        return _record(rows[0])
+        return _record(self._ws.store.one_or_raise(
+            f"SELECT {_COLS} FROM models WHERE {where} = ?", [key], ModelNotFound(ref)))
 
     def resolve_id(self, ref: ModelRef) -> int:
         """The id of a model given any reference :meth:`get` accepts.

@@ -155,12 +155,9 @@ class Products:
         ``score`` defaults to the take's current stars and ``remark`` to its score remark.
 
         Example:
-            >>> import rasv, tempfile
-            >>> try:
-            ...     rasv.open(tempfile.mkdtemp()).products.create_from_take("x", "温柔")
-            ... except rasv.TakeNotFound as e:
-            ...     print(e)
-            take x does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().products.create_from_take, "x", "温柔")
+            'TakeNotFound: take x does not exist in this workspace'
         """
         preset = presets.from_take(self._ws, take_id)
         if preset.role_id is None:
@@ -233,17 +230,13 @@ class Products:
         """One product by id.
 
         Example:
-            >>> import rasv, tempfile
-            >>> try:
-            ...     rasv.open(tempfile.mkdtemp()).products.get(4)
-            ... except rasv.ProductNotFound as e:
-            ...     print(e)
-            product 4 does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().products.get, 4)
+            'ProductNotFound: product 4 does not exist in this workspace'
         """
-        rows = self._ws.store.rows(f"SELECT {_COLS} FROM products WHERE id = ?", [int(product_id)])
-        if not rows:
-            raise ProductNotFound(product_id)
-        return _product(rows[0])
+        return _product(self._ws.store.one_or_raise(
+            f"SELECT {_COLS} FROM products WHERE id = ?", [int(product_id)],
+            ProductNotFound(product_id)))
 
     def df(self, role: Any = None, *, name: str | None = None,
            category: str | Iterable[str] | None = None) -> pd.DataFrame:
@@ -354,12 +347,9 @@ class Products:
         Changing the clip takes its transcript as the prompt unless ``prompt_text`` is given.
 
         Example:
-            >>> import rasv, tempfile
-            >>> try:
-            ...     rasv.open(tempfile.mkdtemp()).products.update(1, colour="red")
-            ... except rasv.InvalidInput as e:
-            ...     print(e)
-            cannot edit product field(s): colour
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().products.update, 1, colour="red")
+            'InvalidInput: cannot edit product field(s): colour'
         """
         unknown = set(fields) - _EDITABLE
         if unknown:

@@ -42,6 +42,7 @@ from rasv.clips.listfile import list_lang
 from rasv.errors import ModelNotFound
 from rasv.filenames import UniqueNames, export_target, safe_filename
 from rasv.products import presets
+from rasv.records import Model
 
 if TYPE_CHECKING:
     from rasv.products.namespace import Product
@@ -164,7 +165,7 @@ def _version(preset: presets.Preset) -> str:
     return "models" if (preset.sovits or preset.gpt) else ""
 
 
-def _model_arc(folder: _Folder, ref: presets.ModelRef | None, version: str,
+def _model_arc(folder: _Folder, ref: Model | None, version: str,
                include: bool) -> str:
     if ref is None:
         return ""

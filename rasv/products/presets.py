@@ -37,50 +37,12 @@ from rasv.errors import (
 )
 from rasv.langs import normalize_lang
 from rasv.params import Params
+from rasv.records import AuxClip, Model
 
 if TYPE_CHECKING:
     from rasv.workspace import Workspace
 
 TAKES_DIR = "audio/takes"
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """A checkpoint as a preset needs it: id, where it is, its hash and version.
-
-    Example:
-        >>> ModelRef(1, "sovits", "/m/x.pth", "ab", "v2").name
-        'x.pth'
-    """
-
-    id: int
-    kind: str
-    path: str
-    sha256: str
-    version: str | None = None
-
-    @property
-    def name(self) -> str:
-        return Path(self.path).name
-
-
-@dataclass(frozen=True)
-class AuxRef:
-    """An auxiliary reference clip of the shared pool.
-
-    Example:
-        >>> AuxRef(2, "cd", "audio/clips/cd/cd.wav", "b.wav", "", "zh", "男-张三").id
-        2
-    """
-
-    id: int
-    sha256: str
-    path: str
-    name: str
-    text: str
-    lang: str
-    source_role: str = ""
-    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,9 +66,9 @@ class Preset:
     clip_name: str = ""
     clip_category: str = ""
     role_id: int | None = None
-    aux: tuple[AuxRef, ...] = ()
-    gpt: ModelRef | None = None
-    sovits: ModelRef | None = None
+    aux: tuple[AuxClip, ...] = ()
+    gpt: Model | None = None
+    sovits: Model | None = None
 
     @property
     def aux_ids(self) -> tuple[int, ...]:
@@ -146,41 +108,33 @@ class Preset:
 # -- building presets ------------------------------------------------------------------------
 
 
-def load_model(ws: Workspace, model_id: int | None, kind: str | None = None) -> ModelRef | None:
-    """A checkpoint of the ``models`` table as a :class:`ModelRef` (None for None).
+def load_model(ws: Workspace, model_id: int | None, kind: str | None = None) -> Model | None:
+    """A checkpoint of the ``models`` table (None for None), checked to be of ``kind``.
 
     Raises:
         InvalidInput: ``kind`` (``"gpt"`` or ``"sovits"``) is given and the model is the other.
 
     Example:
         >>> import rasv, tempfile, os
-        >>> from rasv.testing import make_checkpoint
+        >>> from rasv.testing import make_checkpoint, raises
         >>> ws = rasv.open(tempfile.mkdtemp())
         >>> m = ws.models.add(make_checkpoint(os.path.join(ws.root, "a_e1_s2.pth")))
         >>> load_model(ws, m.id).kind
         'sovits'
-        >>> try:
-        ...     load_model(ws, m.id, "gpt")
-        ... except rasv.InvalidInput as e:
-        ...     print(e)
-        model 1 is a sovits checkpoint, not a gpt one
+        >>> raises(load_model, ws, m.id, "gpt")
+        'InvalidInput: model 1 is a sovits checkpoint, not a gpt one'
     """
     if model_id is None:
         return None
     m = ws.models.get(model_id)
     if kind is not None and m.kind != kind:
         raise InvalidInput(f"model {m.id} is a {m.kind} checkpoint, not a {kind} one")
-    return ModelRef(m.id, m.kind, m.path, m.sha256, m.version)
+    return m
 
 
-def load_aux(ws: Workspace, aux_ids: tuple[int, ...] | list[int]) -> tuple[AuxRef, ...]:
+def load_aux(ws: Workspace, aux_ids: tuple[int, ...] | list[int]) -> tuple[AuxClip, ...]:
     """Pool clips by id, in the order given."""
-    out = []
-    for i in aux_ids:
-        a = ws.aux.get(int(i))
-        out.append(AuxRef(a.id, a.sha256, a.path, a.name, a.text, a.lang, a.source_role,
-                          a.category))
-    return tuple(out)
+    return tuple(ws.aux.get(int(i)) for i in aux_ids)
 
 
 def from_clip(ws: Workspace, clip_id: int, params: Params, *, engine_kind: str = "gpt-sovits",
@@ -194,11 +148,9 @@ def from_clip(ws: Workspace, clip_id: int, params: Params, *, engine_kind: str =
     Example:
         >>> import rasv, tempfile
         >>> ws = rasv.open(tempfile.mkdtemp())
-        >>> try:
-        ...     from_clip(ws, 3, Params())
-        ... except rasv.ClipNotFound as e:
-        ...     print(e)
-        clip 3 does not exist in this workspace
+        >>> from rasv.testing import raises
+        >>> raises(from_clip, ws, 3, Params())
+        'ClipNotFound: clip 3 does not exist in this workspace'
     """
     clip = ws.clips.get(int(clip_id))
     if params.seed is None or params.seed < 0:
@@ -415,8 +367,6 @@ def take_audio_path(ws: Workspace, tid: str) -> Path:
 
 
 __all__ = [
-    "AuxRef",
-    "ModelRef",
     "Preset",
     "check_engine",
     "from_clip",

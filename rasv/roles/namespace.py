@@ -131,10 +131,8 @@ class Roles:
             ref = ref.id
         if is_id(ref):
             ref = int(ref)
-            rows = self._ws.store.rows(f"SELECT {cols} FROM roles WHERE id = ?", [ref])
-            if not rows:
-                raise RoleNotFound(ref)
-            return Role(*rows[0])
+            return Role(*self._ws.store.one_or_raise(
+                f"SELECT {cols} FROM roles WHERE id = ?", [ref], RoleNotFound(ref)))
         if not isinstance(ref, str):
             raise InvalidInput(f"a role is a Role, an id or a 'category-name' label, not {ref!r}")
         text = ref.strip()

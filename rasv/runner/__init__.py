@@ -30,13 +30,14 @@ from __future__ import annotations
 
 from rasv.runner.events import EVENT_KINDS, Progress, RunEvent
 from rasv.runner.liveness import live_owners, owner_alive
-from rasv.runner.run import Run, start_run
+from rasv.runner.run import Run, RunOptions, start_run
 
 __all__ = [
     "EVENT_KINDS",
     "Progress",
     "Run",
     "RunEvent",
+    "RunOptions",
     "live_owners",
     "owner_alive",
     "start_run",

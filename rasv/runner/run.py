@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,34 @@ _BATCH = 256
 _MAX_EVENTS = 20_000
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run treats failing takes, checked when made.
+
+    The fields are the arguments of the same names of :meth:`rasv.tasks.namespace.Tasks.run`,
+    which documents them; the defaults are the same too.
+
+    Example:
+        >>> from rasv.testing import raises
+        >>> RunOptions(retries=1).take_timeout, raises(RunOptions, backoff_s=-1)
+        (600.0, 'InvalidInput: backoff_s must be >= 0, got -1')
+    """
+
+    retries: int = 3
+    take_timeout: float | None = 600.0
+    backoff_s: float = 1.0
+    retry_failed: bool = False
+
+    def __post_init__(self) -> None:
+        retries = self.retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise InvalidInput(f"retries must be a whole number >= 0, got {retries!r}")
+        if self.take_timeout is not None and not self.take_timeout > 0:
+            raise InvalidInput(f"take_timeout must be positive or None, got {self.take_timeout!r}")
+        if self.backoff_s < 0:
+            raise InvalidInput(f"backoff_s must be >= 0, got {self.backoff_s!r}")
+
+
 class Run:
     """One run of a task: its progress, events and controls. Made by ``ws.tasks.run``.
 
@@ -87,10 +116,7 @@ class Run:
         engines: Sequence[Any],
         *,
         on_event: Callable[[RunEvent], None] | None,
-        retries: int,
-        take_timeout: float | None,
-        backoff_s: float,
-        retry_failed: bool,
+        options: RunOptions,
     ) -> None:
         self._ws = ws
         self.task = task
@@ -98,10 +124,7 @@ class Run:
         self.owner = make_owner(self.id)
         self._engines = list(engines)
         self._on_event = on_event
-        self.retries = retries
-        self.take_timeout = take_timeout
-        self.backoff_s = backoff_s
-        self.retry_failed = retry_failed
+        self.options = options
         self.error: RasvError | None = None
         self.callback_errors: list[BaseException] = []
         self._events: deque[RunEvent] = deque(maxlen=_MAX_EVENTS)
@@ -240,7 +263,8 @@ class Run:
 
     def _prepare(self) -> list[Job]:
         """Recover, adopt and claim this task's takes in one transaction; build the jobs."""
-        got = persist.claim(self._ws, self.task, self.owner, retry_failed=self.retry_failed)
+        got = persist.claim(self._ws, self.task, self.owner,
+                            retry_failed=self.options.retry_failed)
         self._model_paths = got.model_paths
         with self._lock:
             self._counts.update(total=got.total, todo=len(got.jobs), adopted=got.adopted,
@@ -253,8 +277,9 @@ class Run:
         activate(self.owner)
         self._sched = SharedScheduler(Scheduler(jobs, engines=[w.index for w in self._workers]))
         crew = Crew(self._sched, emit=self._emit, count=self._count, save=self._saver_q.put,
-                    cancel=self._cancel, retries=self.retries, take_timeout=self.take_timeout,
-                    backoff_s=self.backoff_s, model_paths=self._model_paths)
+                    cancel=self._cancel, retries=self.options.retries,
+                    take_timeout=self.options.take_timeout, backoff_s=self.options.backoff_s,
+                    model_paths=self._model_paths)
         if self._cancel.is_set():
             self._sched.cancel()
         saver = threading.Thread(target=self._save_loop, name=f"rasv-run-{self.id}-saver",
@@ -399,10 +424,7 @@ def start_run(
     *,
     background: bool = False,
     on_event: Callable[[RunEvent], None] | None = None,
-    retries: int = 3,
-    take_timeout: float | None = 600.0,
-    backoff_s: float = 1.0,
-    retry_failed: bool = False,
+    options: RunOptions | None = None,
 ) -> Run:
     """Validate, claim and start a run (see :meth:`rasv.tasks.namespace.Tasks.run`).
 
@@ -425,12 +447,6 @@ def start_run(
                    if not callable(getattr(e, m, None))]
         if missing:
             raise InvalidInput(f"{e!r} is not an engine (it lacks {', '.join(missing)})")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise InvalidInput(f"retries must be a whole number >= 0, got {retries!r}")
-    if take_timeout is not None and not take_timeout > 0:
-        raise InvalidInput(f"take_timeout must be positive or None, got {take_timeout!r}")
-    if backoff_s < 0:
-        raise InvalidInput(f"backoff_s must be >= 0, got {backoff_s!r}")
     names = [str(getattr(e, "name", "")) for e in engines]
     twice = sorted({n for n in names if n and names.count(n) > 1})
     if twice:
@@ -439,8 +455,7 @@ def start_run(
             "request at a time, so give each server once"
         )
 
-    run = Run(ws, task, engines, on_event=on_event, retries=retries,
-              take_timeout=take_timeout, backoff_s=backoff_s, retry_failed=retry_failed)
+    run = Run(ws, task, engines, on_event=on_event, options=options or RunOptions())
     run._start_workers()
     ws.tasks.ensure_planned(task)
     jobs = run._prepare()
@@ -456,4 +471,4 @@ def start_run(
     return run
 
 
-__all__ = ["Run", "as_engines", "start_run"]
+__all__ = ["Run", "RunOptions", "as_engines", "start_run"]

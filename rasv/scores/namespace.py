@@ -136,13 +136,9 @@ class Scores:
                 or overlong tag.
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.scores.set("missing", 4)
-            ... except rasv.TakeNotFound as e:
-            ...     print(e)
-            take missing does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().scores.set, "missing", 4)
+            'TakeNotFound: take missing does not exist in this workspace'
         """
         return self._write(str(take_id), stars, tags, remark, rater)
 
@@ -155,13 +151,9 @@ class Scores:
         (0–5 stars, tags, history, fields left as None kept) are those of :meth:`set`.
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.scores.set_long_text(1, "missing", 4)
-            ... except rasv.TakeNotFound as e:
-            ...     print(e)
-            take missing does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().scores.set_long_text, 1, "missing", 4)
+            'TakeNotFound: take missing does not exist in this workspace'
         """
         return self._write(str(anchor_take_id), stars, tags, remark, rater, long_text=True,
                            longtext_id=int(run_id))
@@ -354,13 +346,9 @@ class Scores:
         ci_high (Student-t, ``confidence``, clipped to 0–5), best (highest mean in its dimension).
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.scores.by_param(99)
-            ... except rasv.TaskNotFound as e:
-            ...     print(e)
-            task 99 does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().scores.by_param, 99)
+            'TaskNotFound: task 99 does not exist in this workspace'
         """
         # One row per setting (clip, text, models, parameters) instead of per take: a grid
         # repeats each setting over seeds and texts, and the review table's per-take work
@@ -411,13 +399,9 @@ class Scores:
         """Save a task's conclusion (free text, e.g. "k=15 wins; clip 12 is the keeper").
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.scores.conclude(5, "x")
-            ... except rasv.TaskNotFound:
-            ...     print("no task")
-            no task
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().scores.conclude, 5, "x")
+            'TaskNotFound: task 5 does not exist in this workspace'
         """
         # The task owns its conclusion; editing it changes the task in place (no new version).
         return self._ws.tasks.edit(task_id_of(task), conclusion=str(text).strip()).conclusion
@@ -444,13 +428,9 @@ class Scores:
         ``filters`` are those of :meth:`rasv.takes.namespace.Takes.df`.
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.scores.blind(3)
-            ... except rasv.TaskNotFound:
-            ...     print("no task")
-            no task
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().scores.blind, 3)
+            'TaskNotFound: task 3 does not exist in this workspace'
         """
         from rasv.scores.blind import BlindSession
 

@@ -315,6 +315,24 @@ class Store:
         rows = self.rows(sql, params)
         return rows[0] if rows else None
 
+    def one_or_raise(self, sql: str, params: Sequence[Any] | dict[str, Any] | None,
+                     missing: Exception) -> tuple:
+        """The first row of a query; ``missing`` (a ``NotFound``) is raised when there is none.
+
+        Example:
+            >>> import tempfile, os
+            >>> from rasv.errors import ClipNotFound
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "n.duckdb"))
+            >>> s.one_or_raise("SELECT 1 WHERE ? = 2", [1], ClipNotFound(1))
+            Traceback (most recent call last):
+            ...
+            rasv.errors.ClipNotFound: clip 1 does not exist in this workspace
+        """
+        row = self.one(sql, params)
+        if row is None:
+            raise missing
+        return row
+
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         """The first column of the first row, or None.
 

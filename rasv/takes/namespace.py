@@ -13,13 +13,9 @@ Filters are keyword arguments named after columns; :mod:`rasv.takes.table` lists
 (``top_k=[5, 10]``, ``duration_s=(2, 6)``, ``remark="breath"``, ``scored=True`` …).
 
 Example:
-    >>> import rasv, tempfile
-    >>> ws = rasv.open(tempfile.mkdtemp())
-    >>> try:
-    ...     ws.takes.get("nope")
-    ... except rasv.TakeNotFound as e:
-    ...     print(e)
-    take nope does not exist in this workspace
+    >>> from rasv.testing import raises, workspace
+    >>> raises(workspace().takes.get, "nope")
+    'TakeNotFound: take nope does not exist in this workspace'
 """
 
 from __future__ import annotations
@@ -143,10 +139,8 @@ class Takes:
             >>> ws.takes.exists("x")
             False
         """
-        rows = self._ws.store.rows(f"SELECT {_TAKE_COLS} FROM takes WHERE id = ?", [str(take_id)])
-        if not rows:
-            raise TakeNotFound(take_id)
-        return _take_from_row(rows[0])
+        return _take_from_row(self._ws.store.one_or_raise(
+            f"SELECT {_TAKE_COLS} FROM takes WHERE id = ?", [str(take_id)], TakeNotFound(take_id)))
 
     def resolve(self, ref: Take | str) -> Take:
         """The take a reference means: a Take, its id, or a unique prefix of the id.

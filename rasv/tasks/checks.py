@@ -7,12 +7,9 @@ avoidable ones into warnings.
 
 Example:
     >>> from rasv.tasks.grid import TextRef
-    >>> spec = TaskSpec(texts=(TextRef("hi", "en"),), clips=(1,))
-    >>> try:
-    ...     validate_gsv(spec, spec.combinations(), {}, {}, print, [])
-    ... except TaskError as e:
-    ...     print(type(e).__name__)
-    TaskError
+    >>> spec = TaskSpec(texts=(TextRef("hi", "en"),), clips=(1,), vary={"top_k": (5, 9)})
+    >>> ignored_message("espeak", ignored_dimensions(spec, capabilities_for_kind("espeak")))
+    'espeak ignores top_k, which this task varies, so those takes would sound alike'
 """
 
 from __future__ import annotations
@@ -42,14 +39,12 @@ def validate(ws: Workspace, spec: TaskSpec, kind: str, role_id: int, *,
     """Refuse (or, forced, warn about) what would waste a run. Returns the warnings.
 
     Example:
-        >>> import rasv, tempfile
         >>> from rasv.tasks.grid import TextRef
-        >>> ws = rasv.open(tempfile.mkdtemp()); r = ws.roles.create("a")
-        >>> try:
-        ...     validate(ws, TaskSpec(texts=(TextRef("hi", "en"),)), "fake", r.id, force=False)
-        ... except rasv.EmptyGrid as e:
-        ...     print(e)
-        no reference clips; give clips=, clip_categories= or vary clip
+        >>> from rasv.testing import raises, workspace
+        >>> ws = workspace(); r = ws.roles.create("a")
+        >>> spec = TaskSpec(texts=(TextRef("hi", "en"),))
+        >>> raises(validate, ws, spec, "fake", r.id, force=False)
+        'EmptyGrid: no reference clips; give clips=, clip_categories= or vary clip'
     """
     notes: list[str] = []
 
@@ -123,12 +118,10 @@ def validate_gsv(spec: TaskSpec, combos: list[Any], clips: dict[int, ClipInfo],
 
     Example:
         >>> from rasv.tasks.grid import TextRef
+        >>> from rasv.testing import raises
         >>> spec = TaskSpec(texts=(TextRef("hi", "en"),), clips=(1,))
-        >>> try:
-        ...     validate_gsv(spec, spec.combinations(), {}, {}, print, [])
-        ... except TaskError as e:
-        ...     print("needs a GPT and a SoVITS checkpoint" in str(e))
-        True
+        >>> raises(validate_gsv, spec, spec.combinations(), {}, {}, print, [])[:60]
+        'TaskError: a gpt-sovits task needs a GPT and a SoVITS checkp'
     """
     missing = [c for c in combos if c.gpt is None or c.sovits is None]
     if missing:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasv.errors import EmptyGrid, InvalidInput, TaskError
-from rasv.ids import is_id
+from rasv.ids import id_list, is_id
 from rasv.langs import normalize_lang
 from rasv.params import VARIABLE_PARAMS, Params
 
@@ -611,43 +611,28 @@ def expand(
             clip = _lookup(clips, clip_id, "clip")
             for text in spec.texts:
                 for seed in combo.seeds:
-                    params = combo.params.replace(seed=seed)
-                    tid = take_id(
-                        engine_kind=engine_kind,
-                        clip_sha256=clip.sha256,
-                        text=text.text,
-                        text_lang=text.lang,
-                        prompt_text=clip.text,
-                        prompt_lang=clip.lang,
-                        params=params,
-                        gpt_sha256=gpt.sha256 if gpt else None,
-                        sovits_sha256=sovits.sha256 if sovits else None,
-                        aux_sha256s=aux_shas,
-                    )
+                    # What the take id hashes, stated once: the plan records the same values.
+                    audio = {
+                        "clip_sha256": clip.sha256,
+                        "text": text.text,
+                        "text_lang": text.lang,
+                        "prompt_text": clip.text,
+                        "prompt_lang": clip.lang,
+                        "params": combo.params.replace(seed=seed),
+                        "gpt_sha256": gpt.sha256 if gpt else None,
+                        "sovits_sha256": sovits.sha256 if sovits else None,
+                        "aux_sha256s": aux_shas,
+                    }
+                    tid = take_id(engine_kind=engine_kind, **audio)
                     if tid in seen:
                         continue
                     seen.add(tid)
-                    out.append(
-                        PlannedTake(
-                            take_id=tid,
-                            ord=len(out),
-                            combo=combo.index,
-                            clip_id=clip.id,
-                            clip_sha256=clip.sha256,
-                            text_id=text.id,
-                            text=text.text,
-                            text_lang=text.lang,
-                            prompt_text=clip.text,
-                            prompt_lang=clip.lang,
-                            params=params,
-                            gpt_id=gpt.id if gpt else None,
-                            sovits_id=sovits.id if sovits else None,
-                            gpt_sha256=gpt.sha256 if gpt else None,
-                            sovits_sha256=sovits.sha256 if sovits else None,
-                            aux_ids=tuple(combo.aux),
-                            aux_sha256s=aux_shas,
-                        )
-                    )
+                    out.append(PlannedTake(
+                        take_id=tid, ord=len(out), combo=combo.index, clip_id=clip.id,
+                        text_id=text.id, gpt_id=gpt.id if gpt else None,
+                        sovits_id=sovits.id if sovits else None, aux_ids=tuple(combo.aux),
+                        **audio,
+                    ))
     return out
 
 
@@ -695,16 +680,20 @@ def _normalize(name: str, value: Any, where: str) -> Any:
 
 
 def _aux_value(value: Any, where: str) -> tuple[int, ...]:
+    """An aux set as sorted, unique aux clip ids (``None``: no aux clips).
+
+    Example:
+        >>> _aux_value([3, 1, 3], "aux")
+        (1, 3)
+    """
     if value is None:
         return ()
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    if is_id(value):  # a set of one is still a list: a bare id is a typo for [id]
         raise InvalidInput(f"{where}: an aux set is a list of aux clip ids, got {value!r}")
-    out = []
-    for v in value:
-        if not is_id(v):
-            raise InvalidInput(f"{where}: aux clips must be resolved to their ids, got {v!r}")
-        out.append(int(v))
-    return tuple(sorted(set(out)))
+    try:
+        return tuple(sorted(set(id_list(value, "resolved aux clip id"))))
+    except InvalidInput as e:
+        raise InvalidInput(f"{where}: {e}") from None
 
 
 def _seed_value(value: Any, where: str) -> int:

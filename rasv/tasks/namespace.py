@@ -216,19 +216,13 @@ class Tasks:
         """A task by id (or a fresh copy of a task record).
 
         Example:
-            >>> import rasv, tempfile
-            >>> ws = rasv.open(tempfile.mkdtemp())
-            >>> try:
-            ...     ws.tasks.get(7)
-            ... except rasv.TaskNotFound as e:
-            ...     print(e)
-            task 7 does not exist in this workspace
+            >>> from rasv.testing import raises, workspace
+            >>> raises(workspace().tasks.get, 7)
+            'TaskNotFound: task 7 does not exist in this workspace'
         """
         tid = task_id_of(ref)
-        rows = self._ws.store.rows(f"SELECT {_TASK_COLS} FROM tasks WHERE id = ?", [tid])
-        if not rows:
-            raise TaskNotFound(tid)
-        return self._record(rows[0])
+        return self._record(self._ws.store.one_or_raise(
+            f"SELECT {_TASK_COLS} FROM tasks WHERE id = ?", [tid], TaskNotFound(tid)))
 
     def resolve(self, ref: Task | int | str) -> Task:
         """The task a reference means: a Task, an id (also numpy, or as text) or a name.
@@ -608,13 +602,12 @@ class Tasks:
             >>> ws.tasks.run(t, eng).progress.done, len(eng.calls)   # nothing left to make
             (0, 3)
         """
-        from rasv.runner.run import start_run
+        from rasv.runner.run import RunOptions, start_run
 
+        options = RunOptions(retries, take_timeout, backoff_s, retry_failed)
         t = task if isinstance(task, Task) else self.get(task)
-        return start_run(
-            self._ws, t, engines, background=background, on_event=on_event, retries=retries,
-            take_timeout=take_timeout, backoff_s=backoff_s, retry_failed=retry_failed,
-        )
+        return start_run(self._ws, t, engines, background=background, on_event=on_event,
+                         options=options)
 
     # -- building and validating specs -------------------------------------------------------
 

@@ -16,7 +16,7 @@ Example:
 from rasv.testing.checkpoints import make_checkpoint, make_checkpoint_pair
 from rasv.testing.clips import make_clip, make_voice, write_list
 from rasv.testing.embeddings import FakeEmbeddingBackend
-from rasv.testing.examples import Example, example
+from rasv.testing.examples import Example, example, raises, workspace
 from rasv.testing.fake_engine import FakeEngine
 from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
 from rasv.testing.gsv_root import make_gsv_root
@@ -33,5 +33,7 @@ __all__ = [
     "make_clip",
     "make_gsv_root",
     "make_voice",
+    "raises",
+    "workspace",
     "write_list",
 ]

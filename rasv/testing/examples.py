@@ -15,10 +15,11 @@ Example:
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rasv.errors import RasvError
 from rasv.testing.clips import make_clip
 from rasv.testing.fake_engine import FakeEngine
 from rasv.workspace import Workspace, open
@@ -70,7 +71,7 @@ def example(clips: int = 1, *, texts: Sequence[str] = ("你好。",),
         >>> ex.ws.takes.get(ex.take).status
         'pending'
     """
-    ws = open(tempfile.mkdtemp(prefix="rasv-example-"))
+    ws = workspace()
     role = ws.roles.create("a")
     ids = tuple(
         ws.clips.add(role, make_clip(ws.root / f"{i}.wav", 4 + i, seed=i), text=transcript,
@@ -89,4 +90,32 @@ def example(clips: int = 1, *, texts: Sequence[str] = ("你好。",),
     return Example(ws, role, ids, task, engine, takes)
 
 
-__all__ = ["Example", "example"]
+def workspace() -> Workspace:
+    """A fresh, empty workspace in a temporary folder, for examples that need no data.
+
+    Example:
+        >>> len(workspace().roles.list())
+        0
+    """
+    return open(tempfile.mkdtemp(prefix="rasv-example-"))
+
+
+def raises(fn: Callable[..., object], *args: object, **kwargs: object) -> str:
+    """``"ErrorName: message"`` of the :class:`~rasv.RasvError` that ``fn(*args, **kwargs)`` raises.
+
+    An example shows a refusal in one call instead of a four-line ``try``/``except``; any
+    other outcome (no error, an error outside rasv's hierarchy) propagates, so a doctest
+    using it still fails when the refusal goes away or changes class.
+
+    Example:
+        >>> raises(workspace().clips.get, 7)
+        'ClipNotFound: clip 7 does not exist in this workspace'
+    """
+    try:
+        fn(*args, **kwargs)
+    except RasvError as e:
+        return f"{type(e).__name__}: {e}"
+    raise AssertionError(f"{getattr(fn, '__qualname__', fn)} raised nothing")
+
+
+__all__ = ["Example", "example", "raises", "workspace"]

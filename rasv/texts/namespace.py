@@ -185,10 +185,8 @@ class Texts:
             >>> ws.texts.get(t.id).lang, ws.texts.get(t.id).category
             ('en', 'greeting')
         """
-        rows = self._ws.store.rows(f"SELECT {_COLS} FROM texts WHERE id = ?", [int(text_id)])
-        if not rows:
-            raise TextNotFound(text_id)
-        return _item(rows[0])
+        return _item(self._ws.store.one_or_raise(
+            f"SELECT {_COLS} FROM texts WHERE id = ?", [int(text_id)], TextNotFound(text_id)))
 
     def df(self, *, category: str | Iterable[str] | None = None,
            lang: str | Iterable[str] | None = None, long: bool | None = None,
