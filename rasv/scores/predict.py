@@ -3,14 +3,14 @@
 The model is a Bayesian linear mixed model fitted in closed form (one Cholesky factorisation),
 so a refit after each score is cheap and the same scores always give the same answer:
 
-    stars = intercept + Σ b_j · feature_j            (the take's analysis metrics, imputed)
-          + Σ c_j · clip mean of feature_j           (what the clip's takes sound like)
+    stars = intercept + Σ b_j · (feature_j − clip mean)   (how the take differs from its clip)
+          + a · clip metrics + Σ c_j · clip mean of feature_j   (what the clip's takes measure)
           + u_clip + u_models + u_param=value … + u_text    (identities, shrunk toward 0)
           + noise
 
 Every coefficient has a Gaussian prior in star units (:class:`Priors`): identities are random
-effects, so a clip with no score sits at the mean and a clip scored well twice lifts its other
-takes. The noise level is estimated from the scores (with a weak prior), and each prediction
+effects, so a clip with no score sits where its metrics put it and a clip scored well twice
+lifts its other takes. The noise level is estimated from the scores (with a weak prior), and each prediction
 comes with an interval for the stars a listener would give (the model's uncertainty plus the
 listener's own scatter).
 
@@ -240,7 +240,8 @@ def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
     names, source = ["intercept"], ["intercept"]
     mean, sd = [priors.intercept], [priors.intercept_sd]
     clip = takes["clip_id"].to_numpy() if "clip_id" in takes else None
-    clip_codes = pd.factorize(pd.Series(clip, dtype=object))[0] if clip is not None else None
+    clip_codes = (pd.factorize(pd.Series(clip, dtype=object), use_na_sentinel=False)[0]
+                  if clip is not None else None)
     missing: dict[bytes, list[str]] = {}
     masks: dict[bytes, np.ndarray] = {}
     better: list[np.ndarray] = []  # clip means of the metrics, turned higher-is-better
@@ -261,10 +262,9 @@ def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
         z = np.clip(z, -4.0, 4.0)  # one wild metric value must not swing a prediction
         v = np.where(ok, x - np.nanmean(x), 0.0) if c == "suspicion" else z
         if clip_codes is not None:
-            # Within the clip: a take's metric says how it differs from its clip's other
-            # takes; what the clip's takes measure on average is a clip feature (below).
-            # Left whole, one coefficient would mix both, and with few scores its
-            # uncertainty would blur every comparison between clips.
+            # Within the clip: how a take differs from its clip's other takes; the clip's average
+            # is a clip feature (below). One coefficient mixing both would, with few scores,
+            # blur every comparison between clips with its uncertainty.
             v = np.where(ok, v - _clip_mean(v, ok, clip_codes)[clip_codes], 0.0)
         add(v, c, c)
         if c == "suspicion":
