@@ -337,9 +337,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                          "已听 {heard}/{takes} 条",
                          "{clip}, about {stars:.1f} stars ({low:.1f}–{high:.1f}), {p:.0%} likely "
                          "the best, {heard}/{takes} takes heard"),
-    "review.best.confident": ("有把握：它的区间高于第二名，或它是最佳的可能至少 95%",
+    "review.best.confident": ("有把握：它的区间高于第二名，或它至少有 95% 的可能是最佳、"
+                              "或与最佳相差不到 0.4 星",
                               "Confident: its interval clears the runner-up's, or it is at least "
-                              "95 % likely the best"),
+                              "95 % likely the best or within 0.4 stars of it"),
     "review.best.unsure": ("还不确定：按“问我下一条”继续听", "Not sure yet: keep listening with Ask me next"),
     "review.best.keep": ("把最佳参考存为成品", "Keep the best clip as a product"),
     # -- demo ----------------------------------------------------------------------------

@@ -595,7 +595,8 @@ class Scores:
         Columns: dimension (``clip``, ``models``, a varied parameter), value, label, quality
         (expected stars of an average take), low, high, p_best, n_heard, n_takes, rank,
         confident. ``attrs``: ``best`` (the leading clip id), ``confident`` (its interval
-        clears the runner-up's, or its ``p_best`` ≥ 0.95), ``heard`` and ``takes``.
+        clears the runner-up's, or its ``p_best`` or ``p_near`` ≥ 0.95), ``p_near`` (its
+        chance of being the best or within 0.4 stars of it), ``heard`` and ``takes``.
 
         Example:
             >>> from rasv.testing import example

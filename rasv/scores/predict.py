@@ -3,14 +3,14 @@
 The model is a Bayesian linear mixed model fitted in closed form (one Cholesky factorisation),
 so a refit after each score is cheap and the same scores always give the same answer:
 
-    stars = intercept + Σ b_j · feature_j            (the take's analysis metrics, imputed)
-          + Σ c_j · clip mean of feature_j           (what the clip's takes sound like)
+    stars = intercept + Σ b_j · (feature_j − clip mean)   (how the take differs from its clip)
+          + a · clip metrics + Σ c_j · clip mean of feature_j   (what the clip's takes measure)
           + u_clip + u_models + u_param=value … + u_text    (identities, shrunk toward 0)
           + noise
 
 Every coefficient has a Gaussian prior in star units (:class:`Priors`): identities are random
-effects, so a clip with no score sits at the mean and a clip scored well twice lifts its other
-takes. The noise level is estimated from the scores (with a weak prior), and each prediction
+effects, so a clip with no score sits where its metrics put it and a clip scored well twice
+lifts its other takes. The noise level is estimated from the scores (with a weak prior), and each prediction
 comes with an interval for the stars a listener would give (the model's uncertainty plus the
 listener's own scatter).
 
@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from scipy.special import ndtr, ndtri, stdtrit
+
+from rasv.scores.ranking import p_best
 
 MAX_STARS = 5
 
@@ -94,11 +96,18 @@ class Priors:
     """Prior spreads in stars, and the interval level.
 
     ``clip``, ``models``, ``param``, ``text``: how far one clip, model pair, parameter value
-    or text may plausibly move a take's stars (random-effect standard deviations).
-    ``coef``: the effect of one standard deviation of a metric. ``noise``/``noise_weight``:
-    the prior guess of a listener's scatter and how many scores it is worth. ``level``: the
-    probability the predicted interval aims to cover; ``rank_level`` that of the comparison
-    intervals; ``confident_p`` the chance of being best that also makes a leader confident.
+    or text may plausibly move a take's stars (random-effect standard deviations; for clips
+    learnt from the scores, with a prior worth ``clip_weight`` clips). ``clip_beyond``
+    replaces ``clip`` when the clips' takes were analysed: what a clip adds beyond what its
+    metrics say.
+    ``coef``: the effect of one standard deviation of a metric within a clip.
+    ``metrics_mean``/``metrics_sd``: the effect of one standard deviation (across clips) of a
+    clip's "higher is better" metrics together (DNSMOS, similarity, promise, less
+    suspicion); ``context``: that of each one's clip mean on its own.
+    ``noise``/``noise_weight``: the prior guess of a listener's scatter and how many scores
+    it is worth. ``level``: the probability the predicted interval aims to cover;
+    ``rank_level`` that of the comparison intervals; ``confident_p`` the chance that the
+    leader is the best, or within ``indifference`` stars of it, that makes it confident.
 
     Example:
         >>> Priors().level
@@ -108,6 +117,7 @@ class Priors:
     intercept: float = 3.0
     intercept_sd: float = 1.5
     clip: float = 0.8
+    clip_beyond: float = 0.3
     models: float = 0.5
     param: float = 0.4
     text: float = 0.4
@@ -116,10 +126,14 @@ class Priors:
     noise_weight: float = 4.0
     tail: float = 4.0
     suspicion: float = -2.0
-    clip_weight: float = 4.0
+    clip_weight: float = 1.0
     level: float = 0.8
     rank_level: float = 0.6
     confident_p: float = 0.95
+    indifference: float = 0.4
+    metrics_mean: float = 0.5
+    metrics_sd: float = 0.7
+    context: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -204,6 +218,12 @@ def _key(v: Any) -> Any:
     return v
 
 
+def _clip_mean(v: np.ndarray, ok: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    sums = np.bincount(codes, weights=np.where(ok, v, 0.0))
+    counts = np.bincount(codes, weights=ok.astype(float))
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+
+
 def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
     """The design matrix of a take table (every take, scored or not).
 
@@ -220,9 +240,11 @@ def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
     names, source = ["intercept"], ["intercept"]
     mean, sd = [priors.intercept], [priors.intercept_sd]
     clip = takes["clip_id"].to_numpy() if "clip_id" in takes else None
-    clip_codes = pd.factorize(pd.Series(clip, dtype=object))[0] if clip is not None else None
+    clip_codes = (pd.factorize(pd.Series(clip, dtype=object), use_na_sentinel=False)[0]
+                  if clip is not None else None)
     missing: dict[bytes, list[str]] = {}
     masks: dict[bytes, np.ndarray] = {}
+    better: list[np.ndarray] = []  # clip means of the metrics, turned higher-is-better
 
     def add(v: np.ndarray, name: str, src: str) -> None:
         cols.append(v)
@@ -238,14 +260,18 @@ def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
             continue
         z = np.where(ok, (x - np.nanmean(x)) / np.nanstd(x), 0.0)
         z = np.clip(z, -4.0, 4.0)  # one wild metric value must not swing a prediction
+        v = np.where(ok, x - np.nanmean(x), 0.0) if c == "suspicion" else z
+        if clip_codes is not None:
+            # Within the clip: how a take differs from its clip's other takes; the clip's average
+            # is a clip feature (below). One coefficient mixing both would, with few scores,
+            # blur every comparison between clips with its uncertainty.
+            v = np.where(ok, v - _clip_mean(v, ok, clip_codes)[clip_codes], 0.0)
+        add(v, c, c)
         if c == "suspicion":
             # Suspicion is already a probability that the take is broken (rasv's
             # listen-first rules): it enters as it is, with the prior that a sure defect
             # costs about two stars.
-            add(np.where(ok, x - np.nanmean(x), 0.0), c, c)
             mean[-1], sd[-1] = priors.suspicion, abs(priors.suspicion) / 2
-        else:
-            add(z, c, c)
         if c in TWO_SIDED:
             a = np.abs(z)
             add(a - a[ok].mean(), f"|{c}|", c)
@@ -256,17 +282,28 @@ def build_design(takes: pd.DataFrame, priors: Priors = Priors()) -> Design:
         if clip_codes is not None and c in CLIP_CONTEXT:
             # The clip's typical take, standardised across clips: what a clip's takes measure
             # on average says more about the clip than any one take does.
-            sums = np.bincount(clip_codes, weights=np.where(ok, z, 0.0))
-            counts = np.bincount(clip_codes, weights=ok.astype(float))
-            per_clip = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+            per_clip = _clip_mean(z, ok, clip_codes)
             if per_clip.size > 1 and per_clip.std() > 0:
-                add(((per_clip - per_clip.mean()) / per_clip.std())[clip_codes],
-                    f"clip mean {c}", c)
+                zc = (per_clip - per_clip.mean()) / per_clip.std()
+                better.append(-zc if c == "suspicion" else zc)
+                add(zc[clip_codes], f"clip mean {c}", c)
+                sd[-1] = priors.context
+    if better and clip_codes is not None:
+        # The clip metrics together, each turned so that higher is better: one coefficient
+        # that a few scores spread over clips pin down, where six separate ones would each
+        # stay near their prior. Its prior leans positive (these metrics are built so that
+        # higher means a better take) without fixing how much they matter.
+        ix = np.mean(better, axis=0)
+        if ix.std() > 0:
+            add(((ix - ix.mean()) / ix.std())[clip_codes], "clip metrics", "clip metrics")
+            mean[-1], sd[-1] = priors.metrics_mean, priors.metrics_sd
     # Metrics computed together go missing together: one indicator per pattern.
     for key, metrics in missing.items():
         name = f"{metrics[0]} missing" if len(metrics) == 1 else "not analysed"
         add(masks[key], name, "not analysed" if len(metrics) > 1 else metrics[0])
-    spread = {"clip": priors.clip, "models": priors.models, "text": priors.text}
+    beyond = "clip metrics" in names  # the metrics already say much of what a clip is worth
+    spread = {"clip": priors.clip_beyond if beyond else priors.clip, "models": priors.models,
+              "text": priors.text}
     blocks: dict[str, dict[Any, int]] = {}
     ids = {dim: values.to_numpy() for dim, values in identity_columns(takes).items()}
     for dim, keys in ids.items():
@@ -390,7 +427,7 @@ class StarModel:
         Example:
             >>> m = fit_stars(pd.DataFrame({"id": ["a", "b"], "clip_id": [1, 2], "stars": [5, 1]}))
             >>> m.drivers()
-            ['clip 1 +0.5', 'clip 2 -0.5']
+            ['clip 1 +0.6', 'clip 2 -0.6']
         """
         sources, C = self.contributions()
         n = len(self.takes)
@@ -448,7 +485,8 @@ class StarModel:
         M = np.tile(d.X.mean(axis=0), (len(values), 1))
         M[:, cols] = 0.0
         M[np.arange(len(values)), cols] = 1.0
-        ctx = [j for j, name in enumerate(d.names) if name.startswith("clip mean ")]
+        ctx = [j for j, name in enumerate(d.names)
+               if name.startswith("clip mean ") or name == "clip metrics"]
         if dim == "clip" and ctx:
             # ... but with the clip's own typical take, not the average one.
             codes = np.searchsorted(cols, np.argmax(d.X[:, cols], axis=1) + cols[0])
@@ -509,7 +547,8 @@ def fit_stars(takes: pd.DataFrame, priors: Priors = Priors(), *, stars: str = "s
             E[clip_cols, np.arange(clip_cols.size)] = 1.0
             v = np.einsum("ij,ij->j", *(2 * [solve_triangular(chol, E, lower=True,
                                                                check_finite=False)]))
-            tau2 = ((priors.clip_weight * priors.clip ** 2 + float(np.sum(beta[clip_cols] ** 2 + v)))
+            tau2 = ((priors.clip_weight * d.prior_sd[clip_cols[0]] ** 2
+                     + float(np.sum(beta[clip_cols] ** 2 + v)))
                     / (priors.clip_weight + clip_cols.size))
             done = done and abs(1.0 / tau2 - prec0[clip_cols[0]]) * tau2 < 1e-3
             prec0[clip_cols] = 1.0 / tau2
@@ -521,16 +560,14 @@ def fit_stars(takes: pd.DataFrame, priors: Priors = Priors(), *, stars: str = "s
 
 # -- decisions: which clip is best, which take to hear next ----------------------------------
 
-#: Draws used to estimate each value's chance of being the best (fixed seed: deterministic).
-P_BEST_DRAWS = 2000
-
 
 @one_blas_thread
 def rank_values(model: StarModel, dim: str = "clip") -> pd.DataFrame:
     """Values of one dimension ranked by predicted quality (expected stars of an average take).
 
     Columns: dimension, value, label, quality, low, high, p_best, n_heard, n_takes, rank.
-    ``df.attrs["confident"]``: see :func:`confident`.
+    ``df.attrs["p_near"]``: the chance the leader is the best or within
+    ``priors.indifference`` stars of it; ``df.attrs["confident"]``: see :func:`confident`.
 
     Example:
         >>> t = pd.DataFrame({"id": range(12), "clip_id": [1, 2] * 6, "stars": [5, 1] * 6})
@@ -561,35 +598,48 @@ def rank_values(model: StarModel, dim: str = "clip") -> pd.DataFrame:
         "quality": q, "low": q - z * sd, "high": q + z * sd, "p_best": p_best(q, cov),
         "n_heard": heard, "n_takes": total,
     })
+    # The chance the leader is the best or within the indifference zone of it, from the
+    # joint posterior (every challenger and the correlations between their estimates).
+    near = p_best(q, cov, margin=model.priors.indifference)
     out = out.sort_values(["quality", "p_best"], ascending=False, kind="stable")
     out = out.reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     for c in ("quality", "low", "high"):
         out[c] = out[c].clip(0, MAX_STARS).round(2)
     out["p_best"] = out["p_best"].round(3)
+    out.attrs["p_near"] = float(near[int(np.argmax(q))])
     out.attrs["confident"] = confident(out, model.priors)
     return out
 
 
 def confident(ranking: pd.DataFrame, priors: Priors = Priors()) -> bool:
     """The leader of a ranking is confidently the best: its interval clears the runner-up's,
-    or its chance of being the best is at least ``priors.confident_p``.
+    or its chance of being the best is at least ``priors.confident_p``, or its chance of
+    being the best or within ``priors.indifference`` stars of it (``attrs["p_near"]``) is.
 
-    The intervals compare each value with the runner-up separately; ``p_best`` weighs every
-    challenger at once and the correlations between their estimates (shared coefficients),
-    which the intervals leave out, so either is enough.
+    The intervals compare each value with the runner-up separately; ``p_best`` and
+    ``p_near`` weigh every challenger at once and the correlations between their estimates
+    (shared coefficients), which the intervals leave out, so any one is enough. ``p_near``
+    is the indifference-zone rule of ranking and selection: a leader that no clip beats by
+    more than a listener would notice is as good an answer as the best, and proving which
+    of two near-equal clips wins would cost many more takes.
 
     Example:
         >>> r = pd.DataFrame({"low": [3.0, 2.5], "high": [3.6, 3.2], "p_best": [0.97, 0.03]})
         >>> confident(r), confident(r.assign(p_best=[0.6, 0.4]))
         (True, False)
+        >>> r = pd.DataFrame({"low": [3.0, 2.9], "high": [3.6, 3.5], "p_best": [0.6, 0.4]})
+        >>> r.attrs["p_near"] = 0.97
+        >>> confident(r)
+        True
     """
     if len(ranking) == 1:
         return True
     if not len(ranking):
         return False
     return bool(ranking["low"].iloc[0] > ranking["high"].iloc[1]
-                or ranking["p_best"].iloc[0] >= priors.confident_p)
+                or ranking["p_best"].iloc[0] >= priors.confident_p
+                or ranking.attrs.get("p_near", 0.0) >= priors.confident_p)
 
 
 def _labels(model: StarModel, dim: str, values: Sequence[Any]) -> list[str]:
@@ -598,22 +648,6 @@ def _labels(model: StarModel, dim: str, values: Sequence[Any]) -> list[str]:
                          strict=True))
         return [names.get(v, str(v)) for v in values]
     return [str(v) for v in values]
-
-
-def p_best(mean: np.ndarray, cov: np.ndarray, draws: int = P_BEST_DRAWS) -> np.ndarray:
-    """The chance each of several correlated Gaussian qualities is the highest.
-
-    Example:
-        >>> p_best(np.array([1.0, 0.0]), np.eye(2) * 1e-4).tolist()
-        [1.0, 0.0]
-    """
-    k = len(mean)
-    if k == 1:
-        return np.ones(1)
-    rng = np.random.default_rng(0)
-    L = np.linalg.cholesky(cov + np.eye(k) * 1e-9)
-    sample = mean + rng.standard_normal((draws, k)) @ L.T
-    return np.bincount(sample.argmax(axis=1), minlength=k) / draws
 
 
 @one_blas_thread
@@ -681,7 +715,8 @@ def recommend_table(model: StarModel, dims: Sequence[str] | None = None) -> pd.D
     """Clips, model pairs and parameter values ranked by predicted quality, one block each.
 
     Columns: those of :func:`rank_values` plus ``confident`` (per dimension). ``attrs``:
-    ``confident`` and ``best`` (the leading clip), ``heard`` and ``takes`` (scored / all).
+    ``confident`` and ``best`` (the leading clip), ``p_near`` (its chance of being the best
+    or within the indifference zone of it), ``heard`` and ``takes`` (scored / all).
 
     Example:
         >>> t = pd.DataFrame({"id": range(12), "clip_id": [1, 2] * 6, "top_k": [5] * 6 + [15] * 6,
@@ -702,6 +737,8 @@ def recommend_table(model: StarModel, dims: Sequence[str] | None = None) -> pd.D
     clips = out[out["dimension"] == "clip"]
     out.attrs["confident"] = bool(len(clips) and clips["confident"].iloc[0])
     out.attrs["best"] = clips["value"].iloc[0] if len(clips) else None
+    out.attrs["p_near"] = next((p.attrs["p_near"] for p in parts
+                                if p["dimension"].eq("clip").any()), None)
     out.attrs["heard"] = int(model.scored.sum())
     out.attrs["takes"] = len(model.takes)
     return out

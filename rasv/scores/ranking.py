@@ -12,6 +12,9 @@ no unique answer, so by default every item also plays ``prior`` virtual wins and
 virtual losses against a fixed reference of strength 1. That pins the scale (an item as good
 as the reference has strength 1) and keeps every estimate finite.
 
+:func:`p_best` ranks the other way round, for the star model (``predict``): the chance each of
+several values with a joint Gaussian posterior is the best.
+
 Example:
     >>> df = bradley_terry([("a", "b", "a"), ("a", "b", "a"), ("b", "c", "b"), ("a", "c", "a")])
     >>> df.item.tolist()
@@ -145,4 +148,30 @@ def bradley_terry(comparisons: Iterable[tuple[Hashable, Hashable, Hashable]],
     return df.reset_index(drop=True)
 
 
-__all__ = ["TIE", "bradley_terry", "fit", "win_matrix"]
+#: Draws used to estimate each value's chance of being the best (fixed seed: deterministic).
+P_BEST_DRAWS = 2000
+
+
+def p_best(mean: np.ndarray, cov: np.ndarray, draws: int = P_BEST_DRAWS,
+           margin: float = 0.0) -> np.ndarray:
+    """The chance each of several correlated Gaussian qualities is the highest (or, with
+    ``margin``, no more than ``margin`` below the highest).
+
+    Example:
+        >>> p_best(np.array([1.0, 0.0]), np.eye(2) * 1e-4).tolist()
+        [1.0, 0.0]
+        >>> p_best(np.array([1.0, 0.8]), np.eye(2) * 1e-4, margin=0.5).tolist()
+        [1.0, 1.0]
+    """
+    k = len(mean)
+    if k == 1:
+        return np.ones(1)
+    rng = np.random.default_rng(0)
+    L = np.linalg.cholesky(cov + np.eye(k) * 1e-9)
+    sample = mean + rng.standard_normal((draws, k)) @ L.T
+    if margin > 0:
+        return (sample >= sample.max(axis=1, keepdims=True) - margin).mean(axis=0)
+    return np.bincount(sample.argmax(axis=1), minlength=k) / draws
+
+
+__all__ = ["P_BEST_DRAWS", "TIE", "bradley_terry", "fit", "p_best", "win_matrix"]
