@@ -36,11 +36,12 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rasv.audio import file_lock, sha256_file
 from rasv.engine import Audio, Capabilities, SynthesisRequest
 from rasv.errors import (
     BackendUnavailable,
@@ -49,8 +50,6 @@ from rasv.errors import (
     EngineUnavailable,
     InvalidInput,
 )
-
-_CHUNK = 1 << 20
 
 
 def import_ray() -> Any:
@@ -89,11 +88,7 @@ def file_sha256(path: str | os.PathLike) -> str:
         >>> file_sha256(p)[:12]
         'ba7816bf8f01'
     """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)  # the same digest as the workspace's blob store
 
 
 # --- actor side -------------------------------------------------------------------------------
@@ -152,7 +147,7 @@ class _EngineHost:
         import ray
 
         folder.mkdir(parents=True, exist_ok=True)
-        with _file_lock(folder / ".lock"):
+        with file_lock(folder / ".lock"):
             if path.is_file():  # another actor of this node pulled it meanwhile
                 self.hits += 1
                 return str(path)
@@ -202,23 +197,6 @@ class _EngineHost:
                     with contextlib.suppress(Exception):
                         fn()
                     break
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock where the OS has one (POSIX). Without it two actors may both pull a
-    file, which is only wasteful: each writes a private temporary file and renames it."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _portable(e: Exception) -> Exception:
