@@ -38,7 +38,7 @@ from gsv_bridge.common import (
     server_paths,
 )
 from gsv_bridge.paths import PathMap
-from gsv_bridge.protocol import CacheState, after_take, after_throwaway, plan, throwaway_body
+from gsv_bridge.protocol import CacheState, after_take, prepare, throwaway_body
 from gsv_bridge.server import (
     find_python,
     popen_group_kwargs,
@@ -402,30 +402,28 @@ class GsvInProcess:
 
     def _prepare(self, ref: str, req: SynthesisRequest, inputs: dict[str, Any]) -> None:
         """Bring the child's caches to where this take depends on nothing else (protocol)."""
-        for step in plan(self.cache, ref=ref, sovits=self._want["sovits"],
-                         prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
-                         version=self._version):
-            if step == "set_ref":
-                self.cache.ref = None
-                msg, _ = self._request({"op": "set_ref", "path": ref},
-                                       read_timeout("", self.timeout, 0), "loading the reference")
-                if not msg.get("ok"):
-                    raise EngineRequestError(f"GPT-SoVITS could not load the reference: "
-                                             f"{msg.get('error')}", body=msg.get("trace"),
-                                             request=req, transient=False)
-                self.cache.ref, self.cache.ref_sovits = ref, self._want["sovits"]
-            else:  # warm / reset_prompt: one throwaway synthesis does both
-                self.cache.prompt_unknown = True
-                body = throwaway_body(ref, inputs)
-                body.pop("media_type", None)
-                msg, payload = self._request({"op": "run", "inputs": body},
-                                             read_timeout("你好", self.timeout, 0), "warm-up")
-                if not msg.get("ok") or not payload:
-                    raise EngineRequestError(f"GPT-SoVITS's warm-up synthesis failed: "
-                                             f"{msg.get('error') or 'no audio'}",
-                                             body=msg.get("trace"), request=req, transient=True)
-                after_throwaway(self.cache)
-            self.cache.done(step)
+
+        def load_ref() -> None:
+            msg, _ = self._request({"op": "set_ref", "path": ref},
+                                   read_timeout("", self.timeout, 0), "loading the reference")
+            if not msg.get("ok"):
+                raise EngineRequestError(f"GPT-SoVITS could not load the reference: "
+                                         f"{msg.get('error')}", body=msg.get("trace"),
+                                         request=req, transient=False)
+
+        def throwaway() -> None:
+            body = throwaway_body(ref, inputs)
+            body.pop("media_type", None)
+            msg, payload = self._request({"op": "run", "inputs": body},
+                                         read_timeout("你好", self.timeout, 0), "warm-up")
+            if not msg.get("ok") or not payload:
+                raise EngineRequestError(f"GPT-SoVITS's warm-up synthesis failed: "
+                                         f"{msg.get('error') or 'no audio'}",
+                                         body=msg.get("trace"), request=req, transient=True)
+
+        prepare(self.cache, ref=ref, sovits=self._want["sovits"], prompt_text=req.prompt_text,
+                prompt_lang=req.prompt_lang, version=self._version, load_ref=load_ref,
+                throwaway=throwaway)
 
     def synthesize(self, req: SynthesisRequest) -> Audio:
         """Run ``TTS.run`` on the request, consuming its generator fully.
