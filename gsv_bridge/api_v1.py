@@ -24,9 +24,8 @@ from gsv_bridge.client import raise_for_reply
 from gsv_bridge.common import (
     HttpEngine,
     check_output,
-    check_pair,
     check_text,
-    local_checkpoint,
+    checked_pair,
     read_timeout,
     server_paths,
 )
@@ -127,9 +126,7 @@ class GsvApiV1(HttpEngine):
             raise CapabilityError(
                 "api.py's /set_model needs both a GPT and a SoVITS checkpoint, and the one not "
                 "given is unknown to this engine; pass both")
-        g = local_checkpoint(new_g, self.path_map, "gpt")
-        s = local_checkpoint(new_s, self.path_map, "sovits")
-        check_pair(g, s)
+        g, s = checked_pair(new_g, new_s, self.path_map)
         with self._client.lock:
             self._check_server()
             try:

@@ -36,8 +36,8 @@ from gsv_bridge.client import HttpClient, Reply, raise_for_reply
 from gsv_bridge.common import (
     HttpEngine,
     check_output,
-    check_pair,
     check_text,
+    checked_pair,
     local_checkpoint,
     read_timeout,
     server_paths,
@@ -300,9 +300,7 @@ class GsvApiV2(HttpEngine):
             1
             >>> srv.stop()
         """
-        g = local_checkpoint(gpt, self.path_map, "gpt") if gpt is not None else None
-        s = local_checkpoint(sovits, self.path_map, "sovits") if sovits is not None else None
-        check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
+        g, s = checked_pair(gpt, sovits, self.path_map, (self._ckpt["gpt"], self._ckpt["sovits"]))
         with self._client.lock:
             self.server_info()
             if gpt is not None:

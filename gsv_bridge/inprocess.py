@@ -31,8 +31,8 @@ import numpy as np
 from gsv_bridge.api_v2 import KIND
 from gsv_bridge.common import (
     check_output,
-    check_pair,
     check_text,
+    checked_pair,
     local_checkpoint,
     read_timeout,
     server_paths,
@@ -363,9 +363,7 @@ class GsvInProcess:
             True
             >>> eng.close()
         """
-        g = local_checkpoint(gpt, PathMap(), "gpt") if gpt is not None else None
-        s = local_checkpoint(sovits, PathMap(), "sovits") if sovits is not None else None
-        check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
+        g, s = checked_pair(gpt, sovits, PathMap(), (self._ckpt["gpt"], self._ckpt["sovits"]))
         with self._lock:
             if not self.running:
                 # A fresh child loads the wanted weights from its config at start.
