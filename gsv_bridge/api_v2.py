@@ -395,18 +395,12 @@ class GsvApiV2(HttpEngine):
             EngineUnavailable: unreachable, dropped connection, or no reply in time.
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair
-            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
+            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair, make_request
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
-            >>> from rasv import SynthesisRequest
-            >>> from rasv.testing import make_clip
-            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
-            >>> req = SynthesisRequest(text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
-            ...                        prompt_text="参考音频。", prompt_lang="zh", seed=7)
             >>> eng.load(gpt, sovits)
-            >>> audio = eng.synthesize(req)
+            >>> audio = eng.synthesize(make_request(seed=7))
             >>> audio.sample_rate, audio.samples.dtype, srv.calls_to("/tts")[-1].body["seed"]
             (32000, dtype('float32'), 7)
             >>> srv.stop()

@@ -434,18 +434,14 @@ class GsvInProcess:
 
         Example:
             >>> import os, sys, tempfile
-            >>> from rasv import SynthesisRequest
-            >>> from rasv.testing import make_checkpoint, make_clip, make_gsv_root
+            >>> from rasv.testing import make_checkpoint, make_gsv_root, make_request
             >>> d = tempfile.mkdtemp()
             >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
             >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2Pro")
-            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
             >>> with GsvInProcess(make_gsv_root(os.path.join(d, "GPT-SoVITS")),
             ...                   python=sys.executable, device="cpu", startup_timeout=60) as eng:
             ...     eng.load(gpt, sovits)
-            ...     a = eng.synthesize(SynthesisRequest(
-            ...         text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
-            ...         prompt_text="参考音频。", prompt_lang="zh", seed=7))
+            ...     a = eng.synthesize(make_request(d, seed=7))
             >>> a.sample_rate, a.meta["version"], a.duration_s > 0.5
             (32000, 'v2Pro', True)
         """

@@ -345,13 +345,10 @@ class RayEngine:
         """Ship the reference and aux clips (by hash) and synthesize on the actor.
 
         Example:
-            >>> import functools, os, tempfile
-            >>> from rasv.engine import SynthesisRequest
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ref = make_clip(os.path.join(tempfile.mkdtemp(), "r.wav"), 4.0)
-            >>> req = SynthesisRequest(text="你好。", text_lang="zh", ref_audio_path=ref, seed=1)
+            >>> import functools
+            >>> from rasv.testing import FakeEngine, make_request
             >>> with RayPool(1, functools.partial(FakeEngine, "f")) as pool:
-            ...     pool.engines[0].synthesize(req).sample_rate
+            ...     pool.engines[0].synthesize(make_request()).sample_rate
             32000
         """
         return self._call("synthesize", (req,), [req.ref_audio_path, *req.aux_ref_audio_paths])
