@@ -43,7 +43,6 @@ from rasv.errors import (
     NoEngine,
     NotFound,
     QueueFull,
-    RasvError,
     TakeTimeout,
 )
 from rasv.serving.service import ApiService
@@ -51,6 +50,18 @@ from rasv.serving.service import ApiService
 #: Model names listed by ``/v1/models`` (OpenAI clients often insist on one of theirs).
 MODELS = ("rasv", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 _SPEECH_ROUTES = ("/v1/audio/speech", "/tts")
+
+#: (exception classes, HTTP status, error code), first match wins: a class must stand before
+#: any base it derives from. Anything else is ``500 server_error``.
+_STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, str], ...] = (
+    (QueueFull, 503, "queue_full"),
+    (NoEngine, 503, "no_engine"),
+    (NotFound, 404, "voice_not_found"),
+    ((InvalidInput, CapabilityError), 400, "invalid_request"),
+    (TakeTimeout, 504, "timeout"),
+    (EngineUnavailable, 503, "engine_unavailable"),
+    ((EngineRequestError, EngineError), 502, "engine_error"),
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -76,22 +87,9 @@ def error_status(exc: BaseException) -> tuple[int, str]:
         >>> error_status(InvalidInput("x")), error_status(ProductNotFound(3))
         ((400, 'invalid_request'), (404, 'voice_not_found'))
     """
-    if isinstance(exc, QueueFull):
-        return 503, "queue_full"
-    if isinstance(exc, NoEngine):
-        return 503, "no_engine"
-    if isinstance(exc, NotFound):
-        return 404, "voice_not_found"
-    if isinstance(exc, (InvalidInput, CapabilityError)):
-        return 400, "invalid_request"
-    if isinstance(exc, TakeTimeout):
-        return 504, "timeout"
-    if isinstance(exc, EngineUnavailable):
-        return 503, "engine_unavailable"
-    if isinstance(exc, (EngineRequestError, EngineError)):
-        return 502, "engine_error"
-    if isinstance(exc, RasvError):
-        return 500, "server_error"
+    for kinds, status, code in _STATUS:
+        if isinstance(exc, kinds):
+            return status, code
     return 500, "server_error"
 
 
