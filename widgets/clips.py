@@ -6,17 +6,15 @@ Transcript, category, language, remark and the checked flag are edited in place 
 once; a click on ▶ plays the clip in the panel's player (one playing at a time).
 
 Example:
-    >>> import rasv, tempfile, os
-    >>> from rasv.testing import make_clip
+    >>> from rasv.testing import example
     >>> from widgets.context import Context
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("女-小红")
-    >>> c = ws.clips.add(role, make_clip(os.path.join(ws.root, "a.wav"), 4.0), text="你好")
-    >>> ctx = Context(ws, lang="en"); ctx.role = role
+    >>> ex = example(texts=())   # a workspace, role "a" and one clip
+    >>> ctx = Context(ex.ws, lang="en"); ctx.role = ex.role
     >>> panel = ClipsPanel(ctx)
     >>> [r["name"] for r in panel.table.rows]
-    ['a.wav']
-    >>> panel.table.edit(c.id, "text", "你好呀")
-    >>> ws.clips.get(c.id).text
+    ['0.wav']
+    >>> panel.table.edit(ex.clip.id, "text", "你好呀")
+    >>> ex.ws.clips.get(ex.clip.id).text
     '你好呀'
 """
 
