@@ -29,7 +29,7 @@ from rasv.langs import API_LANGS
 from widgets.context import Context, Panel, col, row
 from widgets.library import AuxPoolBox, TextLibraryBox
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, delete_action
 
 #: Table columns the library can sort by (the others are not clickable).
 _SORTABLE = {"name", "category", "text", "lang", "duration_s", "valid", "calibrated", "remark",
@@ -187,8 +187,7 @@ class ClipsPanel(Panel):
                 {"action": "related", "label": t("clips.related")},
                 *[{"action": tab, "label": t(f"clips.action.{tab}")}
                   for tab in ("classify", "split") if tab in self.ctx.tabs],
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")},
+                delete_action(t),
             ]),
         ]
         for c in cols:
@@ -504,8 +503,7 @@ class CategoriesBox:
             column("n_clips", t("categories.n_clips"), "num", digits=0),
             column("n_valid", t("clips.col.valid"), "num", digits=0),
             column("actions", "", "buttons", actions=[
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ], lang=ctx.lang, page_size=200)
         self.table.on_edit(ctx.guard(lambda old, _k, new: self.rename(old, new)))
         self.table.on_action(ctx.guard(lambda name, _a: self.delete(name)))

@@ -36,7 +36,7 @@ from rasv.errors import InvalidInput
 from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
 from widgets.serving import ServeSwitch
-from widgets.table import Table, column, dispatch
+from widgets.table import Table, column, delete_action, dispatch
 
 #: Parameters edited in the table, and how a typed value is read.
 PARAM_COLUMNS: dict[str, type] = {"top_k": int, "top_p": float, "temperature": float,
@@ -154,8 +154,7 @@ class ProductsPanel(Panel):
             column("actions", "", "buttons", actions=[
                 {"action": "request", "label": t("products.request")},
                 {"action": "longtext", "label": t("tab.longtext")},
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ]
         return cols
 
