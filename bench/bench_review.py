@@ -18,12 +18,12 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from benchkit import timed  # noqa: E402
 
 import rasv  # noqa: E402
 from rasv.audio import files as audio_io  # noqa: E402
@@ -48,6 +48,12 @@ def build(root: Path) -> tuple[rasv.Workspace, list[str]]:
     return ws, ids
 
 
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         ws, ids = build(Path(d))
@@ -60,11 +66,11 @@ def main() -> None:
 
         load, cold, warm, sizes = [], [], [], []
         for _ in range(ROUNDS):
-            load.append(timed(lambda: [audio_io.read(p) for p in paths])[0])
+            load.append(timed(lambda: [audio_io.read(p) for p in paths]))
             for f in cache_dir.rglob("*.npz"):
                 f.unlink()
-            cold.append(timed(lambda: [ws.takes.figure(t) for t in ids])[0])
-            warm.append(timed(lambda: [ws.takes.figure(t) for t in ids])[0])
+            cold.append(timed(lambda: [ws.takes.figure(t) for t in ids]))
+            warm.append(timed(lambda: [ws.takes.figure(t) for t in ids]))
         sizes = [len(ws.takes.figure(t).to_json()) for t in ids]
         ws.close()
     base = statistics.median(load)
@@ -98,8 +104,8 @@ def bench_panel() -> None:
             W.VBox([W.VBox([W.Label(p), W.Audio(value=ws.abspath(p).read_bytes(), format="wav",
                                                 autoplay=False)]) for p in paths])
 
-        base = statistics.median(timed(pile)[0] for _ in range(ROUNDS))
-        panel = statistics.median(timed(lambda: ReviewPanel(ctx))[0] for _ in range(ROUNDS))
+        base = statistics.median(timed(pile) for _ in range(ROUNDS))
+        panel = statistics.median(timed(lambda: ReviewPanel(ctx)) for _ in range(ROUNDS))
         ws.close()
     print(f"\nReview panel, first page of {N_TAKES} cards (Python side, cached thumbnails)")
     print(f"20 Audio + Label widgets (baseline) {base * 1000:8.1f} ms   1.00x")
