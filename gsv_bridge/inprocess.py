@@ -43,6 +43,7 @@ from gsv_bridge.server import (
     find_python,
     popen_group_kwargs,
     split_device,
+    tail_lines,
     terminate,
     write_tts_config,
 )
@@ -277,11 +278,7 @@ class GsvInProcess:
             ''
             >>> eng.close()
         """
-        try:
-            data = self.log_path.read_bytes()[-20000:]
-        except OSError:
-            return ""
-        return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-n:])
+        return tail_lines(self.log_path, n)
 
     def stop(self) -> None:
         """Ask the child to exit, then make sure it has. Safe to repeat.
