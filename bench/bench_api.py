@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,33 +39,9 @@ import rasv  # noqa: E402
 from gsv_bridge import GsvApiV2  # noqa: E402
 from gsv_bridge.server import free_port  # noqa: E402
 from rasv.testing import make_checkpoint, make_clip  # noqa: E402
+from rasv.testing.fake_gsv import fake_gsv_processes  # noqa: E402
 
 PRODUCTS = ("温柔", "生气", "平静")
-
-
-@contextlib.contextmanager
-def servers(n: int, latency: float, switch_latency: float) -> Iterator[list[str]]:
-    """``n`` fake api_v2 servers, each in its own process; yields their URLs."""
-    root = Path(tempfile.mkdtemp(prefix="rasv-bench-api-"))
-    procs, urls = [], []
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    try:
-        for i in range(n):
-            port = free_port()
-            (root / str(i)).mkdir()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "rasv.testing.fake_gsv", "--port", str(port),
-                 "--root", str(root / str(i)), "--latency", str(latency),
-                 "--switch-latency", str(switch_latency)],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
-            urls.append(f"http://127.0.0.1:{port}")
-        for p in procs:
-            p.stdout.readline()  # listening
-        yield urls
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(10)
 
 
 def workspace() -> rasv.Workspace:
@@ -189,9 +164,9 @@ def main() -> None:
     clients, per_client = (20, 3) if args.quick else (20, 10)
     latency, switch_latency = args.latency, args.switch_latency
     ws = workspace()
-    with servers(2, latency, switch_latency) as urls:
+    with fake_gsv_processes(2, latency=latency, switch_latency=switch_latency) as urls:
         one = load(ws, urls[:1], clients, per_client)
-    with servers(2, latency, switch_latency) as urls:
+    with fake_gsv_processes(2, latency=latency, switch_latency=switch_latency) as urls:
         two = load(ws, urls, clients, per_client)
         p95_direct, p95_via = added_latency(ws, urls[0], 20 if args.quick else 60)
     n = clients * per_client

@@ -11,34 +11,28 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gsv_bridge import GsvApiV2  # noqa: E402
-from gsv_bridge.server import free_port  # noqa: E402
 from rasv import SynthesisRequest  # noqa: E402
 from rasv.testing import make_clip  # noqa: E402
+from rasv.testing.fake_gsv import fake_gsv_processes  # noqa: E402
 
 
 def main(n: int = 300) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
     ref = make_clip(tmp / "ref.wav", 4.0)
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "rasv.testing.fake_gsv", "--port", str(port),
-                             "--root", str(tmp)], env=env, stdout=subprocess.PIPE)
-    try:
-        proc.stdout.readline()  # the server's "running" line
+    with fake_gsv_processes(1, root=tmp) as (url,):
         req = SynthesisRequest(text="你好。", text_lang="zh", ref_audio_path=ref,
                                prompt_text="参考文本", prompt_lang="zh", seed=1)
-        eng = GsvApiV2(f"http://127.0.0.1:{port}")
+        eng = GsvApiV2(url)
         eng.synthesize(req)  # warm: server detection, reference cache, connection
         body = json.dumps({**req.to_api_body(), "streaming_mode": False},
                           ensure_ascii=False).encode()
@@ -58,7 +52,7 @@ def main(n: int = 300) -> None:
         for _ in range(3):  # interleaved rounds, best of three, to damp machine noise
             for name, f in (("bare", bare), ("client", client)):
                 # A fresh keep-alive connection per round: the server closes idle ones (5 s).
-                conns.append(http.client.HTTPConnection("127.0.0.1", port))
+                conns.append(http.client.HTTPConnection(urlsplit(url).netloc))
                 f()
                 t0 = time.perf_counter()
                 for _ in range(n):
@@ -70,9 +64,6 @@ def main(n: int = 300) -> None:
         print(f"GsvApiV2.synthesize   : {c * 1e3:7.3f} ms/request (ratio {c / b:.2f})")
         print(f"client overhead       : {(c - b) * 1e3:7.3f} ms/request "
               "(checks, path mapping, WAV decode, silence check)")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,11 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchkit import timed  # noqa: E402
 
 import rasv  # noqa: E402
 from gsv_bridge.espeak import synth  # noqa: E402
@@ -52,12 +53,6 @@ def build(folder: Path, n: int) -> Path:
         write_wav(p, x, sr)
         rows.append((str(p), "spk", "ZH" if voice.startswith("cmn") else "EN", text))
     return Path(write_list(folder / "bench.list", rows))
-
-
-def timed(fn):  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
 
 
 def main() -> None:

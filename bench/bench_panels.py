@@ -16,12 +16,12 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from benchkit import timed  # noqa: E402
 
 import rasv  # noqa: E402
 from rasv.audio.files import read, write_wav  # noqa: E402
@@ -34,16 +34,6 @@ from widgets.products import ProductsPanel  # noqa: E402
 from widgets.split import SplitPanel  # noqa: E402
 
 F0S = [100, 130, 170, 220, 280]
-
-
-def timed(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
-    """Best of ``repeat`` runs (seconds) and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def kb(obj) -> float:  # type: ignore[no-untyped-def]

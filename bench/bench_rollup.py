@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchkit import timed  # noqa: E402
+
 import rasv  # noqa: E402
 from rasv.testing import make_clip  # noqa: E402
 
@@ -54,12 +56,6 @@ WHERE tt.task_id = {task} ORDER BY tt.ord
 """
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
@@ -69,8 +65,8 @@ def main() -> None:
         ws.scores.by_param(task)  # warm-up: imports, first attach
         fetch, roll = [], []
         for _ in range(ROUNDS):
-            fetch.append(timed(lambda: ws.sql(FETCH.format(task=task))))
-            roll.append(timed(lambda: ws.scores.by_param(task)))
+            fetch.append(timed(lambda: ws.sql(FETCH.format(task=task)))[0])
+            roll.append(timed(lambda: ws.scores.by_param(task))[0])
         ws.close()
     base, r = statistics.median(fetch), statistics.median(roll)
     print(f"median of {ROUNDS} rounds")

@@ -18,13 +18,10 @@ Run: python bench/bench_runner.py [--quick]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,35 +29,9 @@ sys.path.insert(0, str(REPO))
 
 import rasv  # noqa: E402
 from gsv_bridge import GsvApiV2  # noqa: E402
-from gsv_bridge.server import free_port  # noqa: E402
 from rasv.testing import make_clip  # noqa: E402
 from rasv.testing.checkpoints import make_checkpoint  # noqa: E402
-
-
-@contextlib.contextmanager
-def servers(n: int, latency: float, switch_latency: float = 0.0) -> Iterator[list[str]]:
-    """``n`` fake api_v2 servers, each in its own process; yields their URLs."""
-    root = Path(tempfile.mkdtemp(prefix="rasv-bench-srv-"))
-    procs, urls = [], []
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    try:
-        for i in range(n):
-            port = free_port()
-            (root / str(i)).mkdir()
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "rasv.testing.fake_gsv", "--port", str(port),
-                 "--root", str(root / str(i)), "--latency", str(latency),
-                 "--switch-latency", str(switch_latency)],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
-            urls.append(f"http://127.0.0.1:{port}")
-        for p in procs:
-            p.stdout.readline()  # "Uvicorn running on …": listening
-        yield urls
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=10)
+from rasv.testing.fake_gsv import fake_gsv_processes  # noqa: E402
 
 
 def workspace(n_clips: int, n_gpt: int = 1, n_sovits: int = 1):  # noqa: ANN201
@@ -86,7 +57,7 @@ def bench_overhead(n_takes: int, latency: float) -> None:
     ws, role, clips, (g,), (s,) = workspace(5)
     task = ws.tasks.create(role, "overhead", texts(n_takes // (len(clips) * 10)), clips=clips,
                            gpt=g, sovits=s, repeats=10)
-    with servers(1, latency) as (url,):
+    with fake_gsv_processes(1, latency=latency) as (url,):
         eng = GsvApiV2(url)
         eng.load(Path(ws.models.get(g).path), Path(ws.models.get(s).path))
         sample = [_request(ws, row) for row in task.plan().head(50).itertuples()]
@@ -122,7 +93,7 @@ def bench_scaling(n_takes: int, latency: float) -> None:
         ws, role, clips, (g,), (s,) = workspace(4)
         task = ws.tasks.create(role, "one pair", texts(n_takes // (len(clips) * 5)),
                                clips=clips, gpt=g, sovits=s, repeats=5)
-        with servers(n_servers, latency, switch_latency=0.05) as urls:
+        with fake_gsv_processes(n_servers, latency=latency, switch_latency=0.05) as urls:
             engines = [GsvApiV2(u) for u in urls]
             t0 = time.perf_counter()
             run = ws.tasks.run(task, engines)
@@ -139,7 +110,7 @@ def bench_loads(latency: float) -> None:
     ws, role, clips, gpts, sovits = workspace(2, n_gpt=4, n_sovits=3)
     task = ws.tasks.create(role, "pairs", texts(5), clips=clips,
                            vary={"gpt": gpts, "sovits": sovits})
-    with servers(4, latency, switch_latency=0.2) as urls:
+    with fake_gsv_processes(4, latency=latency, switch_latency=0.2) as urls:
         t0 = time.perf_counter()
         run = ws.tasks.run(task, [GsvApiV2(u) for u in urls])
         wall = time.perf_counter() - t0
@@ -157,7 +128,7 @@ def bench_rerun(n_takes: int) -> None:
     ws, role, clips, (g,), (s,) = workspace(10)
     task = ws.tasks.create(role, "rerun", texts(n_takes // (len(clips) * 10)), clips=clips,
                            gpt=g, sovits=s, repeats=10)
-    with servers(2, 0.0) as urls:
+    with fake_gsv_processes(2) as urls:
         t0 = time.perf_counter()
         ws.tasks.run(task, [GsvApiV2(u) for u in urls])
         first = time.perf_counter() - t0

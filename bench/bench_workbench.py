@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,18 +61,25 @@ def _serve(notebook: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str, 
     return proc, f"http://127.0.0.1:{port}/", time.perf_counter() - t0
 
 
-def _loads(context, url: str, selector: str, n: int, settle_s: float) -> list[float]:
-    """Seconds from navigation to ``selector`` visible, for ``n`` fresh pages."""
-    out = []
+def _fresh_pages(context, url: str, selector: str, n: int,
+                 settle_s: float = 6.0) -> Iterator[tuple[Any, float]]:
+    """``n`` fresh pages of ``url``, each once ``selector`` is visible, with the seconds from
+    navigation until then; each page is closed when the next is asked for."""
     for _ in range(n):
         time.sleep(settle_s)  # let Voilà refill its preheated kernel pool
         page = context.new_page()
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=120_000)
-        page.wait_for_selector(selector, timeout=120_000)
-        out.append(time.perf_counter() - t0)
-        page.close()
-    return out
+        try:
+            page.wait_for_selector(selector, timeout=120_000)
+            yield page, time.perf_counter() - t0
+        finally:
+            page.close()
+
+
+def _loads(context, url: str, selector: str, n: int, settle_s: float) -> list[float]:
+    """Seconds from navigation to ``selector`` visible, for ``n`` fresh pages."""
+    return [seconds for _, seconds in _fresh_pages(context, url, selector, n, settle_s)]
 
 
 def bench_first_widget(p, tmp: Path, demo: Path, loads: int) -> None:
@@ -196,24 +205,15 @@ def bench_review_interaction(p, tmp: Path, demo: Path, loads: int) -> None:
         base, tab, flip = [], [], []
         proc, url, _ = _serve(_notebook(tmp / "audio-click.ipynb", _AUDIO_CLICK_NB), env)
         try:
-            for _ in range(loads):
-                time.sleep(6.0)
-                page = context.new_page()
-                page.goto(url, timeout=120_000)
-                page.wait_for_selector("button", timeout=120_000)
+            for page, _ in _fresh_pages(context, url, "button", loads):
                 base.append(_click_until(
                     page, lambda page=page: page.get_by_role("button", name="show takes").click(),
                     "() => document.querySelectorAll('audio').length >= 20"))
-                page.close()
         finally:
             stop(proc)
         proc, url, _ = _serve(dashboard_notebook(), env)
         try:
-            for _ in range(loads):
-                time.sleep(6.0)
-                page = context.new_page()
-                page.goto(url, timeout=120_000)
-                page.wait_for_selector(".rasv-cliptable tbody tr[data-id]", timeout=120_000)
+            for page, _ in _fresh_pages(context, url, ".rasv-cliptable tbody tr[data-id]", loads):
                 tab.append(_click_until(
                     page,
                     lambda page=page: page.locator(".lm-TabBar-tab", has_text="Review").click(),
@@ -225,7 +225,6 @@ def bench_review_interaction(p, tmp: Path, demo: Path, loads: int) -> None:
                     f"() => document.querySelector('.rasv-take') && "
                     f"document.querySelector('.rasv-take').dataset.id !== '{first}' && "
                     f"document.querySelectorAll('.rasv-take canvas').length >= 16"))
-                page.close()
         finally:
             stop(proc)
         b = statistics.median(base)

@@ -24,9 +24,8 @@ from gsv_bridge.client import raise_for_reply
 from gsv_bridge.common import (
     HttpEngine,
     check_output,
-    check_pair,
     check_text,
-    local_checkpoint,
+    checked_pair,
     read_timeout,
     server_paths,
 )
@@ -127,9 +126,7 @@ class GsvApiV1(HttpEngine):
             raise CapabilityError(
                 "api.py's /set_model needs both a GPT and a SoVITS checkpoint, and the one not "
                 "given is unknown to this engine; pass both")
-        g = local_checkpoint(new_g, self.path_map, "gpt")
-        s = local_checkpoint(new_s, self.path_map, "sovits")
-        check_pair(g, s)
+        g, s = checked_pair(new_g, new_s, self.path_map)
         with self._client.lock:
             self._check_server()
             try:
@@ -175,18 +172,12 @@ class GsvApiV1(HttpEngine):
                 synthesis fails.
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import FakeGsvApiV1Server, make_checkpoint_pair
-            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
+            >>> from rasv.testing import FakeGsvApiV1Server, make_checkpoint_pair, make_request
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvApiV1Server().start()   # a stand-in for a running api.py
             >>> eng = GsvApiV1(srv.url)
-            >>> from rasv import SynthesisRequest
-            >>> from rasv.testing import make_clip
-            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
-            >>> req = SynthesisRequest(text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
-            ...                        prompt_text="参考音频。", prompt_lang="zh", seed=7)
             >>> eng.load(gpt, sovits)
-            >>> audio = eng.synthesize(req)
+            >>> audio = eng.synthesize(make_request(seed=7))
             >>> audio.meta["seed_ignored"], "seed" in srv.calls_to("/")[-1].body
             (7, False)
             >>> srv.stop()

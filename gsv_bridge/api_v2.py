@@ -36,13 +36,13 @@ from gsv_bridge.client import HttpClient, Reply, raise_for_reply
 from gsv_bridge.common import (
     HttpEngine,
     check_output,
-    check_pair,
     check_text,
+    checked_pair,
     local_checkpoint,
     read_timeout,
     server_paths,
 )
-from gsv_bridge.protocol import CacheState, after_take, after_throwaway, plan, throwaway_body
+from gsv_bridge.protocol import CacheState, after_take, prepare, throwaway_body
 from rasv.engine import Audio, Capabilities, SynthesisRequest, capabilities_for_version
 from rasv.errors import (
     AudioError,
@@ -300,9 +300,7 @@ class GsvApiV2(HttpEngine):
             1
             >>> srv.stop()
         """
-        g = local_checkpoint(gpt, self.path_map, "gpt") if gpt is not None else None
-        s = local_checkpoint(sovits, self.path_map, "sovits") if sovits is not None else None
-        check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
+        g, s = checked_pair(gpt, sovits, self.path_map, (self._ckpt["gpt"], self._ckpt["sovits"]))
         with self._client.lock:
             self.server_info()
             if gpt is not None:
@@ -397,18 +395,12 @@ class GsvApiV2(HttpEngine):
             EngineUnavailable: unreachable, dropped connection, or no reply in time.
 
         Example:
-            >>> import os, tempfile
-            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair
-            >>> d = tempfile.mkdtemp(); gpt, sovits = make_checkpoint_pair(d)
+            >>> from rasv.testing import FakeGsvServer, make_checkpoint_pair, make_request
+            >>> gpt, sovits = make_checkpoint_pair()
             >>> srv = FakeGsvServer().start()   # a stand-in for a running api_v2.py
             >>> eng = GsvApiV2(srv.url)
-            >>> from rasv import SynthesisRequest
-            >>> from rasv.testing import make_clip
-            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
-            >>> req = SynthesisRequest(text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
-            ...                        prompt_text="参考音频。", prompt_lang="zh", seed=7)
             >>> eng.load(gpt, sovits)
-            >>> audio = eng.synthesize(req)
+            >>> audio = eng.synthesize(make_request(seed=7))
             >>> audio.sample_rate, audio.samples.dtype, srv.calls_to("/tts")[-1].body["seed"]
             (32000, dtype('float32'), 7)
             >>> srv.stop()
@@ -463,35 +455,32 @@ class GsvApiV2(HttpEngine):
 
     def _prepare(self, ref: str, req: SynthesisRequest, body: dict[str, Any]) -> None:
         """Bring the server's caches to where this take's audio depends on nothing else."""
-        for step in plan(self.cache, ref=ref, sovits=self._loaded["sovits"],
-                         prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
-                         version=self._version):
-            if step == "set_ref":
-                self.cache.ref = None
-                reply = self._call("GET", "/set_refer_audio", params={"refer_audio_path": ref},
-                                   timeout=read_timeout("", self.timeout, 0))
-                if reply.status != 200:
-                    raise_for_reply(reply, f"{self.url}/set_refer_audio", what=req)
-                    raise EngineRequestError(  # a 2xx other than 200: not what api_v2 says
-                        f"{self.url}/set_refer_audio answered HTTP {reply.status}",
-                        status=reply.status, request=req, transient=True)
-                self.cache.ref, self.cache.ref_sovits = ref, self._loaded["sovits"]
-            else:  # warm / reset_prompt: one throwaway synthesis does both
-                self.cache.prompt_unknown = True
-                reply = self._call("POST", "/tts", json_body=throwaway_body(ref, body),
-                                   timeout=read_timeout("你好", self.timeout, 0))
-                if reply.status != 200:
-                    raise_for_reply(reply, f"{self.url}/tts (warm-up)", what=req)
-                try:
-                    check_output(Audio.from_bytes(reply.body), self.capabilities(),
-                                 super_sampling=False, who=f"{self.url}/tts (warm-up)",
-                                 request=req)
-                except AudioError as e:
-                    raise EngineRequestError(
-                        f"{self.url}/tts (warm-up) answered 200 with a body that is not audio "
-                        f"({e})", status=200, request=req, transient=True) from None
-                after_throwaway(self.cache)
-            self.cache.done(step)
+
+        def load_ref() -> None:
+            reply = self._call("GET", "/set_refer_audio", params={"refer_audio_path": ref},
+                               timeout=read_timeout("", self.timeout, 0))
+            if reply.status != 200:
+                raise_for_reply(reply, f"{self.url}/set_refer_audio", what=req)
+                raise EngineRequestError(  # a 2xx other than 200: not what api_v2 says
+                    f"{self.url}/set_refer_audio answered HTTP {reply.status}",
+                    status=reply.status, request=req, transient=True)
+
+        def throwaway() -> None:
+            reply = self._call("POST", "/tts", json_body=throwaway_body(ref, body),
+                               timeout=read_timeout("你好", self.timeout, 0))
+            if reply.status != 200:
+                raise_for_reply(reply, f"{self.url}/tts (warm-up)", what=req)
+            try:
+                check_output(Audio.from_bytes(reply.body), self.capabilities(),
+                             super_sampling=False, who=f"{self.url}/tts (warm-up)", request=req)
+            except AudioError as e:
+                raise EngineRequestError(
+                    f"{self.url}/tts (warm-up) answered 200 with a body that is not audio "
+                    f"({e})", status=200, request=req, transient=True) from None
+
+        prepare(self.cache, ref=ref, sovits=self._loaded["sovits"], prompt_text=req.prompt_text,
+                prompt_lang=req.prompt_lang, version=self._version, load_ref=load_ref,
+                throwaway=throwaway)
 
     def _call(self, method: str, route: str, *, params: dict[str, Any] | None = None,
               json_body: Any = None, timeout: float, what: Any = None) -> Reply:

@@ -216,6 +216,33 @@ def check_pair(gpt: Checkpoint | None, sovits: Checkpoint | None) -> None:
             "they were trained")
 
 
+def checked_pair(gpt: str | os.PathLike | None, sovits: str | os.PathLike | None,
+                 path_map: PathMap, loaded: tuple[Checkpoint | None, Checkpoint | None] = (None, None),
+                 ) -> tuple[Checkpoint | None, Checkpoint | None]:
+    """Sniff the checkpoints a ``load`` names and refuse them paired with what stays loaded.
+
+    A ``None`` path keeps that side's ``loaded`` checkpoint for the pair check; the result is
+    the sniffed (GPT, SoVITS), None where not given or known only to the server.
+
+    Example:
+        >>> import tempfile, os
+        >>> from rasv.testing import make_checkpoint
+        >>> from gsv_bridge.paths import PathMap
+        >>> d = tempfile.mkdtemp()
+        >>> g = make_checkpoint(os.path.join(d, "a-e1.ckpt"), version="v1")
+        >>> s = make_checkpoint(os.path.join(d, "a_e1_s9.pth"), version="v2")
+        >>> checked_pair(g, None, PathMap())[0].kind
+        'gpt'
+        >>> checked_pair(g, s, PathMap())  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        rasv.errors.CapabilityError: GPT a-e1.ckpt is a v1 model but SoVITS a_e1_s9.pth is v2
+    """
+    g = local_checkpoint(gpt, path_map, "gpt") if gpt is not None else None
+    s = local_checkpoint(sovits, path_map, "sovits") if sovits is not None else None
+    check_pair(g or loaded[0], s or loaded[1])
+    return g, s
+
+
 class HttpEngine:
     """The connection settings and loaded version shared by :class:`GsvApiV2` and :class:`GsvApiV1`.
 
@@ -258,5 +285,6 @@ class HttpEngine:
         return self._version
 
 
-__all__ = ["GSV_RATES", "HttpEngine", "check_output", "check_pair", "check_text", "expected_rate",
+__all__ = ["GSV_RATES", "HttpEngine", "check_output", "check_pair", "check_text", "checked_pair",
+           "expected_rate",
            "local_checkpoint", "read_timeout", "server_paths"]

@@ -31,18 +31,19 @@ import numpy as np
 from gsv_bridge.api_v2 import KIND
 from gsv_bridge.common import (
     check_output,
-    check_pair,
     check_text,
+    checked_pair,
     local_checkpoint,
     read_timeout,
     server_paths,
 )
 from gsv_bridge.paths import PathMap
-from gsv_bridge.protocol import CacheState, after_take, after_throwaway, plan, throwaway_body
+from gsv_bridge.protocol import CacheState, after_take, prepare, throwaway_body
 from gsv_bridge.server import (
     find_python,
     popen_group_kwargs,
     split_device,
+    tail_lines,
     terminate,
     write_tts_config,
 )
@@ -277,11 +278,7 @@ class GsvInProcess:
             ''
             >>> eng.close()
         """
-        try:
-            data = self.log_path.read_bytes()[-20000:]
-        except OSError:
-            return ""
-        return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-n:])
+        return tail_lines(self.log_path, n)
 
     def stop(self) -> None:
         """Ask the child to exit, then make sure it has. Safe to repeat.
@@ -363,9 +360,7 @@ class GsvInProcess:
             True
             >>> eng.close()
         """
-        g = local_checkpoint(gpt, PathMap(), "gpt") if gpt is not None else None
-        s = local_checkpoint(sovits, PathMap(), "sovits") if sovits is not None else None
-        check_pair(g or self._ckpt["gpt"], s or self._ckpt["sovits"])
+        g, s = checked_pair(gpt, sovits, PathMap(), (self._ckpt["gpt"], self._ckpt["sovits"]))
         with self._lock:
             if not self.running:
                 # A fresh child loads the wanted weights from its config at start.
@@ -402,30 +397,28 @@ class GsvInProcess:
 
     def _prepare(self, ref: str, req: SynthesisRequest, inputs: dict[str, Any]) -> None:
         """Bring the child's caches to where this take depends on nothing else (protocol)."""
-        for step in plan(self.cache, ref=ref, sovits=self._want["sovits"],
-                         prompt_text=req.prompt_text, prompt_lang=req.prompt_lang,
-                         version=self._version):
-            if step == "set_ref":
-                self.cache.ref = None
-                msg, _ = self._request({"op": "set_ref", "path": ref},
-                                       read_timeout("", self.timeout, 0), "loading the reference")
-                if not msg.get("ok"):
-                    raise EngineRequestError(f"GPT-SoVITS could not load the reference: "
-                                             f"{msg.get('error')}", body=msg.get("trace"),
-                                             request=req, transient=False)
-                self.cache.ref, self.cache.ref_sovits = ref, self._want["sovits"]
-            else:  # warm / reset_prompt: one throwaway synthesis does both
-                self.cache.prompt_unknown = True
-                body = throwaway_body(ref, inputs)
-                body.pop("media_type", None)
-                msg, payload = self._request({"op": "run", "inputs": body},
-                                             read_timeout("你好", self.timeout, 0), "warm-up")
-                if not msg.get("ok") or not payload:
-                    raise EngineRequestError(f"GPT-SoVITS's warm-up synthesis failed: "
-                                             f"{msg.get('error') or 'no audio'}",
-                                             body=msg.get("trace"), request=req, transient=True)
-                after_throwaway(self.cache)
-            self.cache.done(step)
+
+        def load_ref() -> None:
+            msg, _ = self._request({"op": "set_ref", "path": ref},
+                                   read_timeout("", self.timeout, 0), "loading the reference")
+            if not msg.get("ok"):
+                raise EngineRequestError(f"GPT-SoVITS could not load the reference: "
+                                         f"{msg.get('error')}", body=msg.get("trace"),
+                                         request=req, transient=False)
+
+        def throwaway() -> None:
+            body = throwaway_body(ref, inputs)
+            body.pop("media_type", None)
+            msg, payload = self._request({"op": "run", "inputs": body},
+                                         read_timeout("你好", self.timeout, 0), "warm-up")
+            if not msg.get("ok") or not payload:
+                raise EngineRequestError(f"GPT-SoVITS's warm-up synthesis failed: "
+                                         f"{msg.get('error') or 'no audio'}",
+                                         body=msg.get("trace"), request=req, transient=True)
+
+        prepare(self.cache, ref=ref, sovits=self._want["sovits"], prompt_text=req.prompt_text,
+                prompt_lang=req.prompt_lang, version=self._version, load_ref=load_ref,
+                throwaway=throwaway)
 
     def synthesize(self, req: SynthesisRequest) -> Audio:
         """Run ``TTS.run`` on the request, consuming its generator fully.
@@ -438,18 +431,14 @@ class GsvInProcess:
 
         Example:
             >>> import os, sys, tempfile
-            >>> from rasv import SynthesisRequest
-            >>> from rasv.testing import make_checkpoint, make_clip, make_gsv_root
+            >>> from rasv.testing import make_checkpoint, make_gsv_root, make_request
             >>> d = tempfile.mkdtemp()
             >>> gpt = make_checkpoint(os.path.join(d, "ann-e10.ckpt"))
             >>> sovits = make_checkpoint(os.path.join(d, "ann_e8_s96.pth"), version="v2Pro")
-            >>> ref = make_clip(os.path.join(d, "ref.wav"), 4.0)
             >>> with GsvInProcess(make_gsv_root(os.path.join(d, "GPT-SoVITS")),
             ...                   python=sys.executable, device="cpu", startup_timeout=60) as eng:
             ...     eng.load(gpt, sovits)
-            ...     a = eng.synthesize(SynthesisRequest(
-            ...         text="今天天气很好。", text_lang="zh", ref_audio_path=ref,
-            ...         prompt_text="参考音频。", prompt_lang="zh", seed=7))
+            ...     a = eng.synthesize(make_request(d, seed=7))
             >>> a.sample_rate, a.meta["version"], a.duration_s > 0.5
             (32000, 'v2Pro', True)
         """

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,5 +174,35 @@ def after_throwaway(state: CacheState) -> None:
     state.prompt_unknown = False
 
 
+def prepare(state: CacheState, *, ref: str, sovits: str | None, prompt_text: str,
+            prompt_lang: str, version: str | None, load_ref: Callable[[], None],
+            throwaway: Callable[[], None]) -> None:
+    """Carry out :func:`plan`'s steps through an engine's own two calls, keeping ``state`` true.
+
+    ``load_ref`` loads ``ref`` explicitly; ``throwaway`` runs one :func:`throwaway_body`
+    synthesis. When either raises, ``state`` says the reference (or the cached prompt) is not
+    known, so the next take plans the step again.
+
+    Example:
+        >>> st, sent = CacheState(), []
+        >>> prepare(st, ref="/r.wav", sovits="/s.pth", prompt_text="你好", prompt_lang="zh",
+        ...         version="v2", load_ref=lambda: sent.append("ref"),
+        ...         throwaway=lambda: sent.append("tts"))
+        >>> sent, st.ref, st.fresh, st.counts
+        (['ref', 'tts'], '/r.wav', False, {'set_ref': 1, 'warm': 1})
+    """
+    for step in plan(state, ref=ref, sovits=sovits, prompt_text=prompt_text,
+                     prompt_lang=prompt_lang, version=version):
+        if step == "set_ref":
+            state.ref = None
+            load_ref()
+            state.ref, state.ref_sovits = ref, sovits
+        else:  # warm / reset_prompt: one throwaway synthesis does both
+            state.prompt_unknown = True
+            throwaway()
+            after_throwaway(state)
+        state.done(step)
+
+
 __all__ = ["CacheState", "after_take", "after_throwaway", "normalized_prompt", "phone_set",
-           "plan", "prompt_key", "throwaway_body"]
+           "plan", "prepare", "prompt_key", "throwaway_body"]

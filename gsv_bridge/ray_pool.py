@@ -36,11 +36,12 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rasv.audio import file_lock, sha256_file
 from rasv.engine import Audio, Capabilities, SynthesisRequest
 from rasv.errors import (
     BackendUnavailable,
@@ -49,8 +50,6 @@ from rasv.errors import (
     EngineUnavailable,
     InvalidInput,
 )
-
-_CHUNK = 1 << 20
 
 
 def import_ray() -> Any:
@@ -89,11 +88,7 @@ def file_sha256(path: str | os.PathLike) -> str:
         >>> file_sha256(p)[:12]
         'ba7816bf8f01'
     """
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)  # the same digest as the workspace's blob store
 
 
 # --- actor side -------------------------------------------------------------------------------
@@ -152,7 +147,7 @@ class _EngineHost:
         import ray
 
         folder.mkdir(parents=True, exist_ok=True)
-        with _file_lock(folder / ".lock"):
+        with file_lock(folder / ".lock"):
             if path.is_file():  # another actor of this node pulled it meanwhile
                 self.hits += 1
                 return str(path)
@@ -202,23 +197,6 @@ class _EngineHost:
                     with contextlib.suppress(Exception):
                         fn()
                     break
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock where the OS has one (POSIX). Without it two actors may both pull a
-    file, which is only wasteful: each writes a private temporary file and renames it."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _portable(e: Exception) -> Exception:
@@ -367,13 +345,10 @@ class RayEngine:
         """Ship the reference and aux clips (by hash) and synthesize on the actor.
 
         Example:
-            >>> import functools, os, tempfile
-            >>> from rasv.engine import SynthesisRequest
-            >>> from rasv.testing import FakeEngine, make_clip
-            >>> ref = make_clip(os.path.join(tempfile.mkdtemp(), "r.wav"), 4.0)
-            >>> req = SynthesisRequest(text="你好。", text_lang="zh", ref_audio_path=ref, seed=1)
+            >>> import functools
+            >>> from rasv.testing import FakeEngine, make_request
             >>> with RayPool(1, functools.partial(FakeEngine, "f")) as pool:
-            ...     pool.engines[0].synthesize(req).sample_rate
+            ...     pool.engines[0].synthesize(make_request()).sample_rate
             32000
         """
         return self._call("synthesize", (req,), [req.ref_audio_path, *req.aux_ref_audio_paths])

@@ -181,6 +181,23 @@ def popen_group_kwargs() -> dict[str, Any]:
     return {"start_new_session": True}
 
 
+def tail_lines(path: str | os.PathLike, n: int = 20) -> str:
+    """The last ``n`` lines of a (log) file, '' when it cannot be read; only its end is read.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "a.log")
+        >>> _ = open(p, "w").write("one\\ntwo\\nthree\\n")
+        >>> tail_lines(p, 2), tail_lines(p + ".missing")
+        ('two\\nthree', '')
+    """
+    try:
+        data = Path(path).read_bytes()[-20000:]
+    except OSError:
+        return ""
+    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-n:])
+
+
 def terminate(proc: subprocess.Popen[Any], grace_s: float = 10.0) -> int | None:
     """Stop a process started with its own group: politely, then by force.
 
@@ -468,11 +485,7 @@ class GsvServer:
             >>> srv.log_tail()
             ''
         """
-        try:
-            data = self.log_path.read_bytes()[-20000:]
-        except OSError:
-            return ""
-        return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-n:])
+        return tail_lines(self.log_path, n)
 
     def __enter__(self) -> GsvServer:
         return self.start()
@@ -591,4 +604,4 @@ def _port_in_use(host: str, port: int) -> bool:
 
 
 __all__ = ["GsvServer", "ServerPool", "find_python", "free_port", "installed_script",
-           "popen_group_kwargs", "terminate", "write_tts_config"]
+           "popen_group_kwargs", "tail_lines", "terminate", "write_tts_config"]

@@ -1,11 +1,12 @@
-"""Shared fixtures: a fresh workspace per test, every workspace closed afterwards."""
+"""Shared fixtures: a fresh workspace per test, every workspace closed afterwards; fake
+GPT-SoVITS servers."""
 
 from __future__ import annotations
 
 import pytest
 
 import rasv
-from rasv.testing import make_checkpoint
+from rasv.testing import FakeGsvServer, make_checkpoint
 from rasv.workspace import Workspace
 
 _opened: list[Workspace] = []
@@ -55,3 +56,12 @@ def gsv_root(tmp_path):
     make_checkpoint(root / "SoVITS_weights_v2ProPlus" / "bob_e2_s20.pth", version="v2ProPlus")
     (root / "SoVITS_weights_v2ProPlus" / "junk.pth").write_bytes(b"not a model")
     return root
+
+
+@pytest.fixture
+def fakes():
+    """Two fake GPT-SoVITS api_v2 servers (threads, no latency), stopped after the test."""
+    servers = [FakeGsvServer(latency_s=0.0).start() for _ in range(2)]
+    yield servers
+    for s in servers:
+        s.stop()

@@ -6,17 +6,15 @@ Transcript, category, language, remark and the checked flag are edited in place 
 once; a click on ▶ plays the clip in the panel's player (one playing at a time).
 
 Example:
-    >>> import rasv, tempfile, os
-    >>> from rasv.testing import make_clip
+    >>> from rasv.testing import example
     >>> from widgets.context import Context
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("女-小红")
-    >>> c = ws.clips.add(role, make_clip(os.path.join(ws.root, "a.wav"), 4.0), text="你好")
-    >>> ctx = Context(ws, lang="en"); ctx.role = role
+    >>> ex = example(texts=())   # a workspace, role "a" and one clip
+    >>> ctx = Context(ex.ws, lang="en"); ctx.role = ex.role
     >>> panel = ClipsPanel(ctx)
     >>> [r["name"] for r in panel.table.rows]
-    ['a.wav']
-    >>> panel.table.edit(c.id, "text", "你好呀")
-    >>> ws.clips.get(c.id).text
+    ['0.wav']
+    >>> panel.table.edit(ex.clip.id, "text", "你好呀")
+    >>> ex.ws.clips.get(ex.clip.id).text
     '你好呀'
 """
 
@@ -31,7 +29,7 @@ from rasv.langs import API_LANGS
 from widgets.context import Context, Panel, col, row
 from widgets.library import AuxPoolBox, TextLibraryBox
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, delete_action
 
 #: Table columns the library can sort by (the others are not clickable).
 _SORTABLE = {"name", "category", "text", "lang", "duration_s", "valid", "calibrated", "remark",
@@ -189,8 +187,7 @@ class ClipsPanel(Panel):
                 {"action": "related", "label": t("clips.related")},
                 *[{"action": tab, "label": t(f"clips.action.{tab}")}
                   for tab in ("classify", "split") if tab in self.ctx.tabs],
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")},
+                delete_action(t),
             ]),
         ]
         for c in cols:
@@ -506,8 +503,7 @@ class CategoriesBox:
             column("n_clips", t("categories.n_clips"), "num", digits=0),
             column("n_valid", t("clips.col.valid"), "num", digits=0),
             column("actions", "", "buttons", actions=[
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ], lang=ctx.lang, page_size=200)
         self.table.on_edit(ctx.guard(lambda old, _k, new: self.rename(old, new)))
         self.table.on_action(ctx.guard(lambda name, _a: self.delete(name)))

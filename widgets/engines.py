@@ -25,7 +25,7 @@ import ipywidgets as W
 
 from rasv.errors import InvalidInput, RasvError
 from widgets.context import Context, Panel, col, row
-from widgets.table import Table, column
+from widgets.table import Table, column, delete_action
 
 
 def engine_name(engine: Any) -> str:
@@ -158,8 +158,7 @@ class EnginesPanel(Panel):
             column("role", t("role.label")),
             column("exists", t("engines.col.exists"), "flag"),
             column("actions", "", "buttons", actions=[
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ], lang=ctx.lang, page_size=50)
         self.models.on_edit(ctx.guard(self._on_model_edit))
         self.models.on_action(ctx.guard(self._on_model_action))

@@ -24,7 +24,7 @@ import pandas as pd
 from rasv.langs import API_LANGS
 from widgets.context import Context, row
 from widgets.player import Player
-from widgets.table import Table, column
+from widgets.table import Table, column, delete_action
 
 
 def _page(table: Table, df: pd.DataFrame) -> None:
@@ -71,8 +71,7 @@ class AuxPoolBox:
             column("duration_s", t("clips.col.duration"), "num", digits=2, sortable=True),
             column("remark", t("clips.col.remark"), "edit"),
             column("actions", "", "buttons", actions=[
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ], lang=ctx.lang, page_size=20)
         self.table.on_edit(ctx.guard(self.edit))
         self.table.on_action(ctx.guard(self._on_action))
@@ -135,8 +134,7 @@ class TextLibraryBox:
             column("content", t("texts.col.content"), "edit", width="60%"),
             column("long", t("texts.col.long"), "check", editable=True, sortable=True),
             column("actions", "", "buttons", actions=[
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ], lang=ctx.lang, page_size=20)
         self.table.on_edit(ctx.guard(self.edit))
         self.table.on_action(ctx.guard(lambda i, _a: self.delete(int(i))))

@@ -39,7 +39,7 @@ from rasv.longtext import METHODS, LongTextRun, chunk
 from widgets.background import Background, Progress
 from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
-from widgets.table import Table, column, dispatch
+from widgets.table import Table, column, delete_action, dispatch
 
 _STAR_OPTIONS = [("–", None), ("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)]
 
@@ -189,8 +189,7 @@ class LongTextPanel(Panel):
             column("created_at", t("longtext.when")),
             column("actions", "", "buttons", actions=[
                 {"action": "open", "label": t("longtext.open")},
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ], lang=ctx.lang, page_size=20)
         self.runs.on_action(ctx.guard(self._on_run_action))
         self.runs.observe(lambda _c: ctx.guard(self.refresh_runs)(), ["page", "page_size"])

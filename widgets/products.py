@@ -8,13 +8,12 @@ optionally one folder per model pair) that RefAudioSelectorV2's and GSVI's loade
 "Serve" switch (:mod:`widgets.serving`) serves them as voices to other apps (``rasv api``).
 
 Example:
-    >>> import rasv, tempfile, os
-    >>> from rasv.testing import make_clip
+    >>> import rasv
+    >>> from rasv.testing import example
     >>> from widgets.context import Context
-    >>> ws = rasv.open(tempfile.mkdtemp()); role = ws.roles.create("女-小红")
-    >>> c = ws.clips.add(role, make_clip(os.path.join(ws.root, "r.wav"), 4.0), text="你好。")
-    >>> p = ws.products.create(role, "温柔", clip=c.id, params=rasv.Params(top_k=10, seed=7))
-    >>> ctx = Context(ws, lang="en"); ctx.role = role
+    >>> ex = example(texts=()); ws = ex.ws   # a workspace, role "a" and one clip
+    >>> p = ws.products.create(ex.role, "温柔", clip=ex.clip.id, params=rasv.Params(top_k=10, seed=7))
+    >>> ctx = Context(ws, lang="en"); ctx.role = ex.role
     >>> panel = ProductsPanel(ctx)
     >>> panel.table.edit(p.id, "top_k", "12")
     >>> ws.products.get(p.id).params.top_k
@@ -37,7 +36,7 @@ from rasv.errors import InvalidInput
 from widgets.context import Context, Panel, col, row, unobserved
 from widgets.player import Player
 from widgets.serving import ServeSwitch
-from widgets.table import Table, column, dispatch
+from widgets.table import Table, column, delete_action, dispatch
 
 #: Parameters edited in the table, and how a typed value is read.
 PARAM_COLUMNS: dict[str, type] = {"top_k": int, "top_p": float, "temperature": float,
@@ -155,8 +154,7 @@ class ProductsPanel(Panel):
             column("actions", "", "buttons", actions=[
                 {"action": "request", "label": t("products.request")},
                 {"action": "longtext", "label": t("tab.longtext")},
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")}]),
+                delete_action(t)]),
         ]
         return cols
 

@@ -56,6 +56,18 @@ def column(key: str, label: str, kind: str = "text", **options: Any) -> dict[str
     return {"key": key, "label": label, "kind": kind, **options}
 
 
+def delete_action(t: Callable[[str], str]) -> dict[str, Any]:
+    """The row button of a ``buttons`` column that deletes, asking for a second click first.
+
+    Example:
+        >>> from widgets.i18n import Translator
+        >>> delete_action(Translator("en"))
+        {'action': 'delete', 'label': 'Delete', 'danger': True, 'confirm': 'Delete?'}
+    """
+    return {"action": "delete", "label": t("action.delete"), "danger": True,
+            "confirm": t("action.confirm_delete")}
+
+
 def jsonable(value: Any) -> Any:
     """A value the widget protocol can carry: NaN/NaT become None, numpy scalars Python ones.
 
@@ -217,4 +229,4 @@ def dispatch(handlers: Mapping[str, Callable[[int], Any]], row_id: Any, action: 
         handler(int(row_id))
 
 
-__all__ = ["KINDS", "Table", "column", "dispatch", "jsonable", "records"]
+__all__ = ["KINDS", "Table", "column", "delete_action", "dispatch", "jsonable", "records"]

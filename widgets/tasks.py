@@ -24,7 +24,7 @@ import ipywidgets as W
 from rasv.errors import IgnoredParams, InvalidInput, RasvError, RasvWarning
 from rasv.params import SPLIT_METHODS, Params
 from widgets.context import Context, Panel, col, panel_text, row
-from widgets.table import Table, column
+from widgets.table import Table, column, delete_action
 
 #: Dimensions the builder can vary, in menu order.
 DIMENSIONS: tuple[str, ...] = (
@@ -129,8 +129,7 @@ class TasksPanel(Panel):
             column("actions", "", "buttons", actions=[
                 {"action": "run", "label": t("tab.run")},
                 {"action": "review", "label": t("tab.review")},
-                {"action": "delete", "label": t("action.delete"), "danger": True,
-                 "confirm": t("action.confirm_delete")},
+                delete_action(t),
             ]),
         ], lang=ctx.lang, page_size=20, sort_key="id", sort_desc=True)
         self.table.on_action(ctx.guard(self._on_action))

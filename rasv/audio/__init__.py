@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from rasv.audio import files, spectrogram, vad
-from rasv.audio.files import BlobStore, info, read, resample, sha256_file, write_wav
+from rasv.audio.files import BlobStore, file_lock, info, read, resample, sha256_file, write_wav
 from rasv.audio.spectrogram import (
     VISUALS_DIR,
     Envelope,
@@ -32,6 +32,7 @@ __all__ = [
     "VISUALS_DIR",
     "VisualCache",
     "compute_spectrogram",
+    "file_lock",
     "files",
     "info",
     "read",

@@ -227,6 +227,35 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (made, with its folder, if missing).
+
+    Processes that share a cache folder take turns through it. Where the OS has no ``fcntl``
+    (Windows) it does not lock: callers must stay correct without it (write to a private
+    temporary file, then rename), and only waste work.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "cache", "x.lock")
+        >>> with file_lock(p):
+        ...     os.path.exists(p)
+        True
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:  # "a": never truncate a lock another process holds
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _unlink_quietly(p: str | os.PathLike) -> None:
     with contextlib.suppress(OSError):
         os.unlink(p)
@@ -316,6 +345,7 @@ class BlobStore:
 __all__ = [
     "AudioInfo",
     "BlobStore",
+    "file_lock",
     "info",
     "read",
     "resample",

@@ -134,11 +134,9 @@ class Catalog:
 
         Example:
             >>> import rasv, tempfile
-            >>> try:
-            ...     Catalog(rasv.open(tempfile.mkdtemp())).find("nobody/none")
-            ... except rasv.ProductNotFound as e:
-            ...     print(str(e)[:36])
-            product nobody/none does not exist i
+            >>> Catalog(rasv.open(tempfile.mkdtemp())).find("nobody/none")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            rasv.errors.ProductNotFound: product nobody/none does not exist in this workspace: ...
         """
         text = str(name if name is not None else "").strip()
         if not text:
@@ -216,11 +214,10 @@ class Catalog:
 
         Example:
             >>> import rasv, tempfile
-            >>> try:
-            ...     Catalog(rasv.open(tempfile.mkdtemp())).workspace_audio("/etc/passwd")
-            ... except rasv.InvalidInput as e:
-            ...     print(str(e)[:38])
-            '/etc/passwd' is not audio of this wor
+            >>> catalog = Catalog(rasv.open(tempfile.mkdtemp()))
+            >>> catalog.workspace_audio("/etc/passwd")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            rasv.errors.InvalidInput: '/etc/passwd' is not audio of this workspace; ...
         """
         text = str(path or "").strip()
         refused = InvalidInput(f"{text!r} is not audio of this workspace; a request may only "

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -43,7 +44,6 @@ from rasv.errors import (
     NoEngine,
     NotFound,
     QueueFull,
-    RasvError,
     TakeTimeout,
 )
 from rasv.serving.service import ApiService
@@ -51,6 +51,18 @@ from rasv.serving.service import ApiService
 #: Model names listed by ``/v1/models`` (OpenAI clients often insist on one of theirs).
 MODELS = ("rasv", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 _SPEECH_ROUTES = ("/v1/audio/speech", "/tts")
+
+#: (exception classes, HTTP status, error code), first match wins: a class must stand before
+#: any base it derives from. Anything else is ``500 server_error``.
+_STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int, str], ...] = (
+    (QueueFull, 503, "queue_full"),
+    (NoEngine, 503, "no_engine"),
+    (NotFound, 404, "voice_not_found"),
+    ((InvalidInput, CapabilityError), 400, "invalid_request"),
+    (TakeTimeout, 504, "timeout"),
+    (EngineUnavailable, 503, "engine_unavailable"),
+    ((EngineRequestError, EngineError), 502, "engine_error"),
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -76,22 +88,9 @@ def error_status(exc: BaseException) -> tuple[int, str]:
         >>> error_status(InvalidInput("x")), error_status(ProductNotFound(3))
         ((400, 'invalid_request'), (404, 'voice_not_found'))
     """
-    if isinstance(exc, QueueFull):
-        return 503, "queue_full"
-    if isinstance(exc, NoEngine):
-        return 503, "no_engine"
-    if isinstance(exc, NotFound):
-        return 404, "voice_not_found"
-    if isinstance(exc, (InvalidInput, CapabilityError)):
-        return 400, "invalid_request"
-    if isinstance(exc, TakeTimeout):
-        return 504, "timeout"
-    if isinstance(exc, EngineUnavailable):
-        return 503, "engine_unavailable"
-    if isinstance(exc, (EngineRequestError, EngineError)):
-        return 502, "engine_error"
-    if isinstance(exc, RasvError):
-        return 500, "server_error"
+    for kinds, status, code in _STATUS:
+        if isinstance(exc, kinds):
+            return status, code
     return 500, "server_error"
 
 
@@ -103,34 +102,60 @@ class HttpError(Exception):
         self.status, self.code = status, code
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """An HTTP/1.1 keep-alive request handler that hands GET, POST and PUT to :meth:`serve`.
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass  # requests go to the api_requests table, not stderr
+    Replies leave as soon as they are written (no Nagle delay). A subclass answers in
+    ``serve(method)``; rasv's API server and the fake GPT-SoVITS servers are two.
+
+    Example:
+        >>> import threading, urllib.request
+        >>> class Hello(KeepAliveHandler):
+        ...     def serve(self, method):
+        ...         self.send_response(200); self.send_header("Content-Length", "2")
+        ...         self.end_headers(); self.wfile.write(method[:2].encode())
+        >>> srv = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+        >>> threading.Thread(target=srv.serve_forever, daemon=True).start()
+        >>> urllib.request.urlopen(f"http://127.0.0.1:{srv.server_port}/").read()
+        b'GE'
+        >>> srv.shutdown(); srv.server_close()
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
         # Headers and body leave in separate writes; without this, Nagle's algorithm and the
         # client's delayed ACK can hold the body back ~40 ms on a keep-alive connection.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def serve(self, method: str) -> None:
+        """Answer one request made with ``method``."""
+        raise NotImplementedError
 
     def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
+        self.serve("GET")
 
     def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
+        self.serve("POST")
 
     def do_PUT(self) -> None:  # noqa: N802
-        self._serve("PUT")
+        self.serve("PUT")
+
+
+class _Handler(KeepAliveHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # requests go to the api_requests table, not stderr
 
     def do_DELETE(self) -> None:  # noqa: N802
-        self._serve("DELETE")
+        self.serve("DELETE")
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _serve(self, method: str) -> None:
+    def serve(self, method: str) -> None:
         started = time.monotonic()
         parts = urlsplit(self.path)
         route = parts.path.rstrip("/") or "/"
@@ -390,4 +415,4 @@ class ApiServer:
         self.stop()
 
 
-__all__ = ["MODELS", "ApiServer", "HttpError", "error_status", "is_loopback"]
+__all__ = ["MODELS", "ApiServer", "HttpError", "KeepAliveHandler", "error_status", "is_loopback"]

@@ -242,17 +242,11 @@ class Scheduler:
                 return False
             for slot in self.slots:
                 if slot.alive and not slot.busy and self._pick(slot) is job:
-                    self._queue.remove(job)
-                    slot.busy, slot.job = True, job
+                    self._claim(slot, job)
                     break
             else:
                 return False
-        try:
-            self._run(slot, job)
-        finally:
-            with self._cond:
-                slot.busy = False
-                self._cond.notify_all()
+        self._run_claimed(slot, job)
         return True
 
     def cancel(self, jobs: Sequence[Job]) -> None:
@@ -337,17 +331,25 @@ class Scheduler:
                 if self._stopping:
                     return
                 if job is not None:
-                    self._queue.remove(job)
-                    slot.busy, slot.job = True, job
+                    self._claim(slot, job)
             if job is None:
                 self._probe(slot)
                 continue
-            try:
-                self._run(slot, job)
-            finally:
-                with self._cond:
-                    slot.busy = False
-                    self._cond.notify_all()
+            self._run_claimed(slot, job)
+
+    def _claim(self, slot: Slot, job: Job) -> None:
+        """Take ``job`` off the queue for ``slot`` (under ``_cond``): one job in flight on it."""
+        self._queue.remove(job)
+        slot.busy, slot.job = True, job
+
+    def _run_claimed(self, slot: Slot, job: Job) -> None:
+        """Run a job :meth:`_claim` gave ``slot``, then free the slot and wake the workers."""
+        try:
+            self._run(slot, job)
+        finally:
+            with self._cond:
+                slot.busy = False
+                self._cond.notify_all()
 
     def _run(self, slot: Slot, job: Job) -> None:
         job.attempts += 1

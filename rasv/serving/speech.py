@@ -151,11 +151,10 @@ def from_openai(body: Any, catalog: Catalog) -> Speech:
 
     Example:
         >>> import rasv, tempfile
-        >>> try:
-        ...     from_openai({"input": "hi", "voice": "x"}, Catalog(rasv.open(tempfile.mkdtemp())))
-        ... except rasv.ProductNotFound as e:
-        ...     print(str(e)[:24])
-        product x does not exist
+        >>> catalog = Catalog(rasv.open(tempfile.mkdtemp()))
+        >>> from_openai({"input": "hi", "voice": "x"}, catalog)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        rasv.errors.ProductNotFound: product x does not exist in this workspace: ...
     """
     if not isinstance(body, Mapping):
         raise InvalidInput("the body must be a JSON object with input and voice")
@@ -186,11 +185,9 @@ def from_gsvi(args: Mapping[str, Any], catalog: Catalog) -> Speech:
 
     Example:
         >>> import rasv, tempfile
-        >>> try:
-        ...     from_gsvi({"character": "", "text": "hi"}, Catalog(rasv.open(tempfile.mkdtemp())))
-        ... except rasv.InvalidInput as e:
-        ...     print(str(e)[:24])
-        name a character (a role
+        >>> from_gsvi({"character": "", "text": "hi"}, Catalog(rasv.open(tempfile.mkdtemp())))
+        Traceback (most recent call last):
+        rasv.errors.InvalidInput: name a character (a role with products; see /character_list)
     """
     voice = catalog.find_character(args.get("character"), args.get("emotion"))
     text = _text(args.get("text"), "text")

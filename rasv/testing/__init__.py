@@ -14,7 +14,7 @@ Example:
 """
 
 from rasv.testing.checkpoints import make_checkpoint, make_checkpoint_pair
-from rasv.testing.clips import make_clip, make_voice, write_list
+from rasv.testing.clips import make_clip, make_request, make_voice, write_list
 from rasv.testing.embeddings import FakeEmbeddingBackend
 from rasv.testing.examples import Example, example, raises, workspace
 from rasv.testing.fake_engine import FakeEngine
@@ -31,6 +31,7 @@ __all__ = [
     "make_checkpoint",
     "make_checkpoint_pair",
     "make_clip",
+    "make_request",
     "make_gsv_root",
     "make_voice",
     "raises",

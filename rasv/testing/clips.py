@@ -10,10 +10,14 @@ Example:
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from rasv.engine import SynthesisRequest
 
 
 def make_voice(duration_s: float, sample_rate: int = 16000, f0: float = 140.0,
@@ -79,6 +83,24 @@ def make_clip(path: str | os.PathLike, duration_s: float, *, sample_rate: int = 
     return str(p)
 
 
+def make_request(folder: str | os.PathLike | None = None, **fields: Any) -> SynthesisRequest:
+    """A full synthesis request on a fresh 4 s reference clip (written into ``folder``).
+
+    Chinese text, the clip's transcript as prompt, seed 7, like the runner sends; ``fields``
+    override any of them.
+
+    Example:
+        >>> req = make_request(seed=3)
+        >>> req.text, req.seed, os.path.getsize(req.ref_audio_path) > 0
+        ('今天天气很好。', 3, True)
+    """
+    folder = folder if folder is not None else tempfile.mkdtemp(prefix="rasv-request-")
+    ref = make_clip(Path(folder) / "ref.wav", 4.0)
+    return SynthesisRequest(**{"text": "今天天气很好。", "text_lang": "zh", "ref_audio_path": ref,
+                               "prompt_text": "参考音频。", "prompt_lang": "zh", "seed": 7,
+                               **fields})
+
+
 def write_list(path: str | os.PathLike, rows: Iterable[Sequence[str]], *,
                encoding: str = "utf-8", bom: bool = False, newline: str = "\n") -> str:
     """Write a GPT-SoVITS ``.list`` file from ``(audio_path, speaker, lang, text)`` rows.
@@ -101,4 +123,4 @@ def write_list(path: str | os.PathLike, rows: Iterable[Sequence[str]], *,
     return str(path)
 
 
-__all__ = ["make_clip", "make_voice", "write_list"]
+__all__ = ["make_clip", "make_request", "make_voice", "write_list"]

@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,40 +112,44 @@ def _thin(state: dict[str, Any], limit: int = 1 << 18) -> dict[str, Any]:
     return out
 
 
+def _small_pretrained(root: Path, folder: str, keep: str, seed: int,
+                      model: Callable[[str], Any], **smaller: Any) -> None:
+    """A pretrained-model folder: GPT-SoVITS's config made ``smaller``, random half weights.
+
+    ``keep`` (the tokenizer or preprocessor file) is copied as is; ``model`` builds the
+    network from the folder holding the new ``config.json``.
+    """
+    import torch
+
+    src = code_dir() / folder
+    dst = root / folder
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / keep, dst / keep)
+    cfg = json.loads((src / "config.json").read_text(encoding="utf-8"))
+    cfg.update(smaller)
+    (dst / "config.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
+    torch.manual_seed(seed)
+    torch.save(_thin(_half(model(str(dst)).state_dict())), dst / "pytorch_model.bin")
+
+
 def build_bert(root: Path) -> None:
     """Chinese RoBERTa stand-in: hidden size 1024 (GPT and SoVITS need it), two layers."""
-    import torch
     from text.chinese_bert import BertForMaskedLM, _load_config
 
-    src = code_dir() / BERT_DIR
-    dst = root / BERT_DIR
-    dst.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / "tokenizer.json", dst / "tokenizer.json")
-    cfg = json.loads((src / "config.json").read_text(encoding="utf-8"))
     # Two layers: GPT-SoVITS reads the third-from-last hidden state.
-    cfg.update(num_hidden_layers=2, intermediate_size=256)
-    (dst / "config.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
-    torch.manual_seed(1)
-    model = BertForMaskedLM(_load_config(str(dst)))
-    torch.save(_thin(_half(model.state_dict())), dst / "pytorch_model.bin")
+    _small_pretrained(root, BERT_DIR, "tokenizer.json", 1,
+                      lambda d: BertForMaskedLM(_load_config(d)),
+                      num_hidden_layers=2, intermediate_size=256)
 
 
 def build_hubert(root: Path) -> None:
     """Chinese HuBERT stand-in: hidden size 768 (the SoVITS ssl_dim), one small layer."""
-    import torch
     from feature_extractor.cnhubert import HubertInferenceModel, _load_config
 
-    src = code_dir() / HUBERT_DIR
-    dst = root / HUBERT_DIR
-    dst.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src / "preprocessor_config.json", dst / "preprocessor_config.json")
-    cfg = json.loads((src / "config.json").read_text(encoding="utf-8"))
-    cfg.update(num_hidden_layers=1, intermediate_size=256, conv_dim=[64] * 7,
-               num_conv_pos_embeddings=16, num_attention_heads=4)
-    (dst / "config.json").write_text(json.dumps(cfg, indent=1), encoding="utf-8")
-    torch.manual_seed(2)
-    model = HubertInferenceModel(_load_config(str(dst)))
-    torch.save(_thin(_half(model.state_dict())), dst / "pytorch_model.bin")
+    _small_pretrained(root, HUBERT_DIR, "preprocessor_config.json", 2,
+                      lambda d: HubertInferenceModel(_load_config(d)),
+                      num_hidden_layers=1, intermediate_size=256, conv_dim=[64] * 7,
+                      num_conv_pos_embeddings=16, num_attention_heads=4)
 
 
 def build_sv(root: Path) -> None:

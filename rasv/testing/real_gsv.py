@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -28,9 +27,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rasv.audio import file_lock
 
 #: What the venv holds. torch first (a CPU wheel; a bare requirement would pull CUDA), then the
 #: fork with the two pins that keep it offline-capable: PyAV 16 still has the ogg encoder,
@@ -139,20 +140,6 @@ def _run(cmd: list[str], what: str, *, timeout: float = 1800, env: Mapping[str, 
     return proc.stdout
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One process at a time builds a cache entry (parallel test runs share the cache)."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _site_packages(python: Path) -> Path:
     out = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                "asking the GPT-SoVITS interpreter for its site-packages")
@@ -169,7 +156,7 @@ def ensure_venv(base: Path | None = None) -> Path:
     venv = base / f"venv-{pins_key()}"
     python = venv / "bin" / "python"
     ready = venv / ".rasv-ready"
-    with _locked(base / f"venv-{pins_key()}.lock"):
+    with file_lock(base / f"venv-{pins_key()}.lock"):
         if ready.is_file():
             return python
         if venv.exists():
@@ -227,7 +214,7 @@ def build_roots(python: Path, base: Path | None = None) -> tuple[Path, Path, dic
     key = f"{pins_key()}-{builder_key()}"
     root, checkout = base / f"root-{key}", base / f"checkout-{key}"
     manifest = root / "rasv-build.json"
-    with _locked(base / f"root-{key}.lock"):
+    with file_lock(base / f"root-{key}.lock"):
         if not manifest.is_file():
             for d in (root, checkout):
                 if d.exists():

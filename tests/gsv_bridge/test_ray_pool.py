@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -28,7 +27,7 @@ from rasv.cli import main
 from rasv.engine import capabilities_for_version
 from rasv.errors import EngineRequestError
 from rasv.testing import FakeEngine, make_gsv_root
-from tests.rasv.taskkit import aux, clip, model
+from tests.rasv.taskkit import aux, clip, kill_run_after, model, take_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -267,33 +266,15 @@ CHILD = textwrap.dedent(
 )
 
 
-def _wavs(folder: Path) -> set[str]:
-    return {p.stem for p in folder.glob("*.wav") if not p.name.startswith(".")}
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX-only")
 def test_a_killed_driver_resumes_with_no_take_made_twice(ws, role, tmp_path, local_ray):
     task = _task(ws, role, n_texts=8, repeats=5)
     total = len(task.plan())
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    takes_dir = ws.root / "audio" / "takes"
     ws.close()  # the child is the only process with the workspace open
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(ws.root), str(task.id), local_ray],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 240
-        while len(_wavs(takes_dir)) < 12:
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the child made no progress"
-            time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    written = _wavs(takes_dir)
+    written = kill_run_after(script, [str(ws.root), str(task.id), local_ray], ws.root, 12,
+                             timeout=240)
     assert 12 <= len(written) < total
 
     ws = rasv.open(ws.root)
@@ -306,7 +287,7 @@ def test_a_killed_driver_resumes_with_no_take_made_twice(ws, role, tmp_path, loc
     assert len(remade) == run.progress.done == total - len(written)
     after = task.counts()
     assert (after.done, after.running, after.pending, after.failed) == (total, 0, 0, 0)
-    assert _wavs(takes_dir) == set(task.plan().take_id)
+    assert take_files(ws.root) == set(task.plan().take_id)
 
 
 def test_progress_events_and_cancel_work_through_the_pool(ws, role):

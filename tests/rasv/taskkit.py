@@ -5,7 +5,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 from rasv.engine import Capabilities, capabilities_for_version
@@ -13,6 +18,7 @@ from rasv.testing import FakeEngine, make_clip
 from rasv.testing.checkpoints import make_checkpoint
 
 _seeds = itertools.count(1)
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def clip(ws, role, seconds: float = 4.0, *, text: str = "参考音频。", lang: str = "zh",
@@ -77,3 +83,31 @@ class GsvRecorder(Recorder):
 
     def capabilities(self) -> Capabilities:
         return dataclasses.replace(capabilities_for_version(self.gsv_version), kind="gpt-sovits")
+
+
+def take_files(ws_root) -> set[str]:
+    """The take ids whose WAV a run has written (its private temporary files left out)."""
+    folder = Path(ws_root) / "audio" / "takes"
+    return {p.stem for p in folder.glob("*.wav") if not p.name.startswith(".")}
+
+
+def kill_run_after(script: Path, args: list[str], ws_root, n: int, timeout: float) -> set[str]:
+    """Run ``script`` (a task run) in a child, SIGKILL it once ``n`` takes are written.
+
+    Returns the takes written by then. The child imports this checkout of rasv.
+    """
+    child = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(_REPO), *sys.path])},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while len(take_files(ws_root)) < n:
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the child made no progress"
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    return take_files(ws_root)

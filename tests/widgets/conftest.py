@@ -1,13 +1,17 @@
-"""Fixtures for the widget tests: the demo workspace (once per session), and clips, a
-context and a run task for the Review, Tasks and Run panels (a test module may shadow them)."""
+"""Fixtures for the widget tests: the demo workspace (once per session), Playwright for the
+browser tests, and clips, a context and a run task for the Review, Tasks and Run panels (a
+test module may shadow them)."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from rasv.testing import FakeEngine, make_clip
 from widgets.context import Context
 from widgets.player import Player
+from widgets.testing import REQUIRE_ENV, chromium_path
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +22,17 @@ def demo_ws(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "ws"
     build_demo(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def playwright_api():
+    """``playwright.sync_api`` with a system Chromium to drive: the test is skipped without
+    them, and fails instead when CI asks for the browser tests (``RASV_REQUIRE_BROWSER=1``)."""
+    if chromium_path() is None:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"Chromium is missing and {REQUIRE_ENV}=1 (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    return pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
@@ -34,6 +49,14 @@ def clips(ws, role, tmp_path):
         out.append(ws.clips.add(role, make_clip(tmp_path / f"r{i}.wav", d, f0=120 + 30 * i),
                                 text=f"参考{i}。", category="soft" if i < 2 else "bright"))
     return out
+
+
+@pytest.fixture
+def role_ctx(ws, role):
+    """A panel context on ``role``, in English, with no engine."""
+    c = Context(ws, lang="en")
+    c.role = role
+    return c
 
 
 @pytest.fixture

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from widgets.testing import REQUIRE_ENV, chromium_path, launch, start_cli_server, stop_cli_server
+from widgets.testing import launch, start_cli_server, stop_cli_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def browser_page(demo_ws):
-    if chromium_path() is None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"Chromium is missing and {REQUIRE_ENV}=1 (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
+def browser_page(demo_ws, playwright_api):
     proc, url = start_cli_server(demo_ws)
     errors: list[str] = []
     try:
-        with playwright.sync_playwright() as p:
+        with playwright_api.sync_playwright() as p:
             browser, context = launch(p)
             page = context.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -14,8 +14,6 @@ import rasv
 from rasv.testing import make_clip
 from widgets.dashboard import KERNEL_IDLE_ENV, POOL_SIZE
 from widgets.testing import (
-    REQUIRE_ENV,
-    chromium_path,
     kernel_pids,
     launch,
     start_cli_server,
@@ -29,12 +27,7 @@ SUMMARY = ".rasv-rolepicker"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    if chromium_path() is None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"Chromium is missing and {REQUIRE_ENV}=1 (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
+def served(tmp_path_factory, playwright_api):
     root = tmp_path_factory.mktemp("life")
     ws_path = root / "ws"
     with rasv.open(ws_path) as ws:
@@ -51,7 +44,7 @@ def served(tmp_path_factory):
         else:
             os.environ[KERNEL_IDLE_ENV] = before
     try:
-        with playwright.sync_playwright() as p:
+        with playwright_api.sync_playwright() as p:
             browser, context = launch(p)
             yield proc, url, context, ws_path, root
             browser.close()

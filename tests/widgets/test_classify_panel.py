@@ -33,10 +33,8 @@ def tones(ws, role, tmp_path):
 
 
 @pytest.fixture
-def panel(ws, role, tones):
-    ctx = Context(ws, lang="en")
-    ctx.role = role
-    p = ClassifyPanel(ctx)
+def panel(role_ctx, tones):
+    p = ClassifyPanel(role_ctx)
     p.backend_name.value = FAKE
     return p
 

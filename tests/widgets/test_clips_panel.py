@@ -17,14 +17,12 @@ def _no_browser(monkeypatch):
 
 
 @pytest.fixture
-def panel(ws, role, tmp_path):
+def panel(ws, role, role_ctx, tmp_path):
     durations = [2.0, 3.5, 4.0, 5.5, 7.0, 11.0]
     for i, d in enumerate(durations):
         ws.clips.add(role, make_clip(tmp_path / f"c{i}.wav", d, seed=i), text=f"句子{i}",
                      category="soft" if i % 2 else "bright")
-    ctx = Context(ws, lang="en")
-    ctx.role = role
-    return ClipsPanel(ctx)
+    return ClipsPanel(role_ctx)
 
 
 def names(panel):

@@ -20,10 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def panel(ws, role):
-    ctx = Context(ws, lang="en")
-    ctx.role = role
-    p = EnginesPanel(ctx)
+def panel(role_ctx):
+    p = EnginesPanel(role_ctx)
     yield p
     p.close()
 

@@ -36,10 +36,8 @@ def products(ws, role, tmp_path):
 
 
 @pytest.fixture
-def panel(ws, role, products):
-    ctx = Context(ws, lang="en")
-    ctx.role = role
-    return ProductsPanel(ctx)
+def panel(role_ctx, products):
+    return ProductsPanel(role_ctx)
 
 
 def names(panel):

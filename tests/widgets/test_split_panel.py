@@ -43,10 +43,8 @@ def clips(ws, role, tmp_path):
 
 
 @pytest.fixture
-def panel(ws, role, clips):
-    ctx = Context(ws, lang="en")
-    ctx.role = role
-    return SplitPanel(ctx)
+def panel(role_ctx, clips):
+    return SplitPanel(role_ctx)
 
 
 def test_clips_are_listed_longest_first_and_the_first_is_shown(panel, clips):

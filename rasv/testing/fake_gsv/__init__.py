@@ -19,6 +19,7 @@ Modules (an arrow reads "imports")::
     cli (__main__) ─┬─► v2_server ─┬─► request   (TTS_Request: fields, coercion, 422s)
                     │              └─► base      (HTTP serving, faults, call log, audio)
                     └─► v1_server ───► base
+    processes: ``python -m rasv.testing.fake_gsv`` servers as child processes
 
 Example:
     >>> import json, urllib.request
@@ -32,8 +33,10 @@ from __future__ import annotations
 
 from rasv.testing.fake_gsv.base import Call, Fault, rate_for
 from rasv.testing.fake_gsv.cli import main
+from rasv.testing.fake_gsv.processes import fake_gsv_processes
 from rasv.testing.fake_gsv.request import TTS_FIELDS
 from rasv.testing.fake_gsv.v1_server import FakeGsvApiV1Server
 from rasv.testing.fake_gsv.v2_server import FakeGsvServer
 
-__all__ = ["Call", "Fault", "FakeGsvApiV1Server", "FakeGsvServer", "TTS_FIELDS", "main", "rate_for"]
+__all__ = ["Call", "Fault", "FakeGsvApiV1Server", "FakeGsvServer", "TTS_FIELDS", "fake_gsv_processes",
+           "main", "rate_for"]

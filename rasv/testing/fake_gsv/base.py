@@ -28,12 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+
+from rasv.serving.http import KeepAliveHandler
 
 #: The pretrained (GPT, SoVITS) weights of each version, as GPT-SoVITS's config names them.
 PRETRAINED = {
@@ -134,8 +136,7 @@ def silence_16k() -> bytes:
     return wav_bytes(np.zeros(16000, dtype=np.float32), 16000)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(KeepAliveHandler):
     server: _HttpServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -143,11 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write("fake-gsv: " + (format % args) + "\n")
 
     def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's algorithm and the
-        # client's delayed ACK add ~40 ms to every reply (uvicorn sets it too).
-        with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()  # no Nagle delay, as uvicorn
         self.server.fake._track(self.connection, add=True)
         if self.server.fake.keepalive_timeout:
             self.connection.settimeout(self.server.fake.keepalive_timeout)
@@ -158,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.fake._track(self.connection, add=False)
 
-    def _serve(self, method: str) -> None:
+    def serve(self, method: str) -> None:
         fake = self.server.fake
         parts = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -187,15 +184,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if reply.after is not None:
             reply.after()
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._serve("PUT")
 
 
 class _HttpServer(ThreadingHTTPServer):

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import urllib.request
 from dataclasses import replace
-from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from realkit import make_task, take_audio
+from realkit import make_task, post_tts, replay_export, take_audio
 
 import rasv
 from gsv_bridge import GsvApiV2
@@ -126,14 +124,6 @@ def test_speed_factor_above_one_is_a_failed_take(gsv, refs, gsv_server, tmp_path
     ws.close()
 
 
-def _post(url, body):
-    req = urllib.request.Request(url + "/tts", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(req, timeout=600) as reply:
-        return reply.status, reply.read()
-
-
 def test_streaming_modes_and_rasv_never_streams(gsv, refs, gsv_server):
     eng = gsv_server.engine
     eng.load(*gsv.weights["v2"])
@@ -142,7 +132,7 @@ def test_streaming_modes_and_rasv_never_streams(gsv, refs, gsv_server):
     whole = eng.synthesize(req)
     for mode in (1, 2, 3):
         body = {**req.to_api_body(), "streaming_mode": mode, "media_type": "wav"}
-        status, data = _post(gsv_server.url, body)
+        status, data = post_tts(gsv_server.url, body)
         assert status == 200 and data[:4] == b"RIFF" and len(data) > 44 + 3200, mode
     # rasv renders whole takes: a streaming request gives the same audio as mode 0.
     assert np.array_equal(eng.synthesize(replace(req, streaming_mode=2)).samples, whole.samples)
@@ -168,16 +158,7 @@ def test_exported_request_replayed_gives_the_product_audio(gsv, refs, gsv_server
     [(take_id, samples)] = take_audio(ws).items()
     product = ws.products.create_from_take(take_id, "温柔")
     body = ws.products.export_request(product.id, "今天天气很好。", "zh")
-    # What a user does with the body: load the weights and the reference, then POST it.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    gpt, sovits = (ws.models.get(m).path for m in (product.gpt_id, product.sovits_id))
-    for route, key, value in (("/set_gpt_weights", "weights_path", gpt),
-                              ("/set_sovits_weights", "weights_path", sovits),
-                              ("/set_refer_audio", "refer_audio_path", body["ref_audio_path"])):
-        with opener.open(f"{gsv_server.url}{route}?{urlencode({key: value})}", timeout=600) as r:
-            assert r.status == 200
-    status, data = _post(gsv_server.url, body)
-    assert status == 200
-    assert np.array_equal(rasv.Audio.from_bytes(data).samples, samples)
+    audio = replay_export(gsv_server.url, ws, product, body)
+    assert np.array_equal(audio.samples, samples)
     gsv_server.engine.assume_loaded(None, None)  # we switched behind the engine's back
     ws.close()

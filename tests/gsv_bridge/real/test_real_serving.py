@@ -4,15 +4,13 @@ gives the audio the server itself gives for the product's exported request."""
 from __future__ import annotations
 
 import io
-import json
-import urllib.request
-from urllib.parse import urlencode
 
 import httpx
 import numpy as np
 import openai
 import pytest
 import soundfile as sf
+from realkit import replay_export
 
 import rasv
 from gsv_bridge import GsvApiV2
@@ -21,22 +19,6 @@ from rasv.serving import serve_api
 pytestmark = pytest.mark.gsv
 
 TEXT = "今天天气很好。"
-
-
-def _replay(url, ws, product, body):
-    """What a user does with an exported body: load weights and reference, then POST it."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    gpt, sovits = (ws.models.get(m).path for m in (product.gpt_id, product.sovits_id))
-    for route, key, value in (("/set_gpt_weights", "weights_path", gpt),
-                              ("/set_sovits_weights", "weights_path", sovits),
-                              ("/set_refer_audio", "refer_audio_path", body["ref_audio_path"])):
-        with opener.open(f"{url}{route}?{urlencode({key: value})}", timeout=600) as r:
-            assert r.status == 200
-    req = urllib.request.Request(url + "/tts", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with opener.open(req, timeout=600) as reply:
-        assert reply.status == 200
-        return rasv.Audio.from_bytes(reply.read())
 
 
 def test_served_product_matches_the_servers_own_audio(gsv, refs, gsv_server, tmp_path):
@@ -66,7 +48,7 @@ def test_served_product_matches_the_servers_own_audio(gsv, refs, gsv_server, tmp
         # Replayed after the served requests: the server is warm and the explicit
         # /set_refer_audio reloads the reference outside the seeded request, so the direct
         # call is in the same state as the served ones.
-        direct = _replay(gsv_server.url, ws, product, body)
+        direct = replay_export(gsv_server.url, ws, product, body)
     finally:
         # We switched weights and the reference behind the shared engine's back.
         gsv_server.engine.assume_loaded(None, None)

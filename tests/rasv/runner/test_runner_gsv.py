@@ -9,16 +9,7 @@ import pytest
 
 import rasv
 from gsv_bridge import GsvApiV2
-from rasv.testing.fake_gsv import FakeGsvServer
 from tests.rasv.taskkit import clip, model
-
-
-@pytest.fixture
-def servers():
-    started = [FakeGsvServer(latency_s=0.0).start() for _ in range(2)]
-    yield started
-    for srv in started:
-        srv.stop()
 
 
 @pytest.fixture
@@ -39,28 +30,28 @@ def _no_running(ws):
                   "OR run_owner IS NOT NULL").n[0] == 0
 
 
-def test_a_task_runs_on_two_api_v2_servers(ws, task, servers):
-    run = ws.tasks.run(task, [_engine(s) for s in servers])
+def test_a_task_runs_on_two_api_v2_servers(ws, task, fakes):
+    run = ws.tasks.run(task, [_engine(s) for s in fakes])
     assert run.progress.done == 12 and task.counts().status == "done"
-    for srv in servers:
+    for srv in fakes:
         assert srv.max_concurrent == 1  # one request in flight per server
         assert len(srv.calls_to("/tts")) >= 1
         assert len(srv.calls_to("/set_gpt_weights")) == 1
         assert len(srv.calls_to("/set_sovits_weights")) == 1
     plan = task.plan()
-    assert set(plan.engine) == {s.url for s in servers}
+    assert set(plan.engine) == {s.url for s in fakes}
     assert set(ws.sql("SELECT DISTINCT sample_rate FROM takes").sample_rate) == {32000}
-    body = servers[0].calls_to("/tts")[-1].body
+    body = fakes[0].calls_to("/tts")[-1].body
     assert body["seed"] >= 0 and body["prompt_text"] == "参考音频。" and body["top_k"] == 15
     # Nothing is sent again on a re-run.
-    before = sum(len(s.calls_to("/tts")) for s in servers)
-    ws.tasks.run(task, [_engine(s) for s in servers])
-    assert sum(len(s.calls_to("/tts")) for s in servers) == before
+    before = sum(len(s.calls_to("/tts")) for s in fakes)
+    ws.tasks.run(task, [_engine(s) for s in fakes])
+    assert sum(len(s.calls_to("/tts")) for s in fakes) == before
 
 
 @pytest.mark.parametrize(("fault", "retried"), [("500", True), ("silence", True), ("drop", False)])
-def test_a_transient_fault_is_retried(ws, task, servers, fault, retried):
-    srv = servers[0]
+def test_a_transient_fault_is_retried(ws, task, fakes, fault, retried):
+    srv = fakes[0]
     srv.inject(fault, times=1)
     run = ws.tasks.run(task, _engine(srv), retries=2, backoff_s=0.01)
     assert run.progress.done == 12 and task.counts().status == "done"
@@ -71,8 +62,8 @@ def test_a_transient_fault_is_retried(ws, task, servers, fault, retried):
 
 
 @pytest.mark.parametrize("fault", ["400", "422"])
-def test_a_refusal_is_recorded_with_its_reason(ws, task, servers, fault):
-    srv = servers[0]
+def test_a_refusal_is_recorded_with_its_reason(ws, task, fakes, fault):
+    srv = fakes[0]
     srv.inject(fault, times=1)
     run = ws.tasks.run(task, _engine(srv), retries=2, backoff_s=0.01)
     assert (run.progress.done, run.progress.failed) == (11, 1)
@@ -82,8 +73,8 @@ def test_a_refusal_is_recorded_with_its_reason(ws, task, servers, fault):
     assert _no_running(ws)
 
 
-def test_a_slow_reply_times_out_and_is_retried(ws, task, servers):
-    srv = servers[0]
+def test_a_slow_reply_times_out_and_is_retried(ws, task, fakes):
+    srv = fakes[0]
     srv.inject("timeout", seconds=0.6)
     eng = _engine(srv, timeout=0.3, timeout_per_unit=0.0)
     run = ws.tasks.run(task, eng, retries=4, backoff_s=0.2)
@@ -92,37 +83,37 @@ def test_a_slow_reply_times_out_and_is_retried(ws, task, servers):
     assert _no_running(ws)
 
 
-def test_a_crashed_server_hands_its_takes_to_the_other(ws, task, servers):
-    servers[0].inject("crash")
+def test_a_crashed_server_hands_its_takes_to_the_other(ws, task, fakes):
+    fakes[0].inject("crash")
     events = []
-    run = ws.tasks.run(task, [_engine(s) for s in servers], retries=1, backoff_s=0.01,
+    run = ws.tasks.run(task, [_engine(s) for s in fakes], retries=1, backoff_s=0.01,
                        on_event=events.append)
     assert run.progress.done == 12 and task.counts().status == "done"
-    assert [e.engine for e in events if e.kind == "engine_down"] == [servers[0].url]
+    assert [e.engine for e in events if e.kind == "engine_down"] == [fakes[0].url]
     assert _no_running(ws)
 
 
-def test_when_the_only_server_crashes_takes_stay_pending(ws, task, servers):
-    servers[0].inject("crash")
+def test_when_the_only_server_crashes_takes_stay_pending(ws, task, fakes):
+    fakes[0].inject("crash")
     with pytest.raises(rasv.EngineUnavailable):
-        ws.tasks.run(task, _engine(servers[0]), retries=1, backoff_s=0.01)
+        ws.tasks.run(task, _engine(fakes[0]), retries=1, backoff_s=0.01)
     counts = task.counts()
     assert counts.pending == 12 - counts.done and counts.failed == 0
     assert _no_running(ws)
-    servers[0].restart()
-    ws.tasks.run(task, _engine(servers[0]))
+    fakes[0].restart()
+    ws.tasks.run(task, _engine(fakes[0]))
     assert task.counts().status == "done"
 
 
-def test_weights_that_fail_to_load_fail_their_pair(ws, role, servers):
+def test_weights_that_fail_to_load_fail_their_pair(ws, role, fakes):
     c = clip(ws, role)
     g, good, bad = model(ws, "gpt"), model(ws, "sovits"), model(ws, "sovits")
     bad_path = ws.models.get(bad).path
-    for srv in servers:
+    for srv in fakes:
         srv.fail_weights(bad_path)
     task = ws.tasks.create(role, "w", ["好的。"], clips=[c], gpt=g,
                            vary={"sovits": [good, bad]})
-    run = ws.tasks.run(task, [_engine(s) for s in servers])
+    run = ws.tasks.run(task, [_engine(s) for s in fakes])
     assert (run.progress.done, run.progress.failed) == (1, 1)
     error = ws.sql("SELECT error FROM takes WHERE status = 'failed'").error[0]
     assert "loading weights failed" in error and "sovits" in error

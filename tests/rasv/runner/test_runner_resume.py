@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
 
 import rasv
-from tests.rasv.taskkit import Recorder, clip
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.rasv.taskkit import Recorder, clip, kill_run_after, take_files
 
 CHILD = textwrap.dedent(
     """
@@ -31,10 +25,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def _wavs(folder: Path) -> set[str]:
-    return {p.stem for p in folder.glob("*.wav") if not p.name.startswith(".")}
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX-only")
 def test_a_killed_run_resumes_without_losing_or_repeating_takes(ws, role, tmp_path):
     clips = [clip(ws, role, 4.0), clip(ws, role, 5.0)]
@@ -44,22 +34,7 @@ def test_a_killed_run_resumes_without_losing_or_repeating_takes(ws, role, tmp_pa
     assert total == 60
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    takes_dir = ws.root / "audio" / "takes"
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(ws.root), str(task.id)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while len(_wavs(takes_dir)) < 15:
-            assert child.poll() is None, child.stderr.read().decode()
-            assert time.monotonic() < deadline, "the child made no progress"
-            time.sleep(0.02)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(30)
-    written = _wavs(takes_dir)
+    written = kill_run_after(script, [str(ws.root), str(task.id)], ws.root, 15, timeout=60)
     assert 15 <= len(written) < total
 
     # The killed run left rows 'running' (its claim) and maybe WAVs it never recorded.
@@ -77,8 +52,8 @@ def test_a_killed_run_resumes_without_losing_or_repeating_takes(ws, role, tmp_pa
     assert run.progress.adopted == len(written) - before.done
     after = task.counts()
     assert (after.done, after.running, after.pending, after.failed) == (total, 0, 0, 0)
-    assert _wavs(takes_dir) == set(plan.take_id)
-    assert not [p for p in os.listdir(takes_dir) if p.startswith(".")]
+    assert take_files(ws.root) == set(plan.take_id)
+    assert not [p for p in os.listdir(ws.root / "audio" / "takes") if p.startswith(".")]
     # Adopted takes do not know which engine made them; the others do.
     engines = set(plan.engine.dropna())
     assert "resumer" in engines and engines <= {"resumer", "child-a", "child-b"}

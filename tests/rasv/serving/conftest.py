@@ -8,7 +8,6 @@ import rasv
 from gsv_bridge import GsvApiV2
 from rasv.serving import serve_api
 from rasv.testing import make_checkpoint, make_clip
-from rasv.testing.fake_gsv import FakeGsvServer
 
 NAMES = ("温柔", "生气", "平静")
 
@@ -39,14 +38,6 @@ def make_voices(ws):
 @pytest.fixture
 def voices(make_voices):
     return make_voices()
-
-
-@pytest.fixture
-def fakes():
-    servers = [FakeGsvServer(latency_s=0.0).start() for _ in range(2)]
-    yield servers
-    for s in servers:
-        s.stop()
 
 
 @pytest.fixture
