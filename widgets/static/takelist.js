@@ -32,6 +32,8 @@ function bytesOf(value) {
   return new Uint8Array(0);
 }
 
+let scratch = null;
+
 function drawSpectrogram(canvas, bytes, meta) {
   const { offset, bands, frames } = meta;
   const img = new ImageData(frames, bands);
@@ -46,13 +48,14 @@ function drawSpectrogram(canvas, bytes, meta) {
       img.data[p + 3] = 255;
     }
   }
-  const off = document.createElement("canvas");
-  off.width = frames;
-  off.height = bands;
-  off.getContext("2d").putImageData(img, 0, 0);
+  // One scratch canvas for every card: the image is scaled from it onto the card's canvas.
+  if (!scratch) scratch = document.createElement("canvas");
+  scratch.width = frames;
+  scratch.height = bands;
+  scratch.getContext("2d").putImageData(img, 0, 0);
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
 }
 
 function render({ model, el: root }) {
@@ -194,9 +197,17 @@ function render({ model, el: root }) {
     paintState();
   };
 
-  model.on("change:items", renderAll);
-  model.on("change:spectra_meta", renderAll);
-  model.on("change:tag_options", renderAll);
+  // A new page changes items, spectra and tag options in one message, which fires one change
+  // event each: draw the page once, after the last of them.
+  let queued = false;
+  const renderSoon = () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => { queued = false; renderAll(); });
+  };
+  model.on("change:items", renderSoon);
+  model.on("change:spectra_meta", renderSoon);
+  model.on("change:tag_options", renderSoon);
   model.on("change:current", paintState);
   model.on("change:playing", paintState);
   renderAll();
