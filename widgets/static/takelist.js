@@ -205,11 +205,8 @@ function render({ model, el: root }) {
     queued = true;
     queueMicrotask(() => { queued = false; renderAll(); });
   };
-  model.on("change:items", renderSoon);
-  model.on("change:spectra_meta", renderSoon);
-  model.on("change:tag_options", renderSoon);
-  model.on("change:current", paintState);
-  model.on("change:playing", paintState);
+  for (const name of ["items", "spectra_meta", "tag_options"]) model.on(`change:${name}`, renderSoon);
+  for (const name of ["current", "playing"]) model.on(`change:${name}`, paintState);
   renderAll();
 }
 
