@@ -131,10 +131,14 @@ function render({ model, el: root }) {
     }
     const meta = metaById.get(item.id);
     if (meta) {
-      const canvas = el("canvas", "rasv-take-spec");
-      canvas.width = 480;
-      canvas.height = 56;
-      drawSpectrogram(canvas, bytes, meta);
+      let canvas = drawn.get(item.id);
+      if (!canvas) {
+        canvas = el("canvas", "rasv-take-spec");
+        canvas.width = 480;
+        canvas.height = 56;
+        drawSpectrogram(canvas, bytes, meta);
+        drawn.set(item.id, canvas);
+      }
       mid.append(canvas);
     } else if (item.error) {
       mid.append(el("div", "rasv-take-error", item.error));
@@ -172,11 +176,21 @@ function render({ model, el: root }) {
     return c;
   };
 
+  // Spectrograms drawn for the page's arrays, by take id: a card redrawn for new stars, tags
+  // or predictions moves its canvas over instead of drawing it again.
+  let drawn = new Map();
+  let drawnFor = null;
+
   const renderAll = () => {
     list.replaceChildren();
     const items = model.get("items");
     const bytes = bytesOf(model.get("spectra"));
     const metaById = new Map(model.get("spectra_meta").map((m) => [m.id, m]));
+    if (drawnFor === null || drawnFor[0] !== model.get("spectra") ||
+        drawnFor[1] !== model.get("spectra_meta")) {
+      drawn = new Map();
+      drawnFor = [model.get("spectra"), model.get("spectra_meta")];
+    }
     if (!items.length) {
       list.append(el("div", "rasv-takes-empty", model.get("text_empty")));
       return;
