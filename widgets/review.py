@@ -381,11 +381,12 @@ class ReviewPanel(Panel):
         self.position = 0
         self.list.text_empty = self.t("review.empty")
         # The cards go first; the star model and the clip ranking (a model fit each) follow
-        # and only add the dimmed predicted stars and the "Best so far" line.
+        # and only add the dimmed predicted stars and the "Best so far" line (the ask order
+        # comes with its predictions).
         self._paint_page(force=True)
         if self.blind_session is None and not self.df.empty and \
                 "stars_pred" not in self.df.columns:
-            self._refresh_predictions()  # the ask order comes with them
+            self._refresh_predictions()
         else:
             self._paint_best()
 
@@ -509,7 +510,8 @@ class ReviewPanel(Panel):
         self.best_keep.disabled = False
 
     def _refresh_predictions(self) -> None:
-        """After a score: new predictions on this page's cards and a new "Best so far"."""
+        """New predictions on this page's cards and a new "Best so far" (after the cards
+        of a load are sent, and after each score)."""
         task_id = self.task.value
         if task_id is None or self.blind_session is not None or self.df.empty:
             return
