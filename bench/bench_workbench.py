@@ -1,6 +1,6 @@
 """How fast the workbench appears in a browser, as ratios to plain-ipywidgets baselines.
 
-Run: python bench/bench_workbench.py [--loads 3]
+Run: python bench/bench_workbench.py [--loads 3] [--parts 123]
 
 Needs Chromium (apt-get install chromium) and Playwright's Python package; nothing is
 downloaded. Everything runs on this machine: Voilà, its kernels and a headless Chromium.
@@ -241,6 +241,8 @@ def bench_review_interaction(p, tmp: Path, demo: Path, loads: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--loads", type=int, default=3)
+    ap.add_argument("--parts", default="123",
+                    help="which parts to run, e.g. 3 for the Review tab only (default: 123)")
     args = ap.parse_args()
     if chromium_path() is None:
         raise SystemExit("Chromium is not installed: apt-get install chromium")
@@ -253,9 +255,10 @@ def main() -> None:
           f"({summary['clips']} clips, task {summary['task']})")
     os.environ.setdefault("RASV_LANG", "en")
     with sync_playwright() as p:
-        bench_first_widget(p, tmp, tmp / "demo", args.loads)
-        bench_review_page(p, tmp, tmp / "demo", args.loads)
-        bench_review_interaction(p, tmp, tmp / "demo", args.loads)
+        for part, bench in (("1", bench_first_widget), ("2", bench_review_page),
+                            ("3", bench_review_interaction)):
+            if part in args.parts:
+                bench(p, tmp, tmp / "demo", args.loads)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
+import importlib
 import itertools
 import threading
 from typing import Any
@@ -71,6 +73,11 @@ def warm_up() -> None:
 
     for rate in (32000, 24000):  # GPT-SoVITS v2 and v3 take rates
         compute_spectrogram(np.zeros(rate // 2, dtype=np.float32), rate, **THUMB)
+    # Imported on the first take table (its suspicion column) and the first star-model fit
+    # (its BLAS thread limit): a third of a second on the first opening of the tab.
+    for module in ("rasv.analysis", "threadpoolctl"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
 
 
 def group_orders() -> list[tuple[str, ...]]:
@@ -112,7 +119,10 @@ class ReviewPanel(Panel):
 
     tab = "tab.review"
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, fill: bool = True) -> None:
+        """Build the panel; ``fill`` False leaves the takes to the first :meth:`refresh`
+        (the workbench shows the controls first, so the browser draws them while the
+        takes are read)."""
         super().__init__(ctx)
         t = self.t
         from rasv.scores import TAGS
@@ -165,12 +175,13 @@ class ReviewPanel(Panel):
         # loaded while the flag stayed up left the old card showing ❚❚.
         self.player.observe(self._on_playing, ["playing", "key"])
         self.keys = Keyboard(hint=t("keys.hint"))
-        self.keys.bind("space", ctx.guard(self.toggle_play))
-        self.keys.bind("j", ctx.guard(self.next))
-        self.keys.bind("k", ctx.guard(self.previous))
-        self.keys.bind("r", ctx.guard(self.reveal))
-        for n in range(6):
-            self.keys.bind(str(n), ctx.guard(lambda n=n: self.score(n)))
+        with self.keys.hold_sync():  # one message for the ten keys, not ten
+            self.keys.bind("space", ctx.guard(self.toggle_play))
+            self.keys.bind("j", ctx.guard(self.next))
+            self.keys.bind("k", ctx.guard(self.previous))
+            self.keys.bind("r", ctx.guard(self.reveal))
+            for n in range(6):
+                self.keys.bind(str(n), ctx.guard(lambda n=n: self.score(n)))
         self.where = W.HTML("")
         self.list = TakeList(lang=ctx.lang)
         self._tag_label = {k: v[0 if ctx.lang == "zh" else 1] for k, v in TAGS.items()}
@@ -227,7 +238,10 @@ class ReviewPanel(Panel):
         self.widget.add_class("rasv-review")
         self.widget.add_class(SCOPE_CLASS)
         ctx.observe(lambda _c: ctx.guard(self.refresh)(), "role")
-        self.refresh()
+        if fill:
+            self.refresh()
+        else:  # shown before its takes are read: not "no takes" meanwhile
+            self.list.text_empty = t("tab.loading")
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -356,7 +370,6 @@ class ReviewPanel(Panel):
             self.df = self.ws.takes.df(task_id, group_by=list(self.groups()) or None,
                                        sort=self.sort.value, descending=self.descending.value,
                                        **self.filters()).reset_index(drop=True)
-            self.df = self._with_predictions(task_id, self.df)
         self.reveal_button.layout.display = "" if self.blind.value else "none"
         if task_id is not None:
             with self.conclusion.hold_trait_notifications():
@@ -366,8 +379,16 @@ class ReviewPanel(Panel):
                 finally:
                     self._loading = False
         self.position = 0
-        self._paint_best()
+        self.list.text_empty = self.t("review.empty")
+        # The cards go first; the star model and the clip ranking (a model fit each) follow
+        # and only add the dimmed predicted stars and the "Best so far" line (the ask order
+        # comes with its predictions).
         self._paint_page(force=True)
+        if self.blind_session is None and not self.df.empty and \
+                "stars_pred" not in self.df.columns:
+            self._refresh_predictions()
+        else:
+            self._paint_best()
 
     def _with_predictions(self, task_id: int, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the predicted stars of its takes (the ask order already has them)."""
@@ -489,7 +510,8 @@ class ReviewPanel(Panel):
         self.best_keep.disabled = False
 
     def _refresh_predictions(self) -> None:
-        """After a score: new predictions on this page's cards and a new "Best so far"."""
+        """New predictions on this page's cards and a new "Best so far" (after the cards
+        of a load are sent, and after each score)."""
         task_id = self.task.value
         if task_id is None or self.blind_session is not None or self.df.empty:
             return

@@ -273,9 +273,14 @@ class Workbench(W.VBox):
         name, module, cls_name = self._specs[index]
         if name not in self._panels:
             cls = getattr(importlib.import_module(module), cls_name)
-            panel = cls(self.ctx)
+            # A panel that can be filled after it is shown (``fill=False``) is: the browser
+            # draws its controls while the panel reads the workspace.
+            later = "fill" in inspect.signature(cls).parameters
+            panel = cls(self.ctx, **({"fill": False} if later else {}))
             self._panels[name] = panel
             self._slots[index].children = [panel.widget]
+            if later:
+                panel.refresh()
         return self._panels[name]
 
     def _on_tab(self, change: dict) -> None:

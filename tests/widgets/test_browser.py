@@ -52,10 +52,13 @@ def test_review_plays_a_take_and_scores_it_with_the_keyboard(browser_page, demo_
     page.wait_for_function(
         "() => [...document.querySelectorAll('.rasv-review audio')]"
         ".some(a => !a.paused && a.currentTime > 0)", timeout=20_000)
+    # A card redrawn for its new stars keeps its drawn spectrogram (the canvas moves over).
+    first.locator("canvas").evaluate("c => { c.dataset.drawnBefore = '1'; }")
     page.keyboard.press("4")
     page.wait_for_function(
         f"() => document.querySelectorAll('.rasv-take[data-id=\"{take_id}\"] .rasv-star.on')"
         ".length === 4", timeout=20_000)
+    assert first.locator("canvas").get_attribute("data-drawn-before") == "1"
     with rasv.open(demo_ws) as ws:
         assert ws.scores.get(take_id).stars == 4
     # scoring moved on to the next take, which now plays

@@ -5,10 +5,8 @@ const EDITABLE = /^(INPUT|TEXTAREA|SELECT)$/;
 
 function render({ model, el }) {
   el.classList.add("rasv-keys");
-  const hint = document.createElement("span");
-  hint.className = "rasv-keys-hint";
-  const last = document.createElement("kbd");
-  last.className = "rasv-keys-last";
+  const [hint, last] = [["span", "rasv-keys-hint"], ["kbd", "rasv-keys-last"]].map(
+    ([tag, className]) => Object.assign(document.createElement(tag), { className }));
   el.append(hint, last);
   const paint = () => {
     hint.textContent = model.get("hint");

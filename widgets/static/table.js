@@ -233,15 +233,13 @@ function render({ model, el: root }) {
   };
 
   const all = () => { header(); body(); pagerBar(); };
-  model.on("change:rows", () => { header(); body(); });
-  model.on("change:columns", all);
-  model.on("change:selected", () => { header(); body(); });
-  model.on("change:playing", body);
-  model.on("change:sort_key", header);
-  model.on("change:sort_desc", header);
-  model.on("change:page_text", pagerBar);
-  model.on("change:pages", pagerBar);
-  model.on("change:page_size", pagerBar);
+  const rows = () => { header(); body(); };
+  // What each trait redraws.
+  const redraw = {
+    rows, columns: all, selected: rows, playing: body, sort_key: header, sort_desc: header,
+    page_text: pagerBar, pages: pagerBar, page_size: pagerBar,
+  };
+  for (const [name, draw] of Object.entries(redraw)) model.on(`change:${name}`, draw);
   all();
 }
 

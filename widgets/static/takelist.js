@@ -32,6 +32,8 @@ function bytesOf(value) {
   return new Uint8Array(0);
 }
 
+let scratch = null;
+
 function drawSpectrogram(canvas, bytes, meta) {
   const { offset, bands, frames } = meta;
   const img = new ImageData(frames, bands);
@@ -46,13 +48,14 @@ function drawSpectrogram(canvas, bytes, meta) {
       img.data[p + 3] = 255;
     }
   }
-  const off = document.createElement("canvas");
-  off.width = frames;
-  off.height = bands;
-  off.getContext("2d").putImageData(img, 0, 0);
+  // One scratch canvas for every card: the image is scaled from it onto the card's canvas.
+  if (!scratch) scratch = document.createElement("canvas");
+  scratch.width = frames;
+  scratch.height = bands;
+  scratch.getContext("2d").putImageData(img, 0, 0);
   const ctx = canvas.getContext("2d");
   ctx.imageSmoothingEnabled = true;
-  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
 }
 
 function render({ model, el: root }) {
@@ -128,10 +131,14 @@ function render({ model, el: root }) {
     }
     const meta = metaById.get(item.id);
     if (meta) {
-      const canvas = el("canvas", "rasv-take-spec");
-      canvas.width = 480;
-      canvas.height = 56;
-      drawSpectrogram(canvas, bytes, meta);
+      let canvas = drawn.get(item.id);
+      if (!canvas) {
+        canvas = el("canvas", "rasv-take-spec");
+        canvas.width = 480;
+        canvas.height = 56;
+        drawSpectrogram(canvas, bytes, meta);
+        drawn.set(item.id, canvas);
+      }
       mid.append(canvas);
     } else if (item.error) {
       mid.append(el("div", "rasv-take-error", item.error));
@@ -169,11 +176,21 @@ function render({ model, el: root }) {
     return c;
   };
 
+  // Spectrograms drawn for the page's arrays, by take id: a card redrawn for new stars, tags
+  // or predictions moves its canvas over instead of drawing it again.
+  let drawn = new Map();
+  let drawnFor = null;
+
   const renderAll = () => {
     list.replaceChildren();
     const items = model.get("items");
     const bytes = bytesOf(model.get("spectra"));
     const metaById = new Map(model.get("spectra_meta").map((m) => [m.id, m]));
+    if (drawnFor === null || drawnFor[0] !== model.get("spectra") ||
+        drawnFor[1] !== model.get("spectra_meta")) {
+      drawn = new Map();
+      drawnFor = [model.get("spectra"), model.get("spectra_meta")];
+    }
     if (!items.length) {
       list.append(el("div", "rasv-takes-empty", model.get("text_empty")));
       return;
@@ -194,11 +211,16 @@ function render({ model, el: root }) {
     paintState();
   };
 
-  model.on("change:items", renderAll);
-  model.on("change:spectra_meta", renderAll);
-  model.on("change:tag_options", renderAll);
-  model.on("change:current", paintState);
-  model.on("change:playing", paintState);
+  // A new page changes items, spectra and tag options in one message, which fires one change
+  // event each: draw the page once, after the last of them.
+  let queued = false;
+  const renderSoon = () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => { queued = false; renderAll(); });
+  };
+  for (const name of ["items", "spectra_meta", "tag_options"]) model.on(`change:${name}`, renderSoon);
+  for (const name of ["current", "playing"]) model.on(`change:${name}`, paintState);
   renderAll();
 }
 
