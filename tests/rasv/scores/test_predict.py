@@ -72,6 +72,14 @@ def test_a_clip_scored_well_twice_lifts_its_other_takes():
     assert scored.drivers[2].startswith("clip 1 +")
 
 
+def test_a_long_name_in_the_drivers_is_cut_with_an_ellipsis_not_silently():
+    t = pd.DataFrame({"id": range(8), "clip_id": [1, 2] * 4, "stars": [5, 1, 5, 1] + [None] * 4,
+                      "clip_name": ["zh_m_spring_long.wav", "b.wav"] * 4})
+    drivers = fit_stars(t).predict().drivers
+    assert drivers[4].startswith("clip zh_m_spring… +")  # not "clip zh_m_spring." (a full stop?)
+    assert drivers[5].startswith("clip b.wav -")  # short names whole
+
+
 def test_predictions_are_deterministic_and_intervals_hold_the_prediction():
     role = simulate_role(5)
     t = role.takes.copy()
