@@ -345,6 +345,8 @@ def recommend_cmd(workspace: str, task: str, fmt: str) -> None:
     if fmt == "table" and df.attrs.get("heard"):
         clips = df[df["dimension"] == "clip"]
         sure = "confident" if df.attrs["confident"] else "not sure yet"
+        if len(clips) == 1:  # as in the Review tab: no runner-up to clear, no verdict to give
+            sure = "the only clip of the task"
         click.echo(f"best clip: {clips['label'].iloc[0]} ({sure}; "
                    f"{df.attrs['heard']} of {df.attrs['takes']} takes heard)")
     elif fmt == "table":

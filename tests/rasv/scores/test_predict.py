@@ -250,6 +250,22 @@ def test_cli_recommend_prints_the_best_clip(ws, scored_task, tmp_path):
     assert asked.exit_code == 0, asked.output
 
 
+def test_cli_recommend_gives_no_verdict_for_a_task_of_one_clip(ws, role, tmp_path):
+    from click.testing import CliRunner
+
+    from rasv.cli import main
+
+    clip = ws.clips.add(role, make_clip(tmp_path / "one.wav", 4, seed=1), text="参考。")
+    task = ws.tasks.create(role, "one", ["你好。", "再见。"], clips=[clip], engine="fake")
+    ws.tasks.run(task, FakeEngine())
+    ws.scores.set(ws.takes.df(task).id[0], 4)
+    root = str(ws.root)
+    ws.close()
+    out = CliRunner().invoke(main, ["recommend", "-w", root, str(task.id)])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("best clip: one.wav (the only clip of the task; 1 of 2 takes")
+
+
 def test_a_task_not_run_yet_predicts_nothing_and_recommends_nothing():
     from rasv.testing import example
 
