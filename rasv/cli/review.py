@@ -347,6 +347,8 @@ def recommend_cmd(workspace: str, task: str, fmt: str) -> None:
         sure = "confident" if df.attrs["confident"] else "not sure yet"
         if len(clips) == 1:  # as in the Review tab: no runner-up to clear, no verdict to give
             sure = "the only clip of the task"
+        if not clips["n_heard"].iloc[0]:  # ranked on the prior and the metrics alone
+            sure += "; none of its takes heard yet"
         click.echo(f"best clip: {clips['label'].iloc[0]} ({sure}; "
                    f"{df.attrs['heard']} of {df.attrs['takes']} takes heard)")
     elif fmt == "table":

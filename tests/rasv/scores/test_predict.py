@@ -266,6 +266,23 @@ def test_cli_recommend_gives_no_verdict_for_a_task_of_one_clip(ws, role, tmp_pat
     assert out.output.startswith("best clip: one.wav (the only clip of the task; 1 of 2 takes")
 
 
+def test_cli_recommend_says_when_the_leader_is_a_clip_nobody_heard(ws, scored_task):
+    from click.testing import CliRunner
+
+    from rasv.cli import main
+
+    task, clips = scored_task
+    takes = ws.takes.df(task, sort="plan")
+    for t in takes[takes.clip_id != clips[1].id].id:  # every clip heard is bad
+        ws.scores.set(t, 0)
+    root = str(ws.root)
+    ws.close()
+    out = CliRunner().invoke(main, ["recommend", "-w", root, str(task.id)])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(f"best clip: {clips[1].name} (not sure yet; none of its takes "
+                                 "heard yet; 8 of 12 takes heard)")
+
+
 def test_a_task_not_run_yet_predicts_nothing_and_recommends_nothing():
     from rasv.testing import example
 
