@@ -45,7 +45,8 @@ def id_list(ids: Any, what: str = "id") -> list[int]:
     if is_id(ids):
         return [int(ids)]
     if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-        raise InvalidInput(f"expected a {what} or a list of them, got {ids!r}")
+        article = "an" if what[:1] in "aeiou" else "a"  # "an id", "an aux clip id"
+        raise InvalidInput(f"expected {article} {what} or a list of them, got {ids!r}")
     out = []
     for x in ids:
         if not is_id(x):

@@ -11,6 +11,9 @@ from rasv.cli import base as cli
 
 _TABLE_COLUMNS = ["id", "status", "clip_name", "text", "params_label", "seed", "duration_s",
                   "dur_z", "stars", "tags"]
+#: Columns that explain an order, shown in the table after the main ones when sorting by it.
+_SORT_COLUMNS = {"ask": ["ask_rank", "stars_pred", "stars_low", "stars_high"],
+                 "suspicion": ["listen_rank", "suspicion", "reason"]}
 
 
 def parse_value(text: str) -> Any:
@@ -69,7 +72,8 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
               filters: tuple[str, ...], fmt: str, as_csv: bool, output: str | None) -> None:
     """List the takes of TASK (id or name) for review, shortest first (outliers at both ends).
 
-    The table shows the main columns; CSV, JSON and -o files hold every column.
+    The table shows the main columns (and, sorted by ask or suspicion, the ranks and
+    predictions behind that order); CSV, JSON and -o files hold every column.
 
     \b
     Example:
@@ -94,7 +98,11 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
     for col in ("tags", "aux_ids"):
         out[col] = out[col].map(lambda t: ";".join(map(str, t)) if t is not None else "")
     if fmt == "table":
-        out = out[[c for c in _TABLE_COLUMNS if c in out.columns]]
+        cols = _TABLE_COLUMNS + _SORT_COLUMNS.get(sort, [])
+        out = out[[c for c in cols if c in out.columns]]
+        for col in ("ask_rank", "listen_rank"):  # whole numbers; unscored/unanalysed ones empty
+            if col in out.columns:
+                out[col] = out[col].round().astype("Int64")
         out["id"] = out["id"].str[:12]
     cli.print_frame(out, fmt, empty="no takes")
 
@@ -337,6 +345,10 @@ def recommend_cmd(workspace: str, task: str, fmt: str) -> None:
     if fmt == "table" and df.attrs.get("heard"):
         clips = df[df["dimension"] == "clip"]
         sure = "confident" if df.attrs["confident"] else "not sure yet"
+        if len(clips) == 1:  # as in the Review tab: no runner-up to clear, no verdict to give
+            sure = "the only clip of the task"
+        if not clips["n_heard"].iloc[0]:  # ranked on the prior and the metrics alone
+            sure += "; none of its takes heard yet"
         click.echo(f"best clip: {clips['label'].iloc[0]} ({sure}; "
                    f"{df.attrs['heard']} of {df.attrs['takes']} takes heard)")
     elif fmt == "table":

@@ -456,9 +456,9 @@ class StarModel:
                 if s == "clip" and "clip_name" in self.takes:
                     keys = self.takes["clip_name"].astype(str).to_numpy()
                 prefix = "clip " if s == "clip" else f"{s}="
-                # One label per distinct value, then spread over the takes.
                 uniq, inv = np.unique(np.asarray(keys, dtype=str), return_inverse=True)
-                out[i] = np.array([prefix + u[:12] for u in uniq], dtype=object)[inv]
+                short = [u if len(u) <= 12 else u[:11] + "…" for u in uniq]  # cut, visibly
+                out[i] = np.array([prefix + u for u in short], dtype=object)[inv]  # per take
             else:
                 out[i] = s
         return out

@@ -23,6 +23,7 @@ from rasv.errors import (
     EmptyGrid,
     InvalidInput,
     ModelNotFound,
+    RoleNotFound,
     TaskNotFound,
     TextNotFound,
 )
@@ -377,13 +378,26 @@ def find_task_id(ws: Workspace, ref: Any) -> int:
                 ids = ", ".join(str(r[0]) for r in rows)
                 raise TaskNotFound(text, f"several tasks are named so (ids {ids}); give the id")
             if not rows:
-                raise TaskNotFound(text)
+                raise TaskNotFound(text, _role_hint(ws, text))
             return int(rows[0][0])
         ref = int(text)
     tid = task_id_of(ref)
     if not ws.store.scalar("SELECT count(*) FROM tasks WHERE id = ?", [tid]):
         raise TaskNotFound(tid)
     return tid
+
+
+def _role_hint(ws: Workspace, name: str) -> str:
+    """What to say when a task was asked for by a role's name (an easy slip: both are names)."""
+    try:
+        role_id = ws.roles.resolve_id(name)
+    except RoleNotFound:
+        return ""
+    ids = [str(r[0]) for r in ws.store.rows(
+        "SELECT id FROM tasks WHERE role_id = ? AND NOT archived ORDER BY id", [role_id])]
+    if not ids:
+        return "that is a role's name, and the role has no tasks yet"
+    return f"that is a role's name; give one of its tasks (id{'s' * (len(ids) > 1)} {', '.join(ids)})"
 
 
 _is_int = is_id

@@ -58,3 +58,10 @@ def test_deleting_a_missing_id_deletes_nothing(ws, role):
     with pytest.raises(rasv.AuxClipNotFound):
         ws.aux.delete([a.id, 99999])
     assert ws.aux.get(a.id).id == a.id and ws.aux.abspath(a.id).exists()
+
+
+def test_id_list_refusal_reads_as_english():
+    with pytest.raises(rasv.InvalidInput, match="expected an id or a list of them, got None"):
+        id_list(None)
+    with pytest.raises(rasv.InvalidInput, match="expected a text id or a list"):
+        id_list("7", "text id")

@@ -45,6 +45,18 @@ def test_takes_lists_sorts_filters_and_exports(setup, tmp_path):
     assert bad.exit_code == 1 and "cannot sort" in bad.output
 
 
+def test_takes_table_shows_the_columns_behind_the_ask_order(setup):
+    wsdir, task = setup
+    assert run("score", "-w", wsdir, task.take_ids[0], "--stars", 5).exit_code == 0
+    out = run("takes", "-w", wsdir, task.id, "--sort", "ask")
+    assert out.exit_code == 0, out.output
+    header, first = out.output.splitlines()[:2]
+    assert "ask_rank" in header and "stars_pred" in header and "stars_low" in header
+    assert first.split()[-4] == "1"  # the take to hear next, ranked as a whole number
+    plain = run("takes", "-w", wsdir, task.id)
+    assert "ask_rank" not in plain.output and "stars_pred" not in plain.output
+
+
 def test_score_rollup_conclude_and_export(setup, tmp_path):
     wsdir, task = setup
     out = run("score", "-w", wsdir, task.take_ids[0], "--stars", 4, "--tag", "电音",

@@ -72,6 +72,14 @@ def test_a_clip_scored_well_twice_lifts_its_other_takes():
     assert scored.drivers[2].startswith("clip 1 +")
 
 
+def test_a_long_name_in_the_drivers_is_cut_with_an_ellipsis_not_silently():
+    t = pd.DataFrame({"id": range(8), "clip_id": [1, 2] * 4, "stars": [5, 1, 5, 1] + [None] * 4,
+                      "clip_name": ["zh_m_spring_long.wav", "b.wav"] * 4})
+    drivers = fit_stars(t).predict().drivers
+    assert drivers[4].startswith("clip zh_m_spring… +")  # not "clip zh_m_spring." (a full stop?)
+    assert drivers[5].startswith("clip b.wav -")  # short names whole
+
+
 def test_predictions_are_deterministic_and_intervals_hold_the_prediction():
     role = simulate_role(5)
     t = role.takes.copy()
@@ -240,6 +248,39 @@ def test_cli_recommend_prints_the_best_clip(ws, scored_task, tmp_path):
     assert out.output.startswith(f"best clip: {clips[0].name} (") and "6 of 12 takes" in out.output
     asked = CliRunner().invoke(main, ["takes", "-w", root, str(task.id), "--sort", "ask"])
     assert asked.exit_code == 0, asked.output
+
+
+def test_cli_recommend_gives_no_verdict_for_a_task_of_one_clip(ws, role, tmp_path):
+    from click.testing import CliRunner
+
+    from rasv.cli import main
+
+    clip = ws.clips.add(role, make_clip(tmp_path / "one.wav", 4, seed=1), text="参考。")
+    task = ws.tasks.create(role, "one", ["你好。", "再见。"], clips=[clip], engine="fake")
+    ws.tasks.run(task, FakeEngine())
+    ws.scores.set(ws.takes.df(task).id[0], 4)
+    root = str(ws.root)
+    ws.close()
+    out = CliRunner().invoke(main, ["recommend", "-w", root, str(task.id)])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("best clip: one.wav (the only clip of the task; 1 of 2 takes")
+
+
+def test_cli_recommend_says_when_the_leader_is_a_clip_nobody_heard(ws, scored_task):
+    from click.testing import CliRunner
+
+    from rasv.cli import main
+
+    task, clips = scored_task
+    takes = ws.takes.df(task, sort="plan")
+    for t in takes[takes.clip_id != clips[1].id].id:  # every clip heard is bad
+        ws.scores.set(t, 0)
+    root = str(ws.root)
+    ws.close()
+    out = CliRunner().invoke(main, ["recommend", "-w", root, str(task.id)])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(f"best clip: {clips[1].name} (not sure yet; none of its takes "
+                                 "heard yet; 8 of 12 takes heard)")
 
 
 def test_a_task_not_run_yet_predicts_nothing_and_recommends_nothing():

@@ -57,6 +57,14 @@ def test_unknown_and_ambiguous_names_and_ids(ws, tasks):
         ws.takes.df(99)
 
 
+def test_a_role_name_given_for_a_task_says_so_and_names_its_tasks(ws, role, tasks):
+    with pytest.raises(rasv.TaskNotFound, match=r"role's name; give one of its tasks \(ids 1, 2, 3\)"):
+        ws.scores.recommend(role.label)
+    ws.roles.create("女-空")
+    with pytest.raises(rasv.TaskNotFound, match="role has no tasks yet"):
+        ws.scores.predict("女-空")
+
+
 def test_a_name_means_the_current_version(ws, role, tasks):
     first = tasks[0]
     ws.tasks.run(first, rasv.testing.FakeEngine())
