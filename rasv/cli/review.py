@@ -110,20 +110,24 @@ def takes_cmd(workspace: str, task: str, group_by: str, sort: str, desc: bool,
 @cli.main.command("score")
 @cli.workspace_option
 @click.argument("take")
-@click.option("--stars", type=click.IntRange(0, 5), help="0–5.")
+@click.argument("stars_arg", metavar="[STARS]", required=False, type=click.IntRange(0, 5))
+@click.option("--stars", type=click.IntRange(0, 5), help="0–5 (or give STARS after TAKE).")
 @click.option("--tag", "tags", multiple=True, help="电音, 复读, 吞字, 换气, 语气不对 … (repeat).")
 @click.option("--remark", help="A note.")
 @click.option("--rater", default="", help="Who scores.")
 @cli.handle_errors
-def score_cmd(workspace: str, take: str, stars: int | None, tags: tuple[str, ...],
-              remark: str | None, rater: str) -> None:
+def score_cmd(workspace: str, take: str, stars_arg: int | None, stars: int | None,
+              tags: tuple[str, ...], remark: str | None, rater: str) -> None:
     """Score TAKE (its id, or the first 12 characters the tables show; history is kept,
     unchanged fields carry over).
 
     \b
     Example:
-      rasv score -w voices 3f2a9c... --stars 4 --tag 电音 --remark "buzz at 1.2 s"
+      rasv score -w voices 3f2a9c... 4 --tag 电音 --remark "buzz at 1.2 s"
     """
+    if stars_arg is not None and stars is not None and stars_arg != stars:
+        raise click.UsageError(f"two star counts given: {stars_arg} and --stars {stars}")
+    stars = stars if stars is not None else stars_arg
     with cli.open_workspace(workspace) as ws:
         s = ws.scores.set(cli.find_take(ws, take), stars, list(tags) if tags else None, remark,
                           rater=rater)

@@ -75,6 +75,18 @@ def test_score_rollup_conclude_and_export(setup, tmp_path):
         assert ws.scores.conclusion(task.id) == "k=15 wins"
 
 
+def test_score_takes_stars_after_the_take(setup):
+    wsdir, task = setup
+    out = run("score", "-w", wsdir, task.take_ids[1], 3)
+    assert out.exit_code == 0 and "3 stars" in out.output, out.output
+    same = run("score", "-w", wsdir, task.take_ids[1], 2, "--stars", 2)
+    assert same.exit_code == 0 and "2 stars" in same.output
+    clash = run("score", "-w", wsdir, task.take_ids[1], 2, "--stars", 4)
+    assert clash.exit_code == 2 and "two star counts" in clash.output
+    with rasv.open(wsdir) as ws:
+        assert ws.scores.get(task.take_ids[1]).stars == 2
+
+
 def test_longtext_products_and_packs(setup, tmp_path):
     wsdir, task = setup
     out = run("longtext", "-w", wsdir, "--take", task.take_ids[0], "--text",
