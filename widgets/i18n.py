@@ -343,6 +343,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                               "95 % likely the best or within 0.4 stars of it"),
     "review.best.unsure": ("还不确定：按“问我下一条”继续听", "Not sure yet: keep listening with Ask me next"),
     "review.best.keep": ("把最佳参考存为成品", "Keep the best clip as a product"),
+    "review.best.unheard": ("{clip} 排在最前，但它的结果一条都还没听过（已听 {heard}/{takes} 条）："
+                            "按“问我下一条”先听它，听过才能存为成品",
+                            "{clip} leads, but none of its takes heard yet ({heard}/{takes} "
+                            "takes heard): listen with Ask me next before keeping it"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------

@@ -499,6 +499,13 @@ class ReviewPanel(Panel):
             self.best_keep.disabled = True
             return
         lead = clips.iloc[0]
+        if not int(lead["n_heard"]):
+            # Ranked on the prior and the metrics alone: nothing heard to keep yet.
+            self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> " + html.escape(
+                t("review.best.unheard", clip=lead["label"], heard=int(rec.attrs["heard"]),
+                  takes=int(rec.attrs["takes"]))))
+            self.best_keep.disabled = True
+            return
         line = t("review.best.line", clip=lead["label"], stars=float(lead["quality"]),
                  low=float(lead["low"]), high=float(lead["high"]), p=float(lead["p_best"]),
                  heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"]))
@@ -528,8 +535,8 @@ class ReviewPanel(Panel):
     def keep_best(self, name: str = "") -> Any:
         """Keep the recommended clip as a product with the settings of its best take.
 
-        Its best take: the highest stars, then the highest prediction. ``name`` defaults to the
-        clip's name.
+        Its best take: the highest stars among its heard takes, then the highest prediction
+        (an unheard take is never kept). ``name`` defaults to the clip's name.
         """
         rec = self.recommendation
         if rec is None or not rec.attrs.get("heard"):
@@ -539,7 +546,12 @@ class ReviewPanel(Panel):
             self.ws.takes.df(self.task.value, sort="plan", status="done")[["id", "clip_id",
                                                                           "stars"]],
             left_on="take_id", right_on="id")
-        takes = takes[takes["clip_id"] == lead["value"]]
+        takes = takes[(takes["clip_id"] == lead["value"]) & takes["stars"].notna()]
+        if takes.empty:
+            self.ctx.say(self.t("review.best.unheard", clip=lead["label"],
+                                heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"])),
+                         "warn")
+            return None
         best = takes.sort_values(["stars", "stars_pred"], ascending=False,
                                  na_position="last", kind="stable").iloc[0]
         product = self.ws.products.create_from_take(str(best["take_id"]),

@@ -76,3 +76,17 @@ def test_listen_less_text_exists_in_chinese(ws, role, clips, done_task):
     assert Translator("zh")("review.best.title") in panel.best.value
     labels = dict((v, k) for k, v in panel.sort.options)
     assert labels["ask"] == Translator("zh")("review.sort.ask")
+
+
+def test_best_so_far_never_keeps_an_unheard_clip(ctx, done_task, ws, clips):
+    # Two 1-star takes of one clip: another clip, none of its takes heard, leads on the prior.
+    _score_clip(ws, done_task, clips[0].id, 1, 2)
+    panel = ReviewPanel(ctx)
+    lead = panel.recommendation[panel.recommendation.dimension == "clip"].iloc[0]
+    assert lead["value"] != clips[0].id and lead["n_heard"] == 0
+    assert "none of its takes heard yet" in panel.best.value and "Ask me next" in panel.best.value
+    assert panel.best_keep.disabled
+    assert panel.keep_best() is None and ws.products.df().empty
+    zh = Context(ws, lang="zh")
+    zh.role = ctx.role
+    assert "一条都还没听过" in ReviewPanel(zh).best.value
