@@ -347,6 +347,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                             "按“问我下一条”先听它，听过才能存为成品",
                             "{clip} leads, but none of its takes heard yet ({heard}/{takes} "
                             "takes heard): listen with Ask me next before keeping it"),
+    "review.best.already": ("这条最佳结果已经是成品：{name}", "Already kept: this take is product {name}"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------

@@ -106,6 +106,13 @@ def _predicted(r: dict[str, Any]) -> float | None:
     return round(float(value), 1)
 
 
+def _free_name(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3`` … when a product already has that name."""
+    if stem not in taken:
+        return stem
+    return next(f"{stem}-{n}" for n in itertools.count(2) if f"{stem}-{n}" not in taken)
+
+
 def _tags(value: Any) -> list[str]:
     if value is None:
         return []
@@ -554,8 +561,17 @@ class ReviewPanel(Panel):
             return None
         best = takes.sort_values(["stars", "stars_pred"], ascending=False,
                                  na_position="last", kind="stable").iloc[0]
-        product = self.ws.products.create_from_take(str(best["take_id"]),
-                                                    name.strip() or str(lead["label"]))
+        take_id = str(best["take_id"])
+        kept = self.ws.products.df(self.role)
+        same = kept[kept["source_take_id"] == take_id]
+        if len(same):  # a second click with nothing new heard: that take is a product already
+            product = self.ws.products.get(int(same["id"].iloc[0]))
+            self.ctx.say(self.t("review.best.already", name=product.name))
+            return product
+        # After more listening another take of the same clip may lead: a new name beside it.
+        name = name.strip() or _free_name(str(lead["label"]),
+                                          set(kept["name"]))
+        product = self.ws.products.create_from_take(take_id, name)
         self.keep_name.value = ""
         self.ctx.say(self.t("review.kept", name=product.name))
         return product

@@ -90,3 +90,19 @@ def test_best_so_far_never_keeps_an_unheard_clip(ctx, done_task, ws, clips):
     zh = Context(ws, lang="zh")
     zh.role = ctx.role
     assert "一条都还没听过" in ReviewPanel(zh).best.value
+
+
+def test_keeping_the_best_twice_says_so_and_a_better_take_gets_a_new_name(ctx, done_task, ws,
+                                                                          clips):
+    _score_clip(ws, done_task, clips[1].id, 4, 3)
+    _score_clip(ws, done_task, clips[0].id, 1, 3)
+    panel = ReviewPanel(ctx)
+    first = panel.keep_best()
+    again = panel.keep_best()  # nothing new heard: the same take, already a product
+    assert again.id == first.id and len(ws.products.df()) == 1
+    assert "Already kept" in ctx.notice.value and first.name in ctx.notice.value
+    takes = ws.takes.df(done_task, sort="plan")
+    better = takes[(takes.clip_id == clips[1].id) & takes.stars.isna()].id.iloc[0]
+    panel.score(5, take_id=better, advance=False)
+    third = panel.keep_best()
+    assert third.name == f"{clips[1].name}-2" and third.source_take_id == better
