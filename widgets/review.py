@@ -30,6 +30,7 @@ import html
 import importlib
 import itertools
 import threading
+from pathlib import PurePath
 from typing import Any
 
 import ipywidgets as W
@@ -543,7 +544,8 @@ class ReviewPanel(Panel):
         """Keep the recommended clip as a product with the settings of its best take.
 
         Its best take: the highest stars among its heard takes, then the highest prediction
-        (an unheard take is never kept). ``name`` defaults to the clip's name.
+        (an unheard take is never kept). ``name`` defaults to the clip's file name without
+        its extension.
         """
         rec = self.recommendation
         if rec is None or not rec.attrs.get("heard"):
@@ -569,7 +571,7 @@ class ReviewPanel(Panel):
             self.ctx.say(self.t("review.best.already", name=product.name))
             return product
         # After more listening another take of the same clip may lead: a new name beside it.
-        name = name.strip() or _free_name(str(lead["label"]),
+        name = name.strip() or _free_name(PurePath(str(lead["label"])).stem,
                                           set(kept["name"]))
         product = self.ws.products.create_from_take(take_id, name)
         self.keep_name.value = ""
