@@ -347,6 +347,9 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                             "按“问我下一条”先听它，听过才能存为成品",
                             "{clip} leads, but none of its takes heard yet ({heard}/{takes} "
                             "takes heard): listen with Ask me next before keeping it"),
+    "review.best.too_close": ("难分高下：每条都听过了，前几名的参考音频相差太小",
+                              "Too close to call: every take is heard and the leading clips are "
+                              "too close to tell apart"),
     "review.best.already": ("这条最佳结果已经是成品：{name}", "Already kept: this take is product {name}"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),

@@ -517,7 +517,9 @@ class ReviewPanel(Panel):
         line = t("review.best.line", clip=lead["label"], stars=float(lead["quality"]),
                  low=float(lead["low"]), high=float(lead["high"]), p=float(lead["p_best"]),
                  heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"]))
-        sure = t("review.best.confident" if rec.attrs.get("confident") else "review.best.unsure")
+        sure = t("review.best.confident" if rec.attrs.get("confident") else
+                 "review.best.too_close" if rec.attrs["heard"] >= rec.attrs["takes"] else
+                 "review.best.unsure")  # nothing left to hear: listening more cannot settle it
         # With one clip there is no runner-up to clear: no verdict to give.
         verdict = f" · <i>{html.escape(sure)}</i>" if len(clips) > 1 else ""
         self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> {html.escape(line)}"

@@ -106,3 +106,13 @@ def test_keeping_the_best_twice_says_so_and_a_better_take_gets_a_new_name(ctx, d
     panel.score(5, take_id=better, advance=False)
     third = panel.keep_best()
     assert third.name == "r1-2" and third.source_take_id == better
+
+
+def test_with_every_take_heard_a_close_race_is_called_too_close_not_keep_listening(
+        ctx, done_task, ws, clips):
+    takes = ws.takes.df(done_task, sort="plan")
+    for i, t in enumerate(takes.itertuples()):  # every clip averages 2.5 stars, widely spread
+        ws.scores.set(t.id, 5 * ((i + int(t.clip_id)) % 2))
+    panel = ReviewPanel(ctx)
+    assert not panel.recommendation.attrs["confident"]
+    assert "Too close to call" in panel.best.value and "keep listening" not in panel.best.value
