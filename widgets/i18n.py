@@ -350,6 +350,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.best.too_close": ("难分高下：每条都听过了，前几名的参考音频相差太小",
                               "Too close to call: every take is heard and the leading clips are "
                               "too close to tell apart"),
+    "review.group_by_ask": ("“问我下一条”是一整列，不分组", "Ask me next is one list: no groups"),
     "review.best.already": ("这条最佳结果已经是成品：{name}", "Already kept: this take is product {name}"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),

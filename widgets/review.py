@@ -173,6 +173,8 @@ class ReviewPanel(Panel):
         self.analysis_status = W.HTML("")
         # Before the reload below: a sort's natural direction is set without a second load.
         self.sort.observe(self._natural_direction, "value")
+        self.sort.observe(lambda _c: self._group_by_state(), "value")
+        self._group_by_state()
         for w in (self.task, self.group_by, self.sort, self.descending, self.unscored,
                   self.blind):
             w.observe(lambda _c: ctx.guard(self.load)(), "value")
@@ -327,6 +329,12 @@ class ReviewPanel(Panel):
                 self.descending.value = False
             finally:
                 self._loading = False
+
+    def _group_by_state(self) -> None:
+        """Group by is off under the ask order, which is one list (see :meth:`groups`)."""
+        ask = self.sort.value == "ask"
+        self.group_by.disabled = ask
+        self.group_by.tooltip = self.t("review.group_by_ask") if ask else None
 
     def show(self, task: int | None = None, **_: Any) -> None:
         """Open on ``task`` (what other panels call through ``ctx.navigate``)."""

@@ -116,3 +116,16 @@ def test_with_every_take_heard_a_close_race_is_called_too_close_not_keep_listeni
     panel = ReviewPanel(ctx)
     assert not panel.recommendation.attrs["confident"]
     assert "Too close to call" in panel.best.value and "keep listening" not in panel.best.value
+
+
+def test_group_by_is_disabled_with_a_tooltip_under_ask_me_next(ws, role, clips, done_task):
+    for lang in ("en", "zh"):
+        c = Context(ws, lang=lang)
+        c.role = role
+        panel = ReviewPanel(c)
+        assert not panel.group_by.disabled and not panel.group_by.tooltip
+        panel.sort.value = "ask"
+        assert panel.group_by.disabled
+        assert panel.group_by.tooltip == Translator(lang)("review.group_by_ask")
+        panel.sort.value = "duration"
+        assert not panel.group_by.disabled
