@@ -343,6 +343,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                               "95 % likely the best or within 0.4 stars of it"),
     "review.best.unsure": ("还不确定：按“问我下一条”继续听", "Not sure yet: keep listening with Ask me next"),
     "review.best.keep": ("把最佳参考存为成品", "Keep the best clip as a product"),
+    "review.group_by_ask": ("“问我下一条”是一整列，不分组", "Ask me next is one list: no groups"),
+    "review.best.already": ("这条最佳结果已经是成品：{name}", "Already kept: this take is product {name}"),
     "review.best.unheard": ("{clip} 排在最前，但它的结果一条都还没听过（已听 {heard}/{takes} 条）："
                             "按“问我下一条”先听它，听过才能存为成品",
                             "{clip} leads, but none of its takes heard yet ({heard}/{takes} "
@@ -350,8 +352,6 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.best.too_close": ("难分高下：每条都听过了，前几名的参考音频相差太小",
                               "Too close to call: every take is heard and the leading clips are "
                               "too close to tell apart"),
-    "review.group_by_ask": ("“问我下一条”是一整列，不分组", "Ask me next is one list: no groups"),
-    "review.best.already": ("这条最佳结果已经是成品：{name}", "Already kept: this take is product {name}"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------

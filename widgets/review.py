@@ -107,6 +107,11 @@ def _predicted(r: dict[str, Any]) -> float | None:
     return round(float(value), 1)
 
 
+def _cut(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, visibly (an ellipsis), only when longer."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _free_name(stem: str, taken: set[str]) -> str:
     """``stem``, or ``stem-2``, ``stem-3`` … when a product already has that name."""
     if stem not in taken:
@@ -469,14 +474,14 @@ class ReviewPanel(Panel):
             str(r["id"]) in getattr(self.blind_session, "_revealed", set())
         text = str(r.get("text", ""))
         label = r.get("params_label") or r.get("clip_name") or ""
-        detail = f"{r.get('clip_name', '')} · {text[:48]}"
+        detail = f"{r.get('clip_name', '')} · {_cut(text, 48)}"
         if blind and not revealed:
-            label, detail = f"#{index + 1}", text[:48]
+            label, detail = f"#{index + 1}", _cut(text, 48)
         groups: list[str] = []
         if not blind:
             for dim in self.groups():
                 groups.append({"clip": f"{r.get('clip_name', '')} [{r.get('clip_category', '')}]",
-                               "text": text[:60],
+                               "text": _cut(text, 60),
                                "param": str(r.get("params_label") or "—")}[dim])
         flags = [] if blind and not revealed else _tags(r.get("flags"))
         hint = self._reason(r.get("messages"), r.get("reason")) if flags else None
