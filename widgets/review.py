@@ -30,7 +30,6 @@ import html
 import importlib
 import itertools
 import threading
-from pathlib import PurePath
 from typing import Any
 
 import ipywidgets as W
@@ -41,6 +40,7 @@ from widgets.context import Context, Panel, col, row
 from widgets.figures import FigureView
 from widgets.keyboard import SCOPE_CLASS, Keyboard
 from widgets.player import Player
+from widgets.review_best import best_take, best_text, product_name, unheard_text
 from widgets.takelist import TakeList
 
 #: Takes per page of cards.
@@ -110,13 +110,6 @@ def _predicted(r: dict[str, Any]) -> float | None:
 def _cut(text: str, n: int) -> str:
     """``text`` cut to ``n`` characters, visibly (an ellipsis), only when longer."""
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _free_name(stem: str, taken: set[str]) -> str:
-    """``stem``, or ``stem-2``, ``stem-3`` … when a product already has that name."""
-    if stem not in taken:
-        return stem
-    return next(f"{stem}-{n}" for n in itertools.count(2) if f"{stem}-{n}" not in taken)
 
 
 def _tags(value: Any) -> list[str]:
@@ -504,40 +497,15 @@ class ReviewPanel(Panel):
 
     def _paint_best(self) -> None:
         """Re-rank the clips (``ws.scores.recommend``) and show the leader."""
-        t = self.t
         task_id = self.task.value
         if task_id is None or self.blind.value:
             self.recommendation = None
             self.best_box.layout.display = "none"
             return
         self.best_box.layout.display = ""
-        rec = self.ws.scores.recommend(task_id)
-        self.recommendation = rec
-        clips = rec[rec["dimension"] == "clip"]
-        if not rec.attrs.get("heard") or clips.empty:
-            self.best.value = f"<b>{html.escape(t('review.best.title'))}</b> " + html.escape(
-                t("review.best.none"))
-            self.best_keep.disabled = True
-            return
-        lead = clips.iloc[0]
-        if not int(lead["n_heard"]):
-            # Ranked on the prior and the metrics alone: nothing heard to keep yet.
-            self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> " + html.escape(
-                t("review.best.unheard", clip=lead["label"], heard=int(rec.attrs["heard"]),
-                  takes=int(rec.attrs["takes"]))))
-            self.best_keep.disabled = True
-            return
-        line = t("review.best.line", clip=lead["label"], stars=float(lead["quality"]),
-                 low=float(lead["low"]), high=float(lead["high"]), p=float(lead["p_best"]),
-                 heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"]))
-        sure = t("review.best.confident" if rec.attrs.get("confident") else
-                 "review.best.too_close" if rec.attrs["heard"] >= rec.attrs["takes"] else
-                 "review.best.unsure")  # nothing left to hear: listening more cannot settle it
-        # With one clip there is no runner-up to clear: no verdict to give.
-        verdict = f" · <i>{html.escape(sure)}</i>" if len(clips) > 1 else ""
-        self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> {html.escape(line)}"
-                           + verdict)
-        self.best_keep.disabled = False
+        self.recommendation = self.ws.scores.recommend(task_id)
+        self.best.value, can_keep = best_text(self.recommendation, self.t)
+        self.best_keep.disabled = not can_keep
 
     def _refresh_predictions(self) -> None:
         """New predictions on this page's cards and a new "Best so far" (after the cards
@@ -566,19 +534,10 @@ class ReviewPanel(Panel):
         if rec is None or not rec.attrs.get("heard"):
             return None
         lead = rec[rec["dimension"] == "clip"].iloc[0]
-        takes = self.ws.scores.predict(self.task.value).merge(
-            self.ws.takes.df(self.task.value, sort="plan", status="done")[["id", "clip_id",
-                                                                          "stars"]],
-            left_on="take_id", right_on="id")
-        takes = takes[(takes["clip_id"] == lead["value"]) & takes["stars"].notna()]
-        if takes.empty:
-            self.ctx.say(self.t("review.best.unheard", clip=lead["label"],
-                                heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"])),
-                         "warn")
+        take_id = best_take(self.ws, self.task.value, lead["value"])
+        if take_id is None:
+            self.ctx.say(unheard_text(rec, self.t), "warn")
             return None
-        best = takes.sort_values(["stars", "stars_pred"], ascending=False,
-                                 na_position="last", kind="stable").iloc[0]
-        take_id = str(best["take_id"])
         kept = self.ws.products.df(self.role)
         same = kept[kept["source_take_id"] == take_id]
         if len(same):  # a second click with nothing new heard: that take is a product already
@@ -586,8 +545,7 @@ class ReviewPanel(Panel):
             self.ctx.say(self.t("review.best.already", name=product.name))
             return product
         # After more listening another take of the same clip may lead: a new name beside it.
-        name = name.strip() or _free_name(PurePath(str(lead["label"])).stem,
-                                          set(kept["name"]))
+        name = name.strip() or product_name(str(lead["label"]), set(kept["name"]))
         product = self.ws.products.create_from_take(take_id, name)
         self.keep_name.value = ""
         self.ctx.say(self.t("review.kept", name=product.name))
