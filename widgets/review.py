@@ -40,7 +40,13 @@ from widgets.context import Context, Panel, col, row
 from widgets.figures import FigureView
 from widgets.keyboard import SCOPE_CLASS, Keyboard
 from widgets.player import Player
-from widgets.review_best import best_take, best_text, product_name, unheard_text
+from widgets.review_best import (
+    best_take,
+    best_text,
+    drivers_text,
+    product_name,
+    unheard_text,
+)
 from widgets.takelist import TakeList
 
 #: Takes per page of cards.
@@ -490,7 +496,7 @@ class ReviewPanel(Panel):
             "predicted": predicted,
             "predicted_hint": None if predicted is None else self.t(
                 "review.predicted", stars=predicted, low=float(r["stars_low"]),
-                high=float(r["stars_high"]), drivers=r.get("drivers") or "—"),
+                high=float(r["stars_high"]), drivers=drivers_text(r.get("drivers"), self.t)),
         }
 
     # -- predictions and the best clip so far --------------------------------------------

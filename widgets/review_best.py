@@ -1,5 +1,6 @@
 """The Review tab's "Best so far" box: what it says about the leading clip, and which take of
-it becomes a product (``ws.scores.recommend``).
+it becomes a product (``ws.scores.recommend``); and the predicted stars' drivers said in the
+panel's language.
 
 Example:
     >>> from rasv.testing import example
@@ -20,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from widgets.i18n import Translator
+from rasv.scores import parse_drivers
+from widgets.i18n import MESSAGES, Translator
 
 
 def best_text(rec: pd.DataFrame, t: Translator) -> tuple[str, bool]:
@@ -84,4 +86,26 @@ def product_name(label: str, taken: set[str]) -> str:
     return next(f"{stem}-{n}" for n in itertools.count(2) if f"{stem}-{n}" not in taken)
 
 
-__all__ = ["best_take", "best_text", "product_name", "unheard_text"]
+def drivers_text(drivers: Any, t: Translator) -> str:
+    """A prediction's ``drivers`` (``ws.scores.predict``) in the panel's language.
+
+    Example:
+        >>> drivers_text("clip 温柔.wav -0.5, speed_factor=1.1 -0.2, dur_z -0.1", Translator("zh"))
+        '参考音频 温柔.wav -0.5，speed_factor=1.1 -0.2，时长偏离 -0.1'
+    """
+    parts = []
+    for d in parse_drivers(drivers if isinstance(drivers, str) else ""):
+        if d.kind == "clip":
+            label = t("review.driver.clip", name=d.name)
+        elif d.kind == "identity":
+            dim = f"review.driver.dim.{d.name}"
+            label = f"{t(dim) if dim in MESSAGES else d.name}={d.value}"
+        else:  # a metric the panel has no words for keeps its column name
+            key = f"review.driver.metric.{d.name}" if d.kind == "metric" else \
+                f"review.driver.{d.kind}"
+            label = t(key) if key in MESSAGES else d.name
+        parts.append(f"{label} {d.stars:+.1f}")
+    return ("，" if t.lang == "zh" else ", ").join(parts) or "—"
+
+
+__all__ = ["best_take", "best_text", "drivers_text", "product_name", "unheard_text"]

@@ -129,3 +129,15 @@ def test_group_by_is_disabled_with_a_tooltip_under_ask_me_next(ws, role, clips, 
         assert panel.group_by.tooltip == Translator(lang)("review.group_by_ask")
         panel.sort.value = "duration"
         assert not panel.group_by.disabled
+
+
+def test_the_predicted_stars_tooltip_says_its_drivers_in_chinese(ws, role, clips, done_task):
+    _score_clip(ws, done_task, clips[2].id, 5, 2)
+    _score_clip(ws, done_task, clips[0].id, 1, 2)
+    hints = {}
+    for lang in ("en", "zh"):
+        c = Context(ws, lang=lang)
+        c.role = role
+        hints[lang] = " ".join(i["predicted_hint"] or "" for i in ReviewPanel(c).list.items)
+    assert "clip r" in hints["en"] and "参考音频 r" in hints["zh"]
+    assert "clip " not in hints["zh"] and "text=" not in hints["zh"]
