@@ -330,6 +330,21 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "review.sort.ask": ("问我下一条（最能定出最佳参考）", "Ask me next"),
     "review.predicted": ("预测 {stars:.1f} 星（{low:.1f}–{high:.1f}）：{drivers}",
                          "Predicted {stars:.1f} stars ({low:.1f}–{high:.1f}): {drivers}"),
+    "review.driver.clip": ("参考音频 {name}", "clip {name}"),
+    "review.driver.dim.models": ("模型", "models"),
+    "review.driver.dim.text": ("文本", "text"),
+    "review.driver.clip_metrics": ("参考音频的各项指标", "clip metrics"),
+    "review.driver.not_analysed": ("未分析", "not analysed"),
+    "review.driver.metric.dur_z": ("时长偏离", "duration z"),
+    "review.driver.metric.pace_z": ("语速偏离", "pace z"),
+    "review.driver.metric.suspicion": ("可疑程度", "suspicion"),
+    "review.driver.metric.promise": ("看好程度", "promise"),
+    "review.driver.metric.dnsmos_ovrl": ("DNSMOS 总分", "DNSMOS overall"),
+    "review.driver.metric.dnsmos_sig": ("DNSMOS 语音质量", "DNSMOS speech"),
+    "review.driver.metric.dnsmos_bak": ("DNSMOS 背景分", "DNSMOS background"),
+    "review.driver.metric.sim_ref": ("与参考音频的相似度", "similarity to the clip"),
+    "review.driver.metric.sim_centroid": ("与角色的相似度", "similarity to the role"),
+    "review.driver.metric.cer": ("字错率", "CER"),
     "review.best.title": ("目前最佳：", "Best so far:"),
     "review.best.none": ("先给几条结果打分，rasv 才能推荐参考音频。",
                          "Score a few takes and rasv will recommend a clip."),
@@ -343,6 +358,15 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
                               "95 % likely the best or within 0.4 stars of it"),
     "review.best.unsure": ("还不确定：按“问我下一条”继续听", "Not sure yet: keep listening with Ask me next"),
     "review.best.keep": ("把最佳参考存为成品", "Keep the best clip as a product"),
+    "review.group_by_ask": ("“问我下一条”是一整列，不分组", "Ask me next is one list: no groups"),
+    "review.best.already": ("这条最佳结果已经是成品：{name}", "Already kept: this take is product {name}"),
+    "review.best.unheard": ("{clip} 排在最前，但它的结果一条都还没听过（已听 {heard}/{takes} 条）："
+                            "按“问我下一条”先听它，听过才能存为成品",
+                            "{clip} leads, but none of its takes heard yet ({heard}/{takes} "
+                            "takes heard): listen with Ask me next before keeping it"),
+    "review.best.too_close": ("难分高下：每条都听过了，前几名的参考音频相差太小",
+                              "Too close to call: every take is heard and the leading clips are "
+                              "too close to tell apart"),
     # -- demo ----------------------------------------------------------------------------
     "demo.role": ("演示-espeak", "demo-espeak"),
     # -- background jobs (panels owned by the panels branch) -----------------------------

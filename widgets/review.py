@@ -40,6 +40,13 @@ from widgets.context import Context, Panel, col, row
 from widgets.figures import FigureView
 from widgets.keyboard import SCOPE_CLASS, Keyboard
 from widgets.player import Player
+from widgets.review_best import (
+    best_take,
+    best_text,
+    drivers_text,
+    product_name,
+    unheard_text,
+)
 from widgets.takelist import TakeList
 
 #: Takes per page of cards.
@@ -106,6 +113,11 @@ def _predicted(r: dict[str, Any]) -> float | None:
     return round(float(value), 1)
 
 
+def _cut(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, visibly (an ellipsis), only when longer."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def _tags(value: Any) -> list[str]:
     if value is None:
         return []
@@ -165,6 +177,8 @@ class ReviewPanel(Panel):
         self.analysis_status = W.HTML("")
         # Before the reload below: a sort's natural direction is set without a second load.
         self.sort.observe(self._natural_direction, "value")
+        self.sort.observe(lambda _c: self._group_by_state(), "value")
+        self._group_by_state()
         for w in (self.task, self.group_by, self.sort, self.descending, self.unscored,
                   self.blind):
             w.observe(lambda _c: ctx.guard(self.load)(), "value")
@@ -320,6 +334,12 @@ class ReviewPanel(Panel):
             finally:
                 self._loading = False
 
+    def _group_by_state(self) -> None:
+        """Group by is off under the ask order, which is one list (see :meth:`groups`)."""
+        ask = self.sort.value == "ask"
+        self.group_by.disabled = ask
+        self.group_by.tooltip = self.t("review.group_by_ask") if ask else None
+
     def show(self, task: int | None = None, **_: Any) -> None:
         """Open on ``task`` (what other panels call through ``ctx.navigate``)."""
         self.refresh()
@@ -453,14 +473,14 @@ class ReviewPanel(Panel):
             str(r["id"]) in getattr(self.blind_session, "_revealed", set())
         text = str(r.get("text", ""))
         label = r.get("params_label") or r.get("clip_name") or ""
-        detail = f"{r.get('clip_name', '')} · {text[:48]}"
+        detail = f"{r.get('clip_name', '')} · {_cut(text, 48)}"
         if blind and not revealed:
-            label, detail = f"#{index + 1}", text[:48]
+            label, detail = f"#{index + 1}", _cut(text, 48)
         groups: list[str] = []
         if not blind:
             for dim in self.groups():
                 groups.append({"clip": f"{r.get('clip_name', '')} [{r.get('clip_category', '')}]",
-                               "text": text[:60],
+                               "text": _cut(text, 60),
                                "param": str(r.get("params_label") or "—")}[dim])
         flags = [] if blind and not revealed else _tags(r.get("flags"))
         hint = self._reason(r.get("messages"), r.get("reason")) if flags else None
@@ -476,38 +496,22 @@ class ReviewPanel(Panel):
             "predicted": predicted,
             "predicted_hint": None if predicted is None else self.t(
                 "review.predicted", stars=predicted, low=float(r["stars_low"]),
-                high=float(r["stars_high"]), drivers=r.get("drivers") or "—"),
+                high=float(r["stars_high"]), drivers=drivers_text(r.get("drivers"), self.t)),
         }
 
     # -- predictions and the best clip so far --------------------------------------------
 
     def _paint_best(self) -> None:
         """Re-rank the clips (``ws.scores.recommend``) and show the leader."""
-        t = self.t
         task_id = self.task.value
         if task_id is None or self.blind.value:
             self.recommendation = None
             self.best_box.layout.display = "none"
             return
         self.best_box.layout.display = ""
-        rec = self.ws.scores.recommend(task_id)
-        self.recommendation = rec
-        clips = rec[rec["dimension"] == "clip"]
-        if not rec.attrs.get("heard") or clips.empty:
-            self.best.value = f"<b>{html.escape(t('review.best.title'))}</b> " + html.escape(
-                t("review.best.none"))
-            self.best_keep.disabled = True
-            return
-        lead = clips.iloc[0]
-        line = t("review.best.line", clip=lead["label"], stars=float(lead["quality"]),
-                 low=float(lead["low"]), high=float(lead["high"]), p=float(lead["p_best"]),
-                 heard=int(rec.attrs["heard"]), takes=int(rec.attrs["takes"]))
-        sure = t("review.best.confident" if rec.attrs.get("confident") else "review.best.unsure")
-        # With one clip there is no runner-up to clear: no verdict to give.
-        verdict = f" · <i>{html.escape(sure)}</i>" if len(clips) > 1 else ""
-        self.best.value = (f"<b>{html.escape(t('review.best.title'))}</b> {html.escape(line)}"
-                           + verdict)
-        self.best_keep.disabled = False
+        self.recommendation = self.ws.scores.recommend(task_id)
+        self.best.value, can_keep = best_text(self.recommendation, self.t)
+        self.best_keep.disabled = not can_keep
 
     def _refresh_predictions(self) -> None:
         """New predictions on this page's cards and a new "Best so far" (after the cards
@@ -528,22 +532,27 @@ class ReviewPanel(Panel):
     def keep_best(self, name: str = "") -> Any:
         """Keep the recommended clip as a product with the settings of its best take.
 
-        Its best take: the highest stars, then the highest prediction. ``name`` defaults to the
-        clip's name.
+        Its best take: the highest stars among its heard takes, then the highest prediction
+        (an unheard take is never kept). ``name`` defaults to the clip's file name without
+        its extension.
         """
         rec = self.recommendation
         if rec is None or not rec.attrs.get("heard"):
             return None
         lead = rec[rec["dimension"] == "clip"].iloc[0]
-        takes = self.ws.scores.predict(self.task.value).merge(
-            self.ws.takes.df(self.task.value, sort="plan", status="done")[["id", "clip_id",
-                                                                          "stars"]],
-            left_on="take_id", right_on="id")
-        takes = takes[takes["clip_id"] == lead["value"]]
-        best = takes.sort_values(["stars", "stars_pred"], ascending=False,
-                                 na_position="last", kind="stable").iloc[0]
-        product = self.ws.products.create_from_take(str(best["take_id"]),
-                                                    name.strip() or str(lead["label"]))
+        take_id = best_take(self.ws, self.task.value, lead["value"])
+        if take_id is None:
+            self.ctx.say(unheard_text(rec, self.t), "warn")
+            return None
+        kept = self.ws.products.df(self.role)
+        same = kept[kept["source_take_id"] == take_id]
+        if len(same):  # a second click with nothing new heard: that take is a product already
+            product = self.ws.products.get(int(same["id"].iloc[0]))
+            self.ctx.say(self.t("review.best.already", name=product.name))
+            return product
+        # After more listening another take of the same clip may lead: a new name beside it.
+        name = name.strip() or product_name(str(lead["label"]), set(kept["name"]))
+        product = self.ws.products.create_from_take(take_id, name)
         self.keep_name.value = ""
         self.ctx.say(self.t("review.kept", name=product.name))
         return product

@@ -348,7 +348,9 @@ def recommend_cmd(workspace: str, task: str, fmt: str) -> None:
         df = ws.scores.recommend(cli.find_task_id(ws, task))
     if fmt == "table" and df.attrs.get("heard"):
         clips = df[df["dimension"] == "clip"]
-        sure = "confident" if df.attrs["confident"] else "not sure yet"
+        sure = "confident" if df.attrs["confident"] else (
+            "too close to call: every take heard" if df.attrs["heard"] >= df.attrs["takes"]
+            else "not sure yet")
         if len(clips) == 1:  # as in the Review tab: no runner-up to clear, no verdict to give
             sure = "the only clip of the task"
         if not clips["n_heard"].iloc[0]:  # ranked on the prior and the metrics alone

@@ -180,3 +180,16 @@ def test_analysis_report_line_speaks_the_panel_language(role, done_task, ws):
     panel.analyse(wait=True, metrics=["silence"])
     line = panel.analysis_status.value
     assert line.startswith(f"任务 #{done_task.id}：") and "analysed" not in line
+
+
+def test_card_text_is_cut_with_an_ellipsis_only_when_longer(ctx, ws, role, clips):
+    long = "今天天气很好，" * 10  # 70 characters
+    task = ws.tasks.create(role, "long text", ["你好。", long], clips=clips[:1], engine="fake")
+    ws.tasks.run(task, FakeEngine())
+    panel = ReviewPanel(ctx)
+    details = {i["detail"].split(" · ", 1)[1]: i for i in panel.list.items}
+    assert "你好。" in details
+    cut = next(d for d in details if d != "你好。")
+    assert len(cut) == 48 and cut == long[:47] + "…"
+    assert next(i for i in panel.list.items if i["groups"][0].endswith("…"))["groups"][0] == \
+        long[:59] + "…"

@@ -26,7 +26,7 @@ def test_best_so_far_appears_after_scores_and_keeps_a_product(ctx, done_task, ws
     assert clips[1].name in panel.best.value and "takes heard" in panel.best.value
     assert not panel.best_keep.disabled
     product = panel.keep_best()
-    assert product.name == clips[1].name
+    assert product.name == "r1" and clips[1].name == "r1.wav"  # no extension in the name
     assert ws.products.get(product.id).clip_id == clips[1].id
 
 
@@ -76,3 +76,68 @@ def test_listen_less_text_exists_in_chinese(ws, role, clips, done_task):
     assert Translator("zh")("review.best.title") in panel.best.value
     labels = dict((v, k) for k, v in panel.sort.options)
     assert labels["ask"] == Translator("zh")("review.sort.ask")
+
+
+def test_best_so_far_never_keeps_an_unheard_clip(ctx, done_task, ws, clips):
+    # Two 1-star takes of one clip: another clip, none of its takes heard, leads on the prior.
+    _score_clip(ws, done_task, clips[0].id, 1, 2)
+    panel = ReviewPanel(ctx)
+    lead = panel.recommendation[panel.recommendation.dimension == "clip"].iloc[0]
+    assert lead["value"] != clips[0].id and lead["n_heard"] == 0
+    assert "none of its takes heard yet" in panel.best.value and "Ask me next" in panel.best.value
+    assert panel.best_keep.disabled
+    assert panel.keep_best() is None and ws.products.df().empty
+    zh = Context(ws, lang="zh")
+    zh.role = ctx.role
+    assert "一条都还没听过" in ReviewPanel(zh).best.value
+
+
+def test_keeping_the_best_twice_says_so_and_a_better_take_gets_a_new_name(ctx, done_task, ws,
+                                                                          clips):
+    _score_clip(ws, done_task, clips[1].id, 4, 3)
+    _score_clip(ws, done_task, clips[0].id, 1, 3)
+    panel = ReviewPanel(ctx)
+    first = panel.keep_best()
+    again = panel.keep_best()  # nothing new heard: the same take, already a product
+    assert again.id == first.id and len(ws.products.df()) == 1
+    assert "Already kept" in ctx.notice.value and first.name in ctx.notice.value
+    takes = ws.takes.df(done_task, sort="plan")
+    better = takes[(takes.clip_id == clips[1].id) & takes.stars.isna()].id.iloc[0]
+    panel.score(5, take_id=better, advance=False)
+    third = panel.keep_best()
+    assert third.name == "r1-2" and third.source_take_id == better
+
+
+def test_with_every_take_heard_a_close_race_is_called_too_close_not_keep_listening(
+        ctx, done_task, ws, clips):
+    takes = ws.takes.df(done_task, sort="plan")
+    for i, t in enumerate(takes.itertuples()):  # every clip averages 2.5 stars, widely spread
+        ws.scores.set(t.id, 5 * ((i + int(t.clip_id)) % 2))
+    panel = ReviewPanel(ctx)
+    assert not panel.recommendation.attrs["confident"]
+    assert "Too close to call" in panel.best.value and "keep listening" not in panel.best.value
+
+
+def test_group_by_is_disabled_with_a_tooltip_under_ask_me_next(ws, role, clips, done_task):
+    for lang in ("en", "zh"):
+        c = Context(ws, lang=lang)
+        c.role = role
+        panel = ReviewPanel(c)
+        assert not panel.group_by.disabled and not panel.group_by.tooltip
+        panel.sort.value = "ask"
+        assert panel.group_by.disabled
+        assert panel.group_by.tooltip == Translator(lang)("review.group_by_ask")
+        panel.sort.value = "duration"
+        assert not panel.group_by.disabled
+
+
+def test_the_predicted_stars_tooltip_says_its_drivers_in_chinese(ws, role, clips, done_task):
+    _score_clip(ws, done_task, clips[2].id, 5, 2)
+    _score_clip(ws, done_task, clips[0].id, 1, 2)
+    hints = {}
+    for lang in ("en", "zh"):
+        c = Context(ws, lang=lang)
+        c.role = role
+        hints[lang] = " ".join(i["predicted_hint"] or "" for i in ReviewPanel(c).list.items)
+    assert "clip r" in hints["en"] and "参考音频 r" in hints["zh"]
+    assert "clip " not in hints["zh"] and "text=" not in hints["zh"]

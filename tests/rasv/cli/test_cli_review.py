@@ -127,3 +127,18 @@ def test_json_output(setup):
     rows = json.loads(out.output)
     assert out.exit_code == 0 and len(rows) == 4 and "params_label" in rows[0]
     assert json.loads(run("rollup", "-w", wsdir, task.id, "--format", "json").output)
+
+
+def test_recommend_says_what_listening_more_can_do(setup):
+    wsdir, task = setup
+    ws = rasv.open(wsdir)
+    takes = ws.takes.df(task.id, sort="plan")
+    ws.close()
+    first = takes.id.iloc[0]
+    assert run("score", "-w", wsdir, first, "--stars", 0).exit_code == 0
+    out = run("recommend", "-w", wsdir, task.id)
+    assert "not sure yet" in out.output and "none of its takes heard yet" in out.output
+    for i, t in enumerate(takes.itertuples()):  # both clips average 2.5 stars
+        assert run("score", "-w", wsdir, t.id, "--stars", 5 * ((i + t.clip_id) % 2)).exit_code == 0
+    out = run("recommend", "-w", wsdir, task.id)
+    assert out.exit_code == 0 and "too close to call: every take heard" in out.output, out.output
