@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -266,11 +267,24 @@ class FakeServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def restart(self) -> None:
-        """Come back on the same port with fresh caches and the weights from the config."""
+    def restart(self, *, rebind_s: float = 10.0) -> None:
+        """Come back on the same port with fresh caches and the weights from the config.
+
+        Rebinding is retried for up to ``rebind_s`` seconds: between the old socket's close
+        and the new bind another process's outgoing connection can hold the port for a moment,
+        as it can for the real server's re-exec.
+        """
         self.crash()
         self._reset_after_restart()
-        self.start()
+        deadline = time.monotonic() + rebind_s
+        while True:
+            try:
+                self.start()
+                return
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def stop(self) -> None:
         """Stop serving and remove the temporary root, if one was made."""

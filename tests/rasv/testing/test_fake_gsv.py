@@ -176,3 +176,32 @@ def test_runs_as_a_process(tmp_path, ref):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_restart_waits_for_its_port_while_another_socket_holds_it():
+    import socket
+    import threading
+
+    srv = FakeGsvServer().start()
+    port = srv.port
+    try:
+        srv.crash()
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", port))  # as another process's socket would, for a moment
+        blocker.listen()
+        threading.Timer(0.5, blocker.close).start()
+        srv.restart()
+        assert srv.running and srv.port == port
+        assert call(srv.url, "/openapi.json")[0] == 200
+        srv.crash()
+        held = socket.socket()
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the TIME_WAIT of the call
+        held.bind(("127.0.0.1", port))
+        held.listen()
+        try:
+            with pytest.raises(OSError):
+                srv.restart(rebind_s=0.3)  # held for good: the error is not swallowed
+        finally:
+            held.close()
+    finally:
+        srv.stop()
