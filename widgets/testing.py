@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rasv.testing import interruptible
 from widgets.dashboard import dashboard_env, pick_port, port_free
 
 #: Chromium flags for a quiet, deterministic headless run. Autoplay is allowed because a
@@ -64,11 +65,10 @@ def start_cli_server(workspace: str | os.PathLike, *, port: int | None = None,
     """
     port = port or pick_port(18866)
     env = dashboard_env(workspace)
-    flags = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt" else {}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rasv", "serve", str(Path(workspace)), "--no-browser",
          "--port", str(port), "--lang", lang],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **flags,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **interruptible(),
     )
     deadline = time.monotonic() + timeout
     while port_free(port):

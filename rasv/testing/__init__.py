@@ -20,6 +20,7 @@ from rasv.testing.examples import Example, example, raises, workspace
 from rasv.testing.fake_engine import FakeEngine
 from rasv.testing.fake_gsv import FakeGsvApiV1Server, FakeGsvServer
 from rasv.testing.gsv_root import make_gsv_root
+from rasv.testing.processes import interruptible
 
 __all__ = [
     "Example",
@@ -28,6 +29,7 @@ __all__ = [
     "FakeGsvApiV1Server",
     "FakeGsvServer",
     "example",
+    "interruptible",
     "make_checkpoint",
     "make_checkpoint_pair",
     "make_clip",

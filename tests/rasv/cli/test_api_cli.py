@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import rasv
 from gsv_bridge.server import free_port
 from rasv.cli import main
-from rasv.testing import make_clip
+from rasv.testing import interruptible, make_clip
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,7 +47,7 @@ def test_rasv_api_serves_until_interrupted_and_logs_requests(tmp_path):
         "PYTHONPATH", "")]), "RASV_API_KEY": "k3y"}
     proc = subprocess.Popen([sys.executable, "-m", "rasv", "api", str(ws), "--engine", "fake",
                              "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, **interruptible())
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

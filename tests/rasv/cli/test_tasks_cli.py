@@ -17,6 +17,7 @@ import rasv
 from gsv_bridge import build_engine
 from rasv.cli import main
 from rasv.cli.tasks import load_spec
+from rasv.testing import interruptible
 from tests.rasv.taskkit import clip, model
 
 REPO = Path(__file__).resolve().parents[3]
@@ -158,7 +159,7 @@ def test_ctrl_c_stops_a_cli_run_cleanly(wsdir):
          "--engine", "fake:0.2", "--quiet"],  # 20 s of work: a loaded CI box cannot finish
                                                 # it before the signal lands
         env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE, text=True, **interruptible(),
     )
     takes = Path(wsdir) / "audio" / "takes"
     deadline = time.monotonic() + 60
