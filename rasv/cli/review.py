@@ -324,9 +324,6 @@ def export_scores_cmd(workspace: str, output: str, task: str | None, history: bo
     click.echo(f"written {path}")
 
 
-__all__ = ["parse_filter", "parse_value"]
-
-
 @cli.main.command("recommend")
 @cli.workspace_option
 @click.argument("task")
@@ -361,3 +358,6 @@ def recommend_cmd(workspace: str, task: str, fmt: str) -> None:
         click.echo("no scores yet: score a few takes (rasv score) and ask again")
         return
     cli.print_frame(df, fmt)
+
+
+__all__ = ["parse_filter", "parse_value"]
