@@ -100,6 +100,10 @@ class Workbench(W.VBox):
         if engines is not None and not isinstance(engines, (list, tuple)):
             engines = [engines]
         self.ws = ws
+        # The baseline comes before the first read: a write by another process while the
+        # widgets are built (a CLI import beside a preheating kernel) is then seen by the next
+        # follow(); taken after them it would be mistaken for what the page shows, for good.
+        ws.store.changed()
         self.ctx = Context(ws, lang=lang, engines=list(engines or []))
         if role is not None:
             self.ctx.role = ws.roles.get(role)
@@ -146,7 +150,6 @@ class Workbench(W.VBox):
             self._build(0)
         self._warm_up()
         self._stop = threading.Event()
-        ws.store.changed()  # the baseline: what this page shows now
         loop = _kernel_loop()
         if watch and loop is not None:  # outside a kernel nothing draws the widgets
             self._watch(WATCH_EVERY_S, loop)

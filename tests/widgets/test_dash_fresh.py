@@ -173,6 +173,27 @@ def test_workbench_follows_another_process_header_counts_included(ws, role, clip
     wb.close()
 
 
+def test_a_write_while_the_workbench_is_built_is_followed(ws, role, clips, tmp_path,
+                                                          monkeypatch):
+    # A preheating kernel builds its widgets while the CLI may be importing: a write that lands
+    # after the clips were read but before the build ends must still reach the page.
+    wav = make_clip(tmp_path / "late.wav", 5.0)
+
+    def write_meanwhile(self):
+        _other_process(f"""
+            import rasv
+            with rasv.open({str(ws.root)!r}) as ws:
+                ws.clips.add({role.label!r}, {str(wav)!r}, text="晚到的。")
+        """)
+
+    monkeypatch.setattr(Workbench, "_warm_up", write_meanwhile)
+    wb = Workbench(ws, lang="en", watch=False)
+    assert wb.panel("clips").table.total == 4  # built before the write
+    assert wb.follow() is True
+    assert wb.panel("clips").table.total == 5
+    wb.close()
+
+
 def test_notices_belong_to_their_tab(ws, role, clips):
     wb = Workbench(ws, lang="en", watch=False)
     wb.ctx.say("said in Clips")
