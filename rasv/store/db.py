@@ -193,7 +193,9 @@ class Store:
             if not self._attached:
                 before = self.stamp()
                 self._attach()
-                self._opened_at = before
+                # Attaching may have waited for another process's lock and its write: only a
+                # file that did not change while we waited is one this object can follow.
+                self._opened_at = before if self.stamp() == before else None
             self._users += 1
         cur = None
         try:

@@ -28,6 +28,28 @@ def test_shared_store_releases_the_file_between_operations(tmp_path):
     assert s.scalar("SELECT sum(x) FROM t") == 7
 
 
+def test_a_write_that_lands_while_attaching_is_not_taken_for_ours(tmp_path, monkeypatch):
+    # A page reads, then waits for the lock of a CLI import: that import's write must still be
+    # reported by changed(), not followed as if this object had written it.
+    db = tmp_path / "w.duckdb"
+    mine, other = Store(db), Store(db)
+    other.rows("CREATE TABLE t AS SELECT 1 AS x")
+    assert mine.rows("SELECT count(*) FROM t") == [(1,)]
+    assert mine.changed() is False  # the baseline
+    attach = mine._attach
+
+    def attach_after_another_write():
+        other.rows("INSERT INTO t VALUES (2)")
+        attach()
+
+    monkeypatch.setattr(mine, "_attach", attach_after_another_write)
+    mine.rows("SELECT 1")
+    assert mine.changed() is True
+    monkeypatch.setattr(mine, "_attach", attach)
+    mine.rows("INSERT INTO t VALUES (3)")
+    assert mine.changed() is False  # our own write still is ours
+
+
 def test_exclusive_store_blocks_others_and_locked_error_is_clear(tmp_path):
     db = tmp_path / "b.duckdb"
     holder = Store(db, shared=False)
