@@ -187,6 +187,8 @@ def test_restart_waits_for_its_port_while_another_socket_holds_it():
     try:
         srv.crash()
         blocker = socket.socket()
+        # past the TIME_WAIT of the start-up probe; a listening socket still blocks the port
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))  # as another process's socket would, for a moment
         blocker.listen()
         threading.Timer(0.5, blocker.close).start()
