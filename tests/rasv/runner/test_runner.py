@@ -165,16 +165,23 @@ class Hang(Recorder):
         super().__init__(**kw)
         self.hang_s = hang_s
         self.release = threading.Event()
+        self.hanging = False
 
     def synthesize(self, req):
         if req.text == "第0句话。":
+            self.hanging = True
             self.release.wait(self.hang_s)
         return super().synthesize(req)
 
 
 def test_a_take_that_hangs_times_out(ws, role):
     task = _task(ws, role, n_texts=2)
-    run = ws.tasks.run(task, Hang(0.3), take_timeout=0.2, retries=0)
+    eng = Hang(30)
+    # The engine answers once the runner has given up on it and starts the next take (a
+    # fixed hang just past the timeout could win the race on a loaded machine).
+    run = ws.tasks.run(task, eng, take_timeout=0.2, retries=0,
+                       on_event=lambda e: e.kind == "take_started" and eng.hanging
+                       and eng.release.set())
     assert (run.progress.done, run.progress.failed) == (1, 1)
     err = ws.sql("SELECT error FROM takes WHERE status = 'failed'").error[0]
     assert err == "rec gave no answer within 0.2 s"
