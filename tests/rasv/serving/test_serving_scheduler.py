@@ -24,6 +24,8 @@ class Recording(FakeEngine):
         self.max_inside = 0
         self.down = False
         self.fail_next: Exception | None = None
+        #: When set, a synthesis waits for it (a job held running for as long as a test needs).
+        self.gate: threading.Event | None = None
         self._count = threading.Lock()
 
     def load(self, gpt, sovits):
@@ -42,6 +44,8 @@ class Recording(FakeEngine):
             self.max_inside = max(self.max_inside, self.inside)
         try:
             self.texts.append(req.text)
+            if self.gate is not None:
+                self.gate.wait(30)
             return super().synthesize(req)
         finally:
             with self._count:
@@ -120,11 +124,20 @@ def test_transient_errors_retry_and_permanent_ones_fail_at_once():
         assert j.attempts == 1
 
 
+def _until_running(engine: Recording) -> None:
+    deadline = time.monotonic() + 30
+    while engine.inside == 0:
+        assert time.monotonic() < deadline, f"{engine.name} never started its job"
+        time.sleep(0.01)
+
+
 def test_full_queue_and_missing_kind_and_timeout():
-    slow = Recording("slow", latency_s=0.5)
+    # Jobs are held running by a gate, not by a latency a loaded machine could outlast.
+    slow = Recording("slow", latency_s=0.0)
+    slow.gate = threading.Event()
     with running([slow], max_queue=2) as s:
         s.submit([job("a")])
-        time.sleep(0.1)  # the first is running
+        _until_running(slow)
         s.submit([job("b"), job("c")])
         with pytest.raises(QueueFull) as e:
             s.submit([job("d")])
@@ -136,9 +149,13 @@ def test_full_queue_and_missing_kind_and_timeout():
         s.cancel([])  # no-op
         with pytest.raises(QueueFull):
             s.submit([late])
-    with running([Recording("x", latency_s=0.3)]) as s:
+        slow.gate.set()
+    busy = Recording("x", latency_s=0.0)
+    busy.gate = threading.Event()
+    with running([busy]) as s:
         s.submit([job("first")])
-        time.sleep(0.05)
+        _until_running(busy)
         j = s.submit([job("second", timeout_s=0.1)])[0]
         with pytest.raises(TakeTimeout):
             j.wait()
+        busy.gate.set()
