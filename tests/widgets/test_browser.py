@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from widgets.testing import launch, start_cli_server, stop_cli_server
@@ -72,10 +74,14 @@ def test_review_plays_a_take_and_scores_it_with_the_keyboard(browser_page, demo_
     remark.type("5 stars later")
     remark.press("Enter")
     second_id = second.get_attribute("data-id")
-    page.wait_for_timeout(500)
-    with rasv.open(demo_ws) as ws:
-        score = ws.scores.get(second_id)
-        assert score is not None and score.remark == "5 stars later" and score.stars is None
+    deadline = time.monotonic() + 20  # the kernel saves it when its message arrives
+    while True:
+        with rasv.open(demo_ws) as ws:
+            score = ws.scores.get(second_id)
+        if score is not None and score.remark or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(200)
+    assert score is not None and score.remark == "5 stars later" and score.stars is None
     # Enter left the remark box, so the keys work again: k goes back
     page.keyboard.press("k")
     page.wait_for_function(
