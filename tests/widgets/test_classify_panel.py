@@ -53,7 +53,7 @@ def test_embed_runs_in_the_background_and_reports(panel, ws, role):
     real = FakeEmbeddingBackend._embed
 
     def slow(self, wavs):
-        gate.wait(10)
+        gate.wait(120)  # held until the test has looked (set below), however long that takes
         return real(self, wavs)
 
     FakeEmbeddingBackend._embed = slow

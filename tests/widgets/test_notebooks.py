@@ -24,7 +24,10 @@ def test_notebook_runs(path, demo_ws, tmp_path, monkeypatch):
     monkeypatch.setenv("RASV_LANG", "en")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    # iopub_timeout: how long the outputs may lag a cell's reply (default 4 s; a busy machine
+    # can exceed it, and the late outputs were dropped). Waiting ends when they came.
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", iopub_timeout=60,
+                                     startup_timeout=120,
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from rasv.testing import FakeEngine
@@ -112,13 +114,29 @@ def test_run_panel_runs_resumes_and_reports_failures(ctx, ws, role, clips):
     assert panel.bar.bar_style == "success" and "idle" in panel.engines_table.value
 
 
+class Held(FakeEngine):
+    """A FakeEngine whose takes wait until it is released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def synthesize(self, req):
+        self.release.wait(60)
+        return super().synthesize(req)
+
+
 def test_run_panel_cancel_keeps_what_was_made(ctx, ws, role, clips):
     task = ws.tasks.create(role, "slow", ["你好。"], clips=clips[:1], repeats=30, engine="fake")
-    ctx.engines = [FakeEngine(latency_s=0.02)]
+    # Cancel is pressed while the run is busy, however slow the machine: with a fixed latency
+    # per take, a run that finished before cancel() came left nothing to cancel.
+    held = Held()
+    ctx.engines = [held]
     panel = RunPanel(ctx)
     panel.task.value = task.id
     run = panel.start()
     panel.cancel()
+    held.release.set()
     run.wait()
     c = ws.tasks.counts(task)
     assert c.done + c.cancelled == 30 and c.done < 30
