@@ -40,6 +40,29 @@ class Page(anywidget.AnyWidget):
         """Call ``fn()`` each time a page draws this widget."""
         self._on_connect.append(fn)
 
+    def keep_alive(self) -> bool:
+        """Tell the server this kernel is in use while no page has connected yet; True
+        when it did.
+
+        Voilà hands a page its preheated kernel before the page connects, and the server
+        culls a kernel idle for too long with no connection: a pool kernel that waited
+        longer than that was culled under the page that had just been given it (the page
+        never appeared). Any message the kernel sends counts as activity. Once a page has
+        connected this does nothing, so the kernel of a page that crashed is still culled.
+
+        Example:
+            >>> page = Page()
+            >>> page.keep_alive()
+            True
+            >>> page._handle_custom_msg({"type": "connected"}, [])
+            >>> page.keep_alive()
+            False
+        """
+        if self.connections:
+            return False
+        self.send({"type": "alive"})
+        return True
+
     def _on_front_end_msg(self, _widget: Any, content: dict, _buffers: list) -> None:
         if content.get("type") != "connected":
             return

@@ -245,12 +245,14 @@ class Workbench(W.VBox):
         self.ctx.guard(getattr(panel, "follow", panel.refresh))()
 
     def _watch(self, every_s: float, loop: Any) -> None:
-        """Call :meth:`follow` every ``every_s`` seconds on the kernel's event loop (the
-        thread that handles the page's messages, so no callback runs beside it)."""
+        """Call :meth:`follow` (and, until a page connects, :meth:`Page.keep_alive`) every
+        ``every_s`` seconds on the kernel's event loop (the thread that handles the page's
+        messages, so no callback runs beside it)."""
 
         def work() -> None:
             while not self._stop.wait(every_s):
                 loop.add_callback(self.ctx.guard(self.follow))
+                loop.add_callback(self.page.keep_alive)  # see Page.keep_alive
 
         threading.Thread(target=work, name="rasv-watch", daemon=True).start()
 

@@ -3,6 +3,7 @@ CLI import shows up on an open page and on a new one (headless Chromium)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -27,17 +28,17 @@ SUMMARY = ".rasv-rolepicker"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, playwright_api):
-    root = tmp_path_factory.mktemp("life")
-    ws_path = root / "ws"
-    with rasv.open(ws_path) as ws:
-        ws.clips.add(ws.roles.create(ROLE), make_clip(root / "a.wav", 4.0), text="第一句。")
-    # Culling (the safety net for pages whose unload never came) stays out of these tests:
-    # a kernel closed here must be shut down by its page's beacon, not be culled meanwhile
-    # (which hid a leak), and a preheated kernel idle for a while must not be culled between
-    # the page that takes it and that page's connection (which broke the page).
+def pw(playwright_api):
+    """One Playwright for the module (a second one cannot start beside it)."""
+    with playwright_api.sync_playwright() as p:
+        yield p
+
+
+@contextlib.contextmanager
+def _serving(ws_path, p, idle_s: int):
+    """``rasv serve`` with kernels culled after ``idle_s`` s, and a browser on it."""
     before = os.environ.get(KERNEL_IDLE_ENV)
-    os.environ[KERNEL_IDLE_ENV] = "900"
+    os.environ[KERNEL_IDLE_ENV] = str(idle_s)
     try:
         proc, url = start_cli_server(ws_path)
     finally:
@@ -46,12 +47,25 @@ def served(tmp_path_factory, playwright_api):
         else:
             os.environ[KERNEL_IDLE_ENV] = before
     try:
-        with playwright_api.sync_playwright() as p:
-            browser, context = launch(p)
-            yield proc, url, context, ws_path, root
-            browser.close()
+        browser, context = launch(p)
+        yield proc, url, context
+        browser.close()
     finally:
         stop_cli_server(proc)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, pw):
+    root = tmp_path_factory.mktemp("life")
+    ws_path = root / "ws"
+    with rasv.open(ws_path) as ws:
+        ws.clips.add(ws.roles.create(ROLE), make_clip(root / "a.wav", 4.0), text="第一句。")
+    # Culling (the safety net for pages whose unload never came) stays out of these tests:
+    # a kernel closed here must be shut down by its page's beacon, not be culled meanwhile
+    # (which hid a leak), and a preheated kernel idle for a while must not be culled between
+    # the page that takes it and that page's connection (which broke the page).
+    with _serving(ws_path, pw, 900) as (proc, url, context):
+        yield proc, url, context, ws_path, root
 
 
 def _open(context, url):
@@ -127,3 +141,20 @@ def test_cli_import_shows_on_an_open_page_and_a_new_one(served):
     fresh.close(run_before_unload=True)
     page.close(run_before_unload=True)
     assert outside == []  # nothing fetched from outside (it used to load Font Awesome from a CDN)
+
+
+def test_a_page_whose_unload_never_came_is_culled(tmp_path, pw):
+    # A crashed tab sends no beacon: its kernel goes once idle, and the pool stays.
+    ws_path = tmp_path / "ws"
+    with rasv.open(ws_path) as ws:
+        ws.clips.add(ws.roles.create(ROLE), make_clip(tmp_path / "a.wav", 4.0), text="第一句。")
+    with _serving(ws_path, pw, 8) as (proc, url, context):
+        page = _open(context, url)
+        assert len(_kernels_settle(proc, POOL_SIZE + 1)) == POOL_SIZE + 1
+        page.close(run_before_unload=False)  # no "beforeunload", so no shutdown beacon
+        assert len(_kernels_settle(proc, POOL_SIZE, timeout=120)) == POOL_SIZE
+        # The pool's kernel has now waited longer than the idle limit: handed to a page, it
+        # must not be culled before the page connects (it was, and the page never came up).
+        again = _open(context, url)
+        assert "clips: 1 " in again.locator(SUMMARY).inner_text()
+        again.close(run_before_unload=True)
