@@ -5,6 +5,8 @@ Every fault ends as a retried take or a failed one with its reason; none stays `
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import rasv
@@ -75,9 +77,16 @@ def test_a_refusal_is_recorded_with_its_reason(ws, task, fakes, fault):
 
 def test_a_slow_reply_times_out_and_is_retried(ws, task, fakes):
     srv = fakes[0]
-    srv.inject("timeout", seconds=0.6)
-    eng = _engine(srv, timeout=0.3, timeout_per_unit=0.0)
-    run = ws.tasks.run(task, eng, retries=4, backoff_s=0.2)
+    # The slow reply is held until the runner has given up on it: a fixed delay just past the
+    # timeout could reach a client that a loaded machine woke late, and nothing would retry.
+    held = threading.Event()
+    srv.inject("timeout", seconds=60, until=held)
+    eng = _engine(srv, timeout=1.0, timeout_per_unit=0.0)
+    try:
+        run = ws.tasks.run(task, eng, retries=4, backoff_s=0.2,
+                           on_event=lambda e: e.kind == "take_retry" and held.set())
+    finally:
+        held.set()
     assert run.progress.done == 12
     assert ws.sql("SELECT max(attempts) AS n FROM takes").n[0] >= 2
     assert _no_running(ws)
