@@ -384,7 +384,11 @@ class ApiServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> ApiServer:
-        """Start the service and serve in a background thread."""
+        """Start the service and serve in a background thread (a started server stays as is)."""
+        if self._thread is not None:
+            # ``with serve_api(..., block=False)`` enters a server that is already started: a
+            # second loop on the one socket would outlive stop() and spin on the closed socket.
+            return self
         self.service.start()
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
                                         name="rasv-api-http")
