@@ -5,6 +5,7 @@ Every fault ends as a retried take or a failed one with its reason; none stays `
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -152,19 +153,22 @@ class _NotGsv:
         self.srv.server_close()
 
 
-def _dead_url() -> str:
+@contextlib.contextmanager
+def _dead_url():
+    """A URL whose port we hold bound but never listen on: refused for as long as it is open
+    (a port only found free could be taken by another process meanwhile)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 @pytest.mark.parametrize("kind", ["not gpt-sovits", "nothing listening"])
 def test_an_unusable_url_leaves_takes_pending_and_says_why(ws, task, kind):
     """A live URL that is not GPT-SoVITS is the engine's fault, like a dead one: no take fails."""
-    with _NotGsv() as live:
-        url = live if kind == "not gpt-sovits" else _dead_url()
+    with _NotGsv() as live, _dead_url() as dead:
+        url = live if kind == "not gpt-sovits" else dead
         with pytest.raises(rasv.EngineUnavailable) as err:
             ws.tasks.run(task, GsvApiV2(url, timeout=5.0), retries=1, backoff_s=0.01)
     said = str(err.value)
