@@ -172,20 +172,23 @@ def test_legacy_api_quirks(tmp_path, ref):
 
 
 def test_runs_as_a_process(tmp_path, ref):
-    from gsv_bridge.server import free_port
+    import re
 
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "rasv.testing.fake_gsv", "--port", str(port),
+    # Port 0: the process binds a free port itself and says which (a port found free here
+    # could be taken by another process before the child, slow to start, binds it).
+    proc = subprocess.Popen([sys.executable, "-m", "rasv.testing.fake_gsv", "--port", "0",
                              "--root", str(tmp_path), "--latency", "0.01"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         line = proc.stdout.readline().decode()
-        assert f"Uvicorn running on http://127.0.0.1:{port}" in line
-        status, _, raw = call(f"http://127.0.0.1:{port}", "/tts", body=body(ref))
+        found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:([0-9]+))", line)
+        assert found and int(found.group(2)) > 0, line
+        url = found.group(1)
+        status, _, raw = call(url, "/tts", body=body(ref))
         assert status == 200 and Audio.from_bytes(raw).duration_s > 0.3
         assert (tmp_path / "GPT_SoVITS" / "configs" / "tts_infer.yaml").is_file()
-        call(f"http://127.0.0.1:{port}", "/control?command=exit")
+        call(url, "/control?command=exit")
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:
