@@ -156,6 +156,17 @@ class _Handler(KeepAliveHandler):
     # -- plumbing ----------------------------------------------------------------------------
 
     def serve(self, method: str) -> None:
+        # Counted from request to log row: stop() waits for the count before the last flush.
+        with self.server.idle:
+            self.server.active += 1
+        try:
+            self._serve(method)
+        finally:
+            with self.server.idle:
+                self.server.active -= 1
+                self.server.idle.notify_all()
+
+    def _serve(self, method: str) -> None:
         started = time.monotonic()
         parts = urlsplit(self.path)
         route = parts.path.rstrip("/") or "/"
@@ -350,6 +361,8 @@ class _Server(ThreadingHTTPServer):
         self.service = service
         self.api_key = api_key
         self.max_body = max_body
+        self.active = 0  # requests between arrival and their log row
+        self.idle = threading.Condition()
         super().__init__(addr, _Handler)
 
 
@@ -410,6 +423,12 @@ class ApiServer:
             self._thread.join(10)
             self._thread = None
         self.httpd.server_close()
+        # A request logs itself after its reply has left: once the jobs still waiting have
+        # failed, let the requests being answered do so before the log's last flush (a stop
+        # right after a reply used to lose its row).
+        self.service.scheduler.stop()
+        with self.httpd.idle:
+            self.httpd.idle.wait_for(lambda: self.httpd.active == 0, timeout=10)
         self.service.close()
 
     def __enter__(self) -> ApiServer:

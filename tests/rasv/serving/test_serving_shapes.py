@@ -172,6 +172,29 @@ def test_a_with_block_serves_with_one_loop_and_stops_it(ws):
     assert len(loops) == 1 and not loops[0].is_alive()
 
 
+def test_a_request_answered_as_the_server_stops_is_still_logged(ws, voices, fakes):
+    # A request logs itself after its reply has left; here the log row comes only once
+    # stop() has begun (and a moment later): stop() must wait for it before the last flush.
+    srv = serve_api(ws, [GsvApiV2(fakes[0].url)], port=0, block=False)
+    stopping = threading.Event()
+    record, shutdown = srv.service.record, srv.httpd.shutdown
+
+    def late_record(**kw):
+        stopping.wait(30)
+        time.sleep(0.5)  # (room for a stop() that did not wait to flush first)
+        record(**kw)
+
+    srv.service.record = late_record
+    srv.httpd.shutdown = lambda: (shutdown(), stopping.set())
+    try:
+        r = httpx.post(srv.url + "/v1/audio/speech", timeout=60, json={
+            "input": "Hello.", "voice": voices[0], "response_format": "wav"})
+        assert r.status_code == 200
+    finally:
+        srv.stop()
+    assert ws.sql("SELECT status FROM api_requests").status.tolist() == [200]
+
+
 def test_dead_engine_is_taken_out_and_brought_back(api, fakes, voices):
     fakes[0].crash()
     for _ in range(4):
