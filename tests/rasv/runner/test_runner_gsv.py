@@ -85,7 +85,7 @@ def test_a_slow_reply_times_out_and_is_retried(ws, task, fakes):
     eng = _engine(srv, timeout=1.0, timeout_per_unit=0.0)
     try:
         run = ws.tasks.run(task, eng, retries=4, backoff_s=0.2,
-                           on_event=lambda e: e.kind == "take_retry" and held.set())
+                           on_event=lambda e: e.kind == "take_retry" and e.take_id and held.set())
     finally:
         held.set()
     assert run.progress.done == 12
