@@ -103,7 +103,7 @@ class Run:
         >>> clip = ws.clips.add(role, make_clip(ws.root / "r.wav", 4.0), text="hi", lang="en")
         >>> task = ws.tasks.create(role, "x", ["Hello."], clips=[clip], repeats=40,
         ...                        engine="fake")
-        >>> run = ws.tasks.run(task, FakeEngine(latency_s=0.01), background=True)
+        >>> run = ws.tasks.run(task, FakeEngine(latency_s=0.1), background=True)
         >>> run.cancel(); p = run.wait()
         >>> p.done < 40, task.counts().cancelled + task.counts().done
         (True, 40)

@@ -156,6 +156,17 @@ class _Handler(KeepAliveHandler):
     # -- plumbing ----------------------------------------------------------------------------
 
     def serve(self, method: str) -> None:
+        # Counted from request to log row: stop() waits for the count before the last flush.
+        with self.server.idle:
+            self.server.active += 1
+        try:
+            self._serve(method)
+        finally:
+            with self.server.idle:
+                self.server.active -= 1
+                self.server.idle.notify_all()
+
+    def _serve(self, method: str) -> None:
         started = time.monotonic()
         parts = urlsplit(self.path)
         route = parts.path.rstrip("/") or "/"
@@ -350,6 +361,8 @@ class _Server(ThreadingHTTPServer):
         self.service = service
         self.api_key = api_key
         self.max_body = max_body
+        self.active = 0  # requests between arrival and their log row
+        self.idle = threading.Condition()
         super().__init__(addr, _Handler)
 
 
@@ -384,7 +397,11 @@ class ApiServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> ApiServer:
-        """Start the service and serve in a background thread."""
+        """Start the service and serve in a background thread (a started server stays as is)."""
+        if self._thread is not None:
+            # ``with serve_api(..., block=False)`` enters a server that is already started: a
+            # second loop on the one socket would outlive stop() and spin on the closed socket.
+            return self
         self.service.start()
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
                                         name="rasv-api-http")
@@ -406,6 +423,12 @@ class ApiServer:
             self._thread.join(10)
             self._thread = None
         self.httpd.server_close()
+        # A request logs itself after its reply has left: once the jobs still waiting have
+        # failed, let the requests being answered do so before the log's last flush (a stop
+        # right after a reply used to lose its row).
+        self.service.scheduler.stop()
+        with self.httpd.idle:
+            self.httpd.idle.wait_for(lambda: self.httpd.active == 0, timeout=10)
         self.service.close()
 
     def __enter__(self) -> ApiServer:

@@ -132,10 +132,17 @@ def test_failed_first_switch_leaves_state_unknown(srv, ckpts):
 
 
 def test_slow_weight_switch_times_out_and_is_resent(tmp_path, ref, ckpts):
-    with FakeGsvServer(root=tmp_path / "gsv", switch_latency_s=0.6) as srv:
+    # The switch's reply is held until the client has given up (a fixed latency just past
+    # the timeout could reach a client that a loaded machine woke late).
+    held = threading.Event()
+    with FakeGsvServer(root=tmp_path / "gsv") as srv:
+        srv.inject("timeout", route="/set_gpt_weights", seconds=60, until=held)
         eng = GsvApiV2(srv.url, switch_timeout=0.2)
-        with pytest.raises(rasv.EngineUnavailable, match="no reply within"):
-            eng.load(ckpts["gpt"], None)
+        try:
+            with pytest.raises(rasv.EngineUnavailable, match="no reply within"):
+                eng.load(ckpts["gpt"], None)
+        finally:
+            held.set()
         assert eng.loaded == (None, None)  # unknown, not assumed
         eng.switch_timeout = 5.0
         eng.load(ckpts["gpt"], ckpts["sovits"])
@@ -274,9 +281,13 @@ def test_dropped_connection_and_timeout_are_transient(srv, ref):
     with pytest.raises(rasv.EngineUnavailable, match="dropped the connection"):
         eng.synthesize(request(ref))
     eng.timeout = 0.3  # short only where the reply is held back, so a busy machine is not late
-    srv.inject("timeout", seconds=1.0)
-    with pytest.raises(rasv.EngineUnavailable, match="no reply within 0 s|no reply within"):
-        eng.synthesize(request(ref))
+    held = threading.Event()  # held until the client gave up, not for a fixed time it could outwait
+    srv.inject("timeout", seconds=60, until=held)
+    try:
+        with pytest.raises(rasv.EngineUnavailable, match="no reply within 0 s|no reply within"):
+            eng.synthesize(request(ref))
+    finally:
+        held.set()
     eng.timeout = 5.0
     assert eng.synthesize(request(ref)).sample_rate == 32000
 
@@ -312,13 +323,17 @@ def test_control_restart_keeps_weights(srv, ref, ckpts):
 
 
 def test_unreachable_server(tmp_path):
-    from gsv_bridge.server import free_port
+    import socket
 
-    eng = GsvApiV2(f"http://127.0.0.1:{free_port()}", connect_timeout=0.5)
-    with pytest.raises(rasv.EngineUnavailable, match="connection refused"):
-        eng.server_info()
-    with pytest.raises(rasv.EngineUnavailable, match="did not answer"):
-        eng.wait_ready(timeout=0.3, poll_s=0.05)
+    # A port we hold bound but never listen on refuses connections for the whole test (a port
+    # only found free could be taken by another process meanwhile).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        eng = GsvApiV2(f"http://127.0.0.1:{held.getsockname()[1]}", connect_timeout=0.5)
+        with pytest.raises(rasv.EngineUnavailable, match="connection refused"):
+            eng.server_info()
+        with pytest.raises(rasv.EngineUnavailable, match="did not answer"):
+            eng.wait_ready(timeout=0.3, poll_s=0.05)
 
 
 def test_not_a_gsv_server(tmp_path):

@@ -259,7 +259,7 @@ CHILD = textwrap.dedent(
 
     ws = rasv.open(sys.argv[1])
     task = ws.tasks.get(int(sys.argv[2]))
-    pool = RayPool(2, functools.partial(FakeEngine, "child", latency_s=0.05),
+    pool = RayPool(2, functools.partial(FakeEngine, "child", latency_s=0.25),
                    address=sys.argv[3], num_cpus=0)
     ws.tasks.run(task, pool.engines)
     """
@@ -273,6 +273,8 @@ def test_a_killed_driver_resumes_with_no_take_made_twice(ws, role, tmp_path, loc
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     ws.close()  # the child is the only process with the workspace open
+    # The child's takes last 0.25 s: the kill must land before it has made all 40, and a
+    # loaded machine can be seconds late with it (with 0.05 s takes 0.7 s late was too late).
     written = kill_run_after(script, [str(ws.root), str(task.id), local_ray], ws.root, 12,
                              timeout=240)
     assert 12 <= len(written) < total
@@ -292,9 +294,13 @@ def test_a_killed_driver_resumes_with_no_take_made_twice(ws, role, tmp_path, loc
 
 def test_progress_events_and_cancel_work_through_the_pool(ws, role):
     task = _task(ws, role, n_texts=10, repeats=4)
-    with RayPool(2, functools.partial(FakeEngine, "fake", latency_s=0.05), num_cpus=0) as pool:
+    # 0.25 s takes: the cancel must come before all 80 are made (10 s of work), however late
+    # a loaded machine lets this thread see the fourth.
+    with RayPool(2, functools.partial(FakeEngine, "fake", latency_s=0.25), num_cpus=0) as pool:
         run = ws.tasks.run(task, pool.engines, background=True)
+        deadline = time.monotonic() + 120
         while run.progress.done < 4:
+            assert time.monotonic() < deadline and not run.finished, run.progress
             time.sleep(0.01)
         run.cancel()
         p = run.wait(120)

@@ -89,6 +89,7 @@ class Fault:
     kind: str
     route: str = "/tts"
     seconds: float = 0.0
+    until: threading.Event | None = None  # ``timeout``: answer once set (``seconds`` at most)
 
 
 @dataclass
@@ -311,17 +312,20 @@ class FakeServer:
 
     # -- faults --------------------------------------------------------------------------------
 
-    def inject(self, kind: str, *, route: str = "/tts", times: int = 1, seconds: float = 0.0) -> None:
+    def inject(self, kind: str, *, route: str = "/tts", times: int = 1, seconds: float = 0.0,
+               until: threading.Event | None = None) -> None:
         """Queue a fault for the next ``times`` requests to ``route``.
 
         Kinds: ``400``, ``422``, ``500`` (error replies), ``silence`` (200 with 1 s of 16 kHz
         zeros), ``drop`` (close the connection without replying), ``timeout`` (sleep
-        ``seconds`` before answering normally), ``crash`` (the server dies mid-request).
+        ``seconds`` before answering normally; with ``until``, answer as soon as that event
+        is set, so a test can hold a reply until its client has given up instead of racing
+        it), ``crash`` (the server dies mid-request).
         """
         if kind not in ("400", "422", "500", "silence", "drop", "timeout", "crash"):
             raise ValueError(f"unknown fault {kind!r}")
         with self._state:
-            self.faults.extend(Fault(kind, route, seconds) for _ in range(times))
+            self.faults.extend(Fault(kind, route, seconds, until) for _ in range(times))
 
     def fail_weights(self, path: str | os.PathLike) -> None:
         """Make loading this (server-side) checkpoint path fail."""
@@ -393,7 +397,10 @@ class FakeServer:
             threading.Thread(target=self.crash, daemon=True).start()
             return Reply(0, b"", drop=True)
         if fault.kind == "timeout":
-            time.sleep(fault.seconds)
+            if fault.until is not None:
+                fault.until.wait(fault.seconds)
+            else:
+                time.sleep(fault.seconds)
         return None
 
     def _route_docs(self, method: str, params: dict[str, Any], raw: bytes, call: Call) -> Reply:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +17,6 @@ import openai
 from click.testing import CliRunner
 
 import rasv
-from gsv_bridge.server import free_port
 from rasv.cli import main
 from rasv.testing import interruptible, make_clip
 
@@ -42,14 +44,22 @@ def test_other_hosts_need_a_key_and_an_engine_is_required(tmp_path):
 
 def test_rasv_api_serves_until_interrupted_and_logs_requests(tmp_path):
     ws = _workspace(tmp_path / "ws")
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get(
         "PYTHONPATH", "")]), "RASV_API_KEY": "k3y"}
+    # Port 0: the server binds a free port itself and prints its URL (a port found free here
+    # could be taken by another process before the slow-starting child binds it).
     proc = subprocess.Popen([sys.executable, "-m", "rasv", "api", str(ws), "--engine", "fake",
-                             "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                             "--port", "0"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **interruptible())
-    url = f"http://127.0.0.1:{port}"
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [*map(lines.put, proc.stdout), lines.put("")],
+                     daemon=True).start()
+    said: list[str] = []
     try:
+        while not said or "serving" not in said[-1]:
+            said.append(lines.get(timeout=60))
+            assert said[-1], "".join(said)  # "": the server exited
+        url = re.search(r"on (http://127\.0\.0\.1:[0-9]+) ", said[-1]).group(1)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -68,7 +78,10 @@ def test_rasv_api_serves_until_interrupted_and_logs_requests(tmp_path):
         assert wav[:4] == b"RIFF"
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+    while not said or said[-1]:
+        said.append(lines.get(timeout=30))
+    out = "".join(said)
     assert proc.returncode == 0, out
     assert "serving 1 voice(s)" in out and "女-小红/温柔" in out
     with rasv.open(ws) as w:

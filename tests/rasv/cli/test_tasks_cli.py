@@ -189,16 +189,17 @@ def test_run_on_an_unusable_url_exits_1_with_takes_pending(wsdir, tmp_path, kind
     assert invoke("task", "create", "-w", wsdir, "男性-张三", "--spec", spec).exit_code == 0
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    if kind == "not gpt-sovits":
-        url = f"http://127.0.0.1:{srv.server_address[1]}"
-    else:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    # The dead port stays bound (never listening) while the run tries it: a port only found
+    # free could be taken by another process meanwhile.
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = srv.server_address[1] if kind == "not gpt-sovits" else dead.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
     try:
         res = CliRunner().invoke(main, ["run", "-w", str(wsdir), "gsv", "--engine", url,
                                         "--quiet", "--retries", "1"])
     finally:
+        dead.close()
         srv.shutdown()
         srv.server_close()
     assert res.exit_code == 1, res.output

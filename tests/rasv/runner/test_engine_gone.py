@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import rasv
 from rasv.testing import FakeEngine
 from tests.rasv.taskkit import clip
@@ -13,10 +15,12 @@ class Vanishing(FakeEngine):
     def __init__(self, name: str, good: int) -> None:
         super().__init__(name, latency_s=0.01)
         self.good = good
+        self.died = threading.Event()
 
     def synthesize(self, req):  # type: ignore[no-untyped-def]
         if len(self.calls) >= self.good:
             self.calls.append(req)
+            self.died.set()
             raise rasv.EngineGone(f"{self.name}: its Ray actor died")
         return super().synthesize(req)
 
@@ -24,7 +28,16 @@ class Vanishing(FakeEngine):
 def test_a_gone_engine_is_dropped_without_retries_and_its_take_made_elsewhere(ws, role):
     task = ws.tasks.create(role, "gone", [f"第{i}句。" for i in range(5)],
                            clips=[clip(ws, role)], repeats=4, engine="fake")
-    gone, steady = Vanishing("gone", good=3), FakeEngine("steady", latency_s=0.01)
+    gone = Vanishing("gone", good=3)
+
+    class AfterGone(FakeEngine):
+        # Answers once "gone" has died: a loaded machine could otherwise give "gone" so few
+        # turns that "steady" made every take before "gone" reached its fourth call.
+        def synthesize(self, req):  # type: ignore[no-untyped-def]
+            gone.died.wait(30)
+            return super().synthesize(req)
+
+    steady = AfterGone("steady", latency_s=0.01)
     events: list[rasv.RunEvent] = []
     run = ws.tasks.run(task, [gone, steady], on_event=events.append, backoff_s=5.0)
     assert (run.progress.done, run.progress.failed) == (20, 0)

@@ -78,7 +78,17 @@ def test_takes_go_in_pair_then_clip_order(ws, role):
 
 def test_one_pair_is_shared_by_every_engine(ws, role):
     task = _task(ws, role, n_texts=4, repeats=6, n_clips=2)
-    engines = [Recorder(f"e{i}", latency_s=0.01) for i in range(4)]
+    # Each engine's first take waits until all four have one: a thread a loaded machine
+    # started late would otherwise find the pair (nearly) done and rightly stay out of it.
+    together = threading.Barrier(4, timeout=30)
+
+    class Joining(Recorder):
+        def synthesize(self, req):
+            if len(self.calls) == 0:
+                together.wait()
+            return super().synthesize(req)
+
+    engines = [Joining(f"e{i}", latency_s=0.01) for i in range(4)]
     run = ws.tasks.run(task, engines)
     assert run.progress.done == 48
     counts = [len(e.calls) for e in engines]
@@ -178,13 +188,15 @@ def test_a_take_that_hangs_times_out(ws, role):
     task = _task(ws, role, n_texts=2)
     eng = Hang(30)
     # The engine answers once the runner has given up on it and starts the next take (a
-    # fixed hang just past the timeout could win the race on a loaded machine).
-    run = ws.tasks.run(task, eng, take_timeout=0.2, retries=0,
+    # fixed hang just past the timeout could win the race on a loaded machine). The timeout
+    # is not tiny either: the next take waits for the released one, then gets its own answer,
+    # each within it, and a loaded machine can pause the engine's thread for a good while.
+    run = ws.tasks.run(task, eng, take_timeout=2.0, retries=0,
                        on_event=lambda e: e.kind == "take_started" and eng.hanging
                        and eng.release.set())
     assert (run.progress.done, run.progress.failed) == (1, 1)
     err = ws.sql("SELECT error FROM takes WHERE status = 'failed'").error[0]
-    assert err == "rec gave no answer within 0.2 s"
+    assert err == "rec gave no answer within 2 s"
 
 
 def test_an_engine_stuck_for_good_is_dropped(ws, role):

@@ -5,6 +5,9 @@ Every fault ends as a retried take or a failed one with its reason; none stays `
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 
 import rasv
@@ -75,9 +78,16 @@ def test_a_refusal_is_recorded_with_its_reason(ws, task, fakes, fault):
 
 def test_a_slow_reply_times_out_and_is_retried(ws, task, fakes):
     srv = fakes[0]
-    srv.inject("timeout", seconds=0.6)
-    eng = _engine(srv, timeout=0.3, timeout_per_unit=0.0)
-    run = ws.tasks.run(task, eng, retries=4, backoff_s=0.2)
+    # The slow reply is held until the runner has given up on it: a fixed delay just past the
+    # timeout could reach a client that a loaded machine woke late, and nothing would retry.
+    held = threading.Event()
+    srv.inject("timeout", seconds=60, until=held)
+    eng = _engine(srv, timeout=1.0, timeout_per_unit=0.0)
+    try:
+        run = ws.tasks.run(task, eng, retries=4, backoff_s=0.2,
+                           on_event=lambda e: e.kind == "take_retry" and e.take_id and held.set())
+    finally:
+        held.set()
     assert run.progress.done == 12
     assert ws.sql("SELECT max(attempts) AS n FROM takes").n[0] >= 2
     assert _no_running(ws)
@@ -143,19 +153,22 @@ class _NotGsv:
         self.srv.server_close()
 
 
-def _dead_url() -> str:
+@contextlib.contextmanager
+def _dead_url():
+    """A URL whose port we hold bound but never listen on: refused for as long as it is open
+    (a port only found free could be taken by another process meanwhile)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 @pytest.mark.parametrize("kind", ["not gpt-sovits", "nothing listening"])
 def test_an_unusable_url_leaves_takes_pending_and_says_why(ws, task, kind):
     """A live URL that is not GPT-SoVITS is the engine's fault, like a dead one: no take fails."""
-    with _NotGsv() as live:
-        url = live if kind == "not gpt-sovits" else _dead_url()
+    with _NotGsv() as live, _dead_url() as dead:
+        url = live if kind == "not gpt-sovits" else dead
         with pytest.raises(rasv.EngineUnavailable) as err:
             ws.tasks.run(task, GsvApiV2(url, timeout=5.0), retries=1, backoff_s=0.01)
     said = str(err.value)

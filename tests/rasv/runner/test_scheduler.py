@@ -235,6 +235,7 @@ def test_cancel_hands_out_nothing_and_leaves_the_rest():
     assert len(sched.leftover()) == 2
 
 
+@settings(deadline=None)  # a loaded machine can stall one example past any deadline
 @given(st.integers(1, 40), st.floats(0.0, 10.0), st.floats(0.0, 0.999))
 def test_backoff_doubles_up_to_a_cap_with_bounded_jitter(attempt, base, jitter):
     d = backoff_delay(attempt, base, jitter)

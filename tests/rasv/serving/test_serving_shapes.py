@@ -14,6 +14,7 @@ import soundfile as sf
 import rasv
 from gsv_bridge import GsvApiV2
 from rasv.serving import serve_api
+from rasv.testing import FakeEngine
 from rasv.testing.fake_gsv import FakeGsvServer
 from tests.rasv.serving.serving_helpers import tts_calls
 
@@ -123,25 +124,75 @@ def test_other_hosts_need_a_key(ws, fakes):
 
 def test_full_queue_answers_503_with_retry_after(ws, voices):
 
-    with FakeGsvServer(latency_s=0.5) as slow, serve_api(
+    # The engine's first synthesis is held until the queue has been seen full: with a fixed
+    # latency a loaded machine could start the requests so late that none ever waited.
+    held = threading.Event()
+    with FakeGsvServer() as slow, serve_api(
             ws, [GsvApiV2(slow.url)], port=0, block=False, max_queue=1) as srv:
+        slow.inject("timeout", seconds=60, until=held)
         results = []
 
         def call():
-            results.append(httpx.post(srv.url + "/v1/audio/speech", timeout=30, json={
+            results.append(httpx.post(srv.url + "/v1/audio/speech", timeout=60, json={
                 "input": "Hello.", "voice": "温柔", "response_format": "wav"}))
 
-        threads = [threading.Thread(target=call) for _ in range(4)]
-        for t in threads:
-            t.start()
-            time.sleep(0.05)
+        def until(what, done):
+            deadline = time.monotonic() + 30
+            while not done():
+                assert time.monotonic() < deadline, f"never: {what}"
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        try:
+            threads[0].start()
+            until("the engine took the first request", lambda: slow.calls_to("/tts"))
+            threads[1].start()
+            until("the second request waited",
+                  lambda: httpx.get(srv.url + "/health").json()["queue"] == 1)
+            call(), call()  # the engine busy and the queue full: both turned away at once
+        finally:
+            held.set()
         for t in threads:
             t.join()
-        codes = sorted(r.status_code for r in results)
-        assert 503 in codes and 200 in codes
+        codes = [r.status_code for r in results]
+        assert codes == [503, 503, 200, 200]
         busy = next(r for r in results if r.status_code == 503)
         assert int(busy.headers["Retry-After"]) >= 1
         assert busy.json()["error"]["code"] == "queue_full"
+
+
+def test_a_with_block_serves_with_one_loop_and_stops_it(ws):
+    # serve_api(block=False) returns a started server and ``with`` enters it: started twice,
+    # the second serving loop outlived stop() and spun on the closed socket for good.
+    before = set(threading.enumerate())
+    with serve_api(ws, [FakeEngine()], port=0, block=False) as srv:
+        loops = [t for t in threading.enumerate()
+                 if t not in before and t.name == "rasv-api-http"]
+        assert httpx.get(srv.url + "/health").json()["status"] == "ok"
+    assert len(loops) == 1 and not loops[0].is_alive()
+
+
+def test_a_request_answered_as_the_server_stops_is_still_logged(ws, voices, fakes):
+    # A request logs itself after its reply has left; here the log row comes only once
+    # stop() has begun (and a moment later): stop() must wait for it before the last flush.
+    srv = serve_api(ws, [GsvApiV2(fakes[0].url)], port=0, block=False)
+    stopping = threading.Event()
+    record, shutdown = srv.service.record, srv.httpd.shutdown
+
+    def late_record(**kw):
+        stopping.wait(30)
+        time.sleep(0.5)  # (room for a stop() that did not wait to flush first)
+        record(**kw)
+
+    srv.service.record = late_record
+    srv.httpd.shutdown = lambda: (shutdown(), stopping.set())
+    try:
+        r = httpx.post(srv.url + "/v1/audio/speech", timeout=60, json={
+            "input": "Hello.", "voice": voices[0], "response_format": "wav"})
+        assert r.status_code == 200
+    finally:
+        srv.stop()
+    assert ws.sql("SELECT status FROM api_requests").status.tolist() == [200]
 
 
 def test_dead_engine_is_taken_out_and_brought_back(api, fakes, voices):

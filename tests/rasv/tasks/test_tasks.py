@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import warnings
 
@@ -310,10 +311,21 @@ def test_delete_force_removes_scores(ws, role):
 def test_a_running_task_cannot_be_deleted_or_edited(ws, role):
     c = clip(ws, role)
     t = ws.tasks.create(role, "x", ["a"], clips=[c], repeats=30, engine="fake")
-    run = ws.tasks.run(t, Recorder(latency_s=0.02), background=True)
+    release = threading.Event()
+
+    class Held(Recorder):
+        """Holds its take until the checks are done: a free-running engine could finish the
+        task (or be between takes) by the time a loaded machine gets to them."""
+
+        def synthesize(self, req):
+            release.wait(30)
+            return super().synthesize(req)
+
+    run = ws.tasks.run(t, Held(), background=True)
     try:
-        deadline = time.monotonic() + 5
-        while t.counts().running == 0 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30
+        while t.counts().running == 0:
+            assert time.monotonic() < deadline, "no take started"
             time.sleep(0.01)
         with pytest.raises(rasv.TaskBusy):
             ws.tasks.delete(t)
@@ -321,6 +333,7 @@ def test_a_running_task_cannot_be_deleted_or_edited(ws, role):
             ws.tasks.edit(t, texts=["b"])
     finally:
         run.cancel()
+        release.set()
         run.wait()
     assert t.counts().running == 0
     ws.tasks.delete(t)
