@@ -426,10 +426,11 @@ class ApiServer:
         # A request logs itself after its reply has left: once the jobs still waiting have
         # failed, let the requests being answered do so before the log's last flush (a stop
         # right after a reply used to lose its row).
-        self.service.scheduler.stop()
+        self.service.close(settle=self._until_answered)
+
+    def _until_answered(self) -> None:
         with self.httpd.idle:
             self.httpd.idle.wait_for(lambda: self.httpd.active == 0, timeout=10)
-        self.service.close()
 
     def __enter__(self) -> ApiServer:
         return self.start()

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -132,9 +132,12 @@ class ApiService:
         self.scheduler.start()
         return self
 
-    def close(self) -> None:
-        """Stop the workers and write the last log rows."""
+    def close(self, settle: Callable[[], Any] | None = None) -> None:
+        """Stop the workers and write the last log rows; ``settle()``, if given, runs in
+        between (a server waits there for the requests still logging themselves)."""
         self.scheduler.stop()
+        if settle is not None:
+            settle()
         if self.recorder is not None:
             self.recorder.stop()
 
